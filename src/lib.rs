@@ -1,0 +1,18 @@
+//! certcentral-exporter: a Prometheus exporter for DigiCert CertCentral.
+//!
+//! Data flows one way through the modules, each a step of the pipeline:
+//! [`certcentral`] (HTTP client and wire types) → [`fleet`] (one immutable
+//! snapshot of an account's orders) → [`compliance`] (findings per order) →
+//! [`metrics`] (the rendered exposition) → [`server`] (HTTP). [`poller`]
+//! drives the first steps on a schedule; [`simulator`] is a stand-in for
+//! CertCentral used by `--demo`, the tests and the benchmarks.
+
+pub mod certcentral;
+pub mod cli;
+pub mod compliance;
+pub mod config;
+pub mod fleet;
+pub mod metrics;
+pub mod poller;
+pub mod server;
+pub mod simulator;

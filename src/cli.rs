@@ -1,1 +1,204 @@
-//! (being written)
+//! The command line: flags in Prometheus exporter style (`--web.listen-address`),
+//! turned into a checked [`Config`], or a one-line error that names the flag.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use url::Url;
+
+use crate::certcentral::ApiKey;
+use crate::config::{
+    self, API_KEY_ENV, AccountConfig, Config, ConfigError, DemoConfig, MAX_PAGE_SIZE,
+};
+use crate::metrics::RenderSettings;
+use crate::simulator::SimulateArgs;
+
+/// Prometheus exporter for DigiCert CertCentral: certificate expiry, order
+/// status and compliance findings.
+#[derive(Debug, Parser)]
+#[command(name = "certcentral-exporter", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub exporter: ExporterArgs,
+}
+
+/// Subcommands beside the exporter itself.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the CertCentral simulator alone, as an HTTP server.
+    Simulate(SimulateArgs),
+}
+
+/// The exporter's flags.
+#[derive(Debug, clap::Args)]
+pub struct ExporterArgs {
+    /// Address to serve /metrics on (`:PORT` means every interface).
+    #[arg(long = "web.listen-address", default_value = ":10056", value_parser = parse_listen_address)]
+    pub listen_address: SocketAddr,
+    /// Path of the metrics endpoint.
+    #[arg(long = "web.telemetry-path", default_value = "/metrics", value_parser = parse_telemetry_path)]
+    pub telemetry_path: String,
+    /// Exporter-toolkit web configuration file (TLS, basic auth).
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
+    /// CertCentral API base, up to and including /services/v2 (EU accounts:
+    /// https://certcentral.digicert.eu/services/v2).
+    #[arg(long = "certcentral.url", default_value = config::DEFAULT_BASE_URL, value_parser = config::parse_base_url)]
+    pub url: Url,
+    /// File holding the API key (else $CERTCENTRAL_API_KEY).
+    #[arg(long = "certcentral.api-key-file")]
+    pub api_key_file: Option<PathBuf>,
+    /// Orders per order-report page (at most 1000).
+    #[arg(long = "certcentral.page-size", default_value_t = MAX_PAGE_SIZE, value_parser = parse_page_size)]
+    pub page_size: usize,
+    /// Time allowed for one API request, body included.
+    #[arg(long = "certcentral.timeout", default_value = "60s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Time allowed to connect to the API.
+    #[arg(long = "certcentral.connect-timeout", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Time between polls (humantime: 90s, 15m, 1h).
+    #[arg(long = "poll.interval", default_value = "15m", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// YAML file listing several accounts (and their settings).
+    #[arg(long = "config.file")]
+    pub config_file: Option<PathBuf>,
+    /// How long an expired certificate keeps its per-order series.
+    #[arg(long = "metrics.expired-retention", default_value = "30d", value_parser = parse_duration)]
+    pub expired_retention: Duration,
+    /// Poll the embedded CertCentral simulator instead of CertCentral (no key needed).
+    #[arg(long)]
+    pub demo: bool,
+    /// Orders in the --demo fleet.
+    #[arg(long = "demo.orders", default_value_t = 300)]
+    pub demo_orders: usize,
+    /// Seed of the --demo fleet.
+    #[arg(long = "demo.seed", default_value_t = 1)]
+    pub demo_seed: u64,
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long = "log.level", default_value = "info")]
+    pub log_level: LogLevel,
+    /// Log format.
+    #[arg(long = "log.format", default_value = "logfmt")]
+    pub log_format: LogFormat,
+}
+
+/// `--log.level`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// `--log.format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration like 90s, 15m or 1h ({e})"))?;
+    if duration < Duration::from_secs(1) {
+        return Err(format!("'{text}' is shorter than one second"));
+    }
+    Ok(duration)
+}
+
+fn parse_page_size(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size),
+        _ => Err(format!(
+            "'{text}' is not a page size from 1 to {MAX_PAGE_SIZE}"
+        )),
+    }
+}
+
+fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
+    let full = match text.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => text.to_owned(),
+    };
+    full.to_socket_addrs()
+        .map_err(|e| format!("'{text}' is not a host:port address ({e})"))?
+        .next()
+        .ok_or_else(|| format!("'{text}' resolves to no address"))
+}
+
+fn parse_telemetry_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') || text.len() < 2 || text.starts_with("/-/") {
+        return Err(format!("'{text}' must be a path like /metrics"));
+    }
+    Ok(text.to_owned())
+}
+
+impl ExporterArgs {
+    /// Checks the flags against each other and reads the key or config file.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        if let Some(path) = &self.web_config_file {
+            return Err(ConfigError(format!(
+                "--web.config.file {}: TLS and basic auth are not supported by this build yet",
+                path.display()
+            )));
+        }
+        let (accounts, demo) = if self.demo {
+            let demo = DemoConfig {
+                orders: self.demo_orders,
+                seed: self.demo_seed,
+            };
+            (Vec::new(), Some(demo))
+        } else if let Some(path) = &self.config_file {
+            (config::accounts_from_file(path)?, None)
+        } else {
+            let api_key = match &self.api_key_file {
+                Some(path) => config::read_key_file(path, "--certcentral.api-key-file")?,
+                None => std::env::var(API_KEY_ENV)
+                    .ok()
+                    .and_then(|v| ApiKey::new(&v))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "no API key: give --certcentral.api-key-file or set {API_KEY_ENV} (or try --demo)"
+                        ))
+                    })?,
+            };
+            let account = AccountConfig {
+                name: "default".to_owned(),
+                base_url: self.url.clone(),
+                api_key,
+            };
+            (vec![account], None)
+        };
+        let expired_retention = chrono::Duration::from_std(self.expired_retention)
+            .map_err(|_| ConfigError("--metrics.expired-retention is too long".to_owned()))?;
+        Ok(Config {
+            listen: self.listen_address,
+            telemetry_path: self.telemetry_path,
+            accounts,
+            demo,
+            poll_interval: self.poll_interval,
+            page_size: self.page_size,
+            request_timeout: self.request_timeout,
+            connect_timeout: self.connect_timeout,
+            render: RenderSettings { expired_retention },
+        })
+    }
+}
+
+/// The first line of a clap error (`error: invalid value 'soon' for
+/// '--poll.interval <POLL_INTERVAL>': ...`), which names the flag.
+pub fn one_line_error(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("error: invalid command line")
+        .to_owned()
+}

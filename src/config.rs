@@ -1,1 +1,168 @@
-//! (being written)
+//! The exporter's settings, from flags and the optional `--config.file`,
+//! checked once at start-up so that a mistake is one clear error (exit 2)
+//! instead of a surprise later.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::certcentral::ApiKey;
+use crate::metrics::RenderSettings;
+
+/// The production API base.
+pub const DEFAULT_BASE_URL: &str = "https://www.digicert.com/services/v2";
+/// The largest `limit` the order report accepts.
+pub const MAX_PAGE_SIZE: usize = 1000;
+/// The environment variable that holds the key when no key file is given.
+pub const API_KEY_ENV: &str = "CERTCENTRAL_API_KEY";
+
+/// Everything the exporter needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub telemetry_path: String,
+    pub accounts: Vec<AccountConfig>,
+    /// Poll the embedded simulator instead of CertCentral.
+    pub demo: Option<DemoConfig>,
+    pub poll_interval: Duration,
+    pub page_size: usize,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub render: RenderSettings,
+}
+
+/// One CertCentral account to poll.
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// The `account` label.
+    pub name: String,
+    pub base_url: Url,
+    pub api_key: ApiKey,
+}
+
+/// The fleet the embedded simulator serves in `--demo`.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    pub orders: usize,
+    pub seed: u64,
+}
+
+/// A configuration mistake, worded for the operator: it names the flag,
+/// file or field at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// `--config.file`: several accounts (and, later, per-account settings).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    accounts: Vec<FileAccount>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAccount {
+    name: String,
+    #[serde(default)]
+    api_key_file: Option<PathBuf>,
+    #[serde(default)]
+    api_key_env: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// Reads a key file: the whole file, trimmed. A file that others can read
+/// is worth a warning, not a refusal.
+pub fn read_key_file(path: &Path, what: &str) -> Result<ApiKey, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("{what}: cannot read {}: {e}", path.display())))?;
+    warn_if_world_readable(path);
+    ApiKey::new(&text).ok_or_else(|| ConfigError(format!("{what}: {} is empty", path.display())))
+}
+
+#[cfg(unix)]
+fn warn_if_world_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o004 != 0
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "the API key file is readable by every user on this machine; chmod 600 it"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_world_readable(_path: &Path) {}
+
+/// Parses an API base URL, which must be http(s).
+pub fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("'{text}' is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("'{text}' is not an http(s) URL"));
+    }
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(format!("'{text}' has no host"));
+    }
+    Ok(url)
+}
+
+/// The accounts of a `--config.file`.
+pub fn accounts_from_file(path: &Path) -> Result<Vec<AccountConfig>, ConfigError> {
+    let what = format!("--config.file {}", path.display());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("{what}: cannot read: {e}")))?;
+    let file: FileConfig = serde_yaml_ng::from_str(&text)
+        .map_err(|e| ConfigError(format!("{what}: {}", one_line(&e.to_string()))))?;
+    if file.accounts.is_empty() {
+        return Err(ConfigError(format!("{what}: no accounts listed")));
+    }
+    let mut names = std::collections::HashSet::new();
+    file.accounts
+        .into_iter()
+        .enumerate()
+        .map(|(i, account)| {
+            let at = format!("{what}: accounts[{i}]");
+            if account.name.trim().is_empty() {
+                return Err(ConfigError(format!("{at}.name is empty")));
+            }
+            if !names.insert(account.name.clone()) {
+                return Err(ConfigError(format!(
+                    "{at}.name '{}' is listed twice",
+                    account.name
+                )));
+            }
+            let base_url = parse_base_url(account.url.as_deref().unwrap_or(DEFAULT_BASE_URL))
+                .map_err(|e| ConfigError(format!("{at}.url: {e}")))?;
+            let api_key = match (&account.api_key_file, &account.api_key_env) {
+                (Some(file), None) => read_key_file(file, &format!("{at}.api_key_file"))?,
+                (None, Some(var)) => std::env::var(var)
+                    .ok()
+                    .and_then(|v| ApiKey::new(&v))
+                    .ok_or_else(|| {
+                        ConfigError(format!("{at}.api_key_env: ${var} is not set or empty"))
+                    })?,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "{at}: give exactly one of api_key_file and api_key_env"
+                    )));
+                }
+            };
+            Ok(AccountConfig {
+                name: account.name,
+                base_url,
+                api_key,
+            })
+        })
+        .collect()
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -7,6 +7,7 @@
 //! drives the first steps on a schedule; [`simulator`] is a stand-in for
 //! CertCentral used by `--demo`, the tests and the benchmarks.
 
+pub mod app;
 pub mod certcentral;
 pub mod cli;
 pub mod compliance;

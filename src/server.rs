@@ -1,1 +1,197 @@
-//! (being written)
+//! The HTTP side: `/metrics`, health and readiness for orchestrators, and a
+//! landing page that says how the last polls went.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use prometheus::{Encoder, Registry, TextEncoder};
+use tokio::sync::watch;
+
+use crate::metrics::Exposition;
+use crate::poller::Board;
+
+/// What the handlers read: the latest rendered fleet metrics, the live
+/// counters, and the board for readiness and the landing page.
+pub struct ServerState {
+    pub exposition: watch::Receiver<Arc<Exposition>>,
+    pub registry: Registry,
+    pub board: Arc<Board>,
+    pub telemetry_path: String,
+}
+
+/// The exporter's routes.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route(&state.telemetry_path, get(metrics))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .route("/", get(landing))
+        .with_state(state)
+}
+
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+async fn metrics(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    let exposition = state.exposition.borrow().clone();
+    let mut live = Vec::new();
+    if let Err(err) = TextEncoder::new().encode(&state.registry.gather(), &mut live) {
+        tracing::error!(error = %err, "cannot encode the process metrics");
+    }
+    let mut response = if accepts_gzip(&headers) {
+        // The first gzip scrape after a render deflates the whole fleet
+        // text: keep that off the async workers.
+        let body =
+            tokio::task::spawn_blocking(move || exposition.gzip_prefix().with_tail(&live)).await;
+        match body {
+            Ok(body) => {
+                let mut response = Response::new(Body::from(body));
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                response
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "compressing /metrics failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        }
+    } else {
+        let parts = [exposition.text.clone(), Bytes::from(live)];
+        let stream = futures_util::stream::iter(parts.map(Ok::<_, std::convert::Infallible>));
+        Response::new(Body::from_stream(stream))
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+/// True when the client lists gzip in Accept-Encoding with a non-zero q.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+}
+
+async fn healthy() -> &'static str {
+    "OK\n"
+}
+
+async fn ready(State(state): State<Arc<ServerState>>) -> Response {
+    if state.board.all_polled() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "waiting for the first poll\n",
+        )
+            .into_response()
+    }
+}
+
+async fn landing(State(state): State<Arc<ServerState>>) -> Html<String> {
+    let path = escape_html(&state.telemetry_path);
+    let mut rows = String::new();
+    for account in state.board.states() {
+        let (outcome, when) = match &account.last_poll {
+            None => ("not polled yet".to_owned(), String::new()),
+            Some(poll) => {
+                let outcome = match &poll.failure {
+                    None => "success".to_owned(),
+                    Some(f) => format!("failed ({}): {}", f.kind, f.message),
+                };
+                (
+                    outcome,
+                    poll.ended_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                )
+            }
+        };
+        let orders = account.fleet.as_ref().map_or(0, |f| f.orders.len());
+        let last_success = account.last_success.map_or_else(
+            || "never".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        );
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            escape_html(&account.account),
+            escape_html(&outcome),
+            escape_html(&when),
+            escape_html(&last_success),
+            orders
+        ));
+    }
+    Html(format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>CertCentral Exporter</title></head>\n\
+         <body><h1>CertCentral Exporter</h1>\n<p>Version {version}. <a href=\"{path}\">Metrics</a> · \
+         <a href=\"/-/healthy\">Health</a> · <a href=\"/-/ready\">Readiness</a></p>\n\
+         <h2>Last poll</h2>\n<table border=\"1\" cellpadding=\"4\">\n\
+         <tr><th>account</th><th>outcome</th><th>ended</th><th>last success</th><th>orders</th></tr>\n\
+         {rows}</table></body></html>\n",
+        version = env!("CARGO_PKG_VERSION"),
+    ))
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        assert!(accepts_gzip(&with_accept("gzip")));
+        assert!(accepts_gzip(&with_accept("deflate, gzip;q=0.5")));
+        assert!(accepts_gzip(&with_accept("*")));
+        assert!(!accepts_gzip(&with_accept("gzip;q=0")));
+        assert!(!accepts_gzip(&with_accept("identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

@@ -50,3 +50,14 @@ pub async fn spawn_local(config: SimulatorConfig) -> anyhow::Result<SocketAddr> 
     let _ = config;
     anyhow::bail!("the simulator is not built yet")
 }
+
+impl SimulatorConfig {
+    /// A simulator of `orders` orders from `seed`, accepting any key.
+    pub fn new(orders: usize, seed: u64) -> SimulatorConfig {
+        SimulatorConfig {
+            orders,
+            seed,
+            api_key: None,
+        }
+    }
+}

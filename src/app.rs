@@ -1,0 +1,162 @@
+//! Wiring: builds the pipeline from a [`Config`] (clients, pollers, the
+//! renderer and the server), runs it, and takes it down on SIGTERM/SIGINT.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use prometheus::Registry;
+use tokio::sync::watch;
+
+use crate::certcentral::{ApiKey, Client, ClientSettings, client::ApiTelemetry};
+use crate::config::{AccountConfig, Config};
+use crate::metrics::{self, Exposition, RenderSettings};
+use crate::poller::{Board, PollTelemetry, Poller};
+use crate::server::{self, ServerState};
+use crate::simulator::{self, SimulatorConfig};
+
+/// Largest API answer accepted (a report page of 1000 orders with their
+/// CSRs is a few MB).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Runs the exporter until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let accounts = match &config.demo {
+        None => config.accounts.clone(),
+        Some(demo) => {
+            let mut sim = SimulatorConfig::new(demo.orders, demo.seed);
+            sim.api_key = Some("demo".to_owned());
+            let addr = simulator::spawn_local(sim)
+                .await
+                .context("starting the demo simulator")?;
+            let url = format!("http://{addr}/services/v2");
+            tracing::info!(%url, orders = demo.orders, "demo: polling the embedded CertCentral simulator");
+            vec![AccountConfig {
+                name: "default".to_owned(),
+                base_url: url::Url::parse(&url).context("simulator URL")?,
+                api_key: ApiKey::new("demo").context("demo key")?,
+            }]
+        }
+    };
+
+    let registry = Registry::new();
+    let api_telemetry = ApiTelemetry::register(&registry)?;
+    let poll_telemetry = PollTelemetry::register(&registry)?;
+    let board = Arc::new(Board::new(
+        accounts
+            .iter()
+            .map(|a| (a.name.clone(), config.poll_interval)),
+    ));
+
+    let mut pollers = Vec::new();
+    for account in &accounts {
+        let settings = ClientSettings {
+            base_url: account.base_url.clone(),
+            api_key: account.api_key.clone(),
+            request_timeout: config.request_timeout,
+            connect_timeout: config.connect_timeout,
+            max_body_bytes: MAX_BODY_BYTES,
+        };
+        let client = Client::new(&account.name, settings, api_telemetry.clone())
+            .with_context(|| format!("building the HTTP client of account {}", account.name))?;
+        let poller = Poller::new(
+            account.name.clone(),
+            client,
+            config.page_size,
+            config.poll_interval,
+            poll_telemetry.clone(),
+        );
+        pollers.push(tokio::spawn(poller.run(board.clone())));
+    }
+
+    let first = Arc::new(metrics::render(&board.states(), Utc::now(), &config.render));
+    let (exposition_tx, exposition_rx) = watch::channel(first);
+    let renderer = tokio::spawn(render_on_change(
+        board.clone(),
+        config.render.clone(),
+        exposition_tx,
+    ));
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("--web.listen-address {}: cannot listen", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, path = %config.telemetry_path, "serving metrics");
+    let state = Arc::new(ServerState {
+        exposition: exposition_rx,
+        registry,
+        board,
+        telemetry_path: config.telemetry_path.clone(),
+    });
+    let served = axum::serve(listener, server::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+
+    for poller in &pollers {
+        poller.abort();
+    }
+    renderer.abort();
+    tracing::info!("stopped");
+    served.context("serving HTTP")
+}
+
+/// Renders the exposition whenever an account's state changes, and at each
+/// UTC midnight (days remaining change then, and only then).
+async fn render_on_change(
+    board: Arc<Board>,
+    settings: RenderSettings,
+    exposition: watch::Sender<Arc<Exposition>>,
+) {
+    let mut changes = board.subscribe();
+    loop {
+        let until_midnight = until_next_utc_day(Utc::now());
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(until_midnight) => {},
+        }
+        let states = board.states();
+        let settings = settings.clone();
+        let rendered =
+            tokio::task::spawn_blocking(move || metrics::render(&states, Utc::now(), &settings))
+                .await;
+        match rendered {
+            Ok(rendered) => {
+                exposition.send_replace(Arc::new(rendered));
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "rendering metrics failed; serving the previous render")
+            }
+        }
+    }
+}
+
+/// Time from `now` to just after the next 00:00:00 UTC.
+fn until_next_utc_day(now: DateTime<Utc>) -> Duration {
+    let tomorrow = now.date_naive().succ_opt().unwrap_or(now.date_naive());
+    let next = crate::fleet::start_of_day(tomorrow);
+    (next - now).to_std().unwrap_or_default() + Duration::from_millis(100)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,496 @@
+//! The order report (`GET /report/order`): a CSV page parsed into the few
+//! fields the exporter uses, by column name, one page at a time.
+//!
+//! The report can be large (every row carries the CSR), so a page is read
+//! once as `csv::ByteRecord`s and only the used columns are kept. Strings
+//! that repeat across orders (status, product, container, organization) are
+//! interned so that 100,000 orders share a handful of allocations.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// One order as the report describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow {
+    pub order_id: u64,
+    pub status: Arc<str>,
+    pub date_created: Option<NaiveDateTime>,
+    pub common_name: Box<str>,
+    pub product_name_id: Arc<str>,
+    pub container_id: Option<u64>,
+    pub container_name: Arc<str>,
+    pub organization_id: Option<u64>,
+    pub organization_name: Arc<str>,
+    pub validity_years: Option<u32>,
+    pub signature_hash: Arc<str>,
+    pub valid_from: Option<NaiveDate>,
+    /// Expiry date of the order's certificate. (The report page describes
+    /// this column as "Date when certificate validity starts": a copy-paste
+    /// slip; it is the end, as on every other endpoint.)
+    pub valid_till: Option<NaiveDate>,
+    pub certificate_id: Option<u64>,
+    pub thumbprint: Box<str>,
+    pub serial_number: Box<str>,
+    /// This order has been renewed by a newer one.
+    pub is_renewed: bool,
+    /// On a renewal: the order it renews.
+    pub renewed_order_id: Option<u64>,
+    /// 1 is enabled. (The report page says "0 (enabled), 1 (disabled)"; the
+    /// order and order-info pages both say 1 is enabled, and so do we.)
+    pub auto_renew: bool,
+    pub has_duplicates: bool,
+    pub disable_renewal_notifications: bool,
+    pub is_out_of_contract: bool,
+}
+
+/// A row that was skipped because part of it could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    /// The row's order id as written, if there was one.
+    pub order_id: String,
+    pub reason: String,
+}
+
+/// The parse of one report page.
+#[derive(Debug, Default)]
+pub struct ReportPage {
+    pub rows: Vec<ReportRow>,
+    pub skipped: Vec<SkippedRow>,
+    /// Data records on the page (kept and skipped), to tell a short page.
+    pub records: usize,
+}
+
+/// Why a whole page could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("the report has no order_id column (is this a CSV order report?)")]
+    NoOrderIdColumn,
+    #[error(
+        "the report page ends in the middle of a row (record {record} has {found} of {expected} fields)"
+    )]
+    Truncated {
+        record: usize,
+        found: usize,
+        expected: usize,
+    },
+    #[error("the report page is not readable CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// Shares one allocation between equal strings across rows and pages.
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    /// The shared copy of `text`.
+    pub fn intern(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
+/// Positions of the columns we read, found by header name.
+struct Columns {
+    order_id: usize,
+    status: Option<usize>,
+    date_created: Option<usize>,
+    common_name: Option<usize>,
+    product_name_id: Option<usize>,
+    container_id: Option<usize>,
+    container_name: Option<usize>,
+    organization_id: Option<usize>,
+    organization_name: Option<usize>,
+    validity_years: Option<usize>,
+    signature_hash: Option<usize>,
+    valid_from: Option<usize>,
+    valid_till: Option<usize>,
+    certificate_id: Option<usize>,
+    thumbprint: Option<usize>,
+    serial_number: Option<usize>,
+    is_renewed: Option<usize>,
+    renewed_order_id: Option<usize>,
+    auto_renew: Option<usize>,
+    has_duplicates: Option<usize>,
+    disable_renewal_notifications: Option<usize>,
+    is_out_of_contract: Option<usize>,
+}
+
+impl Columns {
+    fn find(header: &csv::ByteRecord) -> Result<Columns, ReportError> {
+        let find = |name: &str| {
+            header
+                .iter()
+                .position(|h| trim_bom(h).eq_ignore_ascii_case(name.as_bytes()))
+        };
+        Ok(Columns {
+            order_id: find("order_id").ok_or(ReportError::NoOrderIdColumn)?,
+            status: find("status"),
+            date_created: find("date_created"),
+            common_name: find("common_name"),
+            product_name_id: find("product_name_id"),
+            container_id: find("container_id"),
+            container_name: find("container_name"),
+            organization_id: find("organization_id"),
+            organization_name: find("organization_name"),
+            validity_years: find("validity_years"),
+            signature_hash: find("signature_hash"),
+            valid_from: find("valid_from"),
+            valid_till: find("valid_till"),
+            certificate_id: find("certificate_tracker_id").or_else(|| find("certificate_id")),
+            thumbprint: find("thumbprint"),
+            serial_number: find("serial_number"),
+            is_renewed: find("is_renewed"),
+            renewed_order_id: find("renewed_order_id"),
+            auto_renew: find("auto_renew"),
+            has_duplicates: find("has_duplicates"),
+            disable_renewal_notifications: find("disable_renewal_notifications"),
+            is_out_of_contract: find("is_out_of_contract"),
+        })
+    }
+}
+
+fn trim_bom(field: &[u8]) -> &[u8] {
+    let field = field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field);
+    field.trim_ascii()
+}
+
+/// Parses one page of the order report.
+///
+/// Rows that cannot be understood are returned in `skipped`; the page as a
+/// whole fails only when it is not an order report at all, or when its last
+/// row is cut short (a truncated answer must not look like a short page).
+pub fn parse_page(bytes: &[u8], interner: &mut Interner) -> Result<ReportPage, ReportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let mut page = ReportPage::default();
+    // An empty answer is an empty page: the count was a multiple of the limit.
+    if !reader.read_byte_record(&mut record)? {
+        return Ok(page);
+    }
+    let columns = Columns::find(&record)?;
+    let expected = record.len();
+    let mut short: Option<(usize, usize)> = None;
+    while reader.read_byte_record(&mut record)? {
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
+            continue; // a blank line
+        }
+        page.records += 1;
+        if let Some((record_no, found)) = short.take() {
+            // A short record followed by more rows was damaged, not cut off.
+            page.skipped.push(SkippedRow {
+                order_id: String::new(),
+                reason: format!("record {record_no} has {found} of {expected} fields"),
+            });
+        }
+        if record.len() < expected {
+            short = Some((page.records, record.len()));
+            continue;
+        }
+        match parse_row(&record, &columns, interner) {
+            Ok(row) => page.rows.push(row),
+            Err(reason) => page.skipped.push(SkippedRow {
+                order_id: text(&record, Some(columns.order_id)).into_owned(),
+                reason,
+            }),
+        }
+    }
+    if let Some((record, found)) = short {
+        return Err(ReportError::Truncated {
+            record,
+            found,
+            expected,
+        });
+    }
+    Ok(page)
+}
+
+fn field(record: &csv::ByteRecord, column: Option<usize>) -> &[u8] {
+    column
+        .and_then(|c| record.get(c))
+        .map_or(&[][..], <[u8]>::trim_ascii)
+}
+
+fn text(record: &csv::ByteRecord, column: Option<usize>) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(field(record, column))
+}
+
+fn parse_row(
+    record: &csv::ByteRecord,
+    columns: &Columns,
+    interner: &mut Interner,
+) -> Result<ReportRow, String> {
+    let order_id = parse_id(field(record, Some(columns.order_id)))
+        .ok_or_else(|| "order_id is not a number".to_owned())?
+        .ok_or_else(|| "order_id is empty".to_owned())?;
+    let id = |name: &str, column| {
+        parse_id(field(record, column)).ok_or_else(|| format!("{name} is not a number"))
+    };
+    let date = |name: &str, column| {
+        parse_date(field(record, column)).map_err(|()| format!("{name} is not a yyyy-MM-dd date"))
+    };
+    let flag = |name: &str, column| {
+        parse_flag(field(record, column)).ok_or_else(|| format!("{name} is not 0 or 1"))
+    };
+    let mut shared = |column| interner.intern(&text(record, column));
+    Ok(ReportRow {
+        order_id,
+        status: shared(columns.status),
+        common_name: text(record, columns.common_name).into(),
+        product_name_id: shared(columns.product_name_id),
+        container_name: shared(columns.container_name),
+        organization_name: shared(columns.organization_name),
+        signature_hash: shared(columns.signature_hash),
+        container_id: id("container_id", columns.container_id)?,
+        organization_id: id("organization_id", columns.organization_id)?,
+        certificate_id: id("certificate_tracker_id", columns.certificate_id)?,
+        renewed_order_id: id("renewed_order_id", columns.renewed_order_id)?.filter(|&id| id != 0),
+        validity_years: parse_id(field(record, columns.validity_years))
+            .ok_or_else(|| "validity_years is not a number".to_owned())?
+            .and_then(|y| u32::try_from(y).ok()),
+        date_created: parse_datetime(field(record, columns.date_created))
+            .map_err(|()| "date_created is not a yyyy-MM-dd HH:mm:ss time".to_owned())?,
+        valid_from: date("valid_from", columns.valid_from)?,
+        valid_till: date("valid_till", columns.valid_till)?,
+        thumbprint: text(record, columns.thumbprint).into(),
+        serial_number: text(record, columns.serial_number).into(),
+        is_renewed: flag("is_renewed", columns.is_renewed)?,
+        auto_renew: flag("auto_renew", columns.auto_renew)?,
+        has_duplicates: flag("has_duplicates", columns.has_duplicates)?,
+        disable_renewal_notifications: flag(
+            "disable_renewal_notifications",
+            columns.disable_renewal_notifications,
+        )?,
+        is_out_of_contract: flag("is_out_of_contract", columns.is_out_of_contract)?,
+    })
+}
+
+/// `Some(None)` for an empty field, `None` for one that is not a number.
+fn parse_id(field: &[u8]) -> Option<Option<u64>> {
+    if field.is_empty() {
+        return Some(None);
+    }
+    std::str::from_utf8(field).ok()?.parse().ok().map(Some)
+}
+
+fn parse_flag(field: &[u8]) -> Option<bool> {
+    match field {
+        b"" | b"0" | b"false" | b"False" | b"FALSE" => Some(false),
+        b"1" | b"true" | b"True" | b"TRUE" => Some(true),
+        _ => None,
+    }
+}
+
+/// A date as `yyyy-MM-dd`; a time after it (`yyyy-MM-dd HH:mm:ss` or ISO
+/// 8601) is tolerated and dropped. Empty and MySQL's `0000-00-00` are no date.
+fn parse_date(field: &[u8]) -> Result<Option<NaiveDate>, ()> {
+    if field.is_empty() || field.starts_with(b"0000-00-00") {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(field).map_err(|_| ())?;
+    let day = match text.as_bytes().get(10) {
+        None => text,
+        Some(b' ' | b'T') => &text[..10],
+        Some(_) => return Err(()),
+    };
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| ())
+}
+
+/// A time as `yyyy-MM-dd HH:mm:ss` (the report's format) or ISO 8601.
+fn parse_datetime(field: &[u8]) -> Result<Option<NaiveDateTime>, ()> {
+    if field.is_empty() || field.starts_with(b"0000-00-00") {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(field).map_err(|_| ())?;
+    if let Ok(time) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+        return Ok(Some(time));
+    }
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(time.naive_utc()));
+    }
+    match parse_date(field)? {
+        Some(day) => Ok(day.and_hms_opt(0, 0, 0)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../../tests/data/report-sample.csv");
+
+    fn parse(text: &str) -> ReportPage {
+        parse_page(text.as_bytes(), &mut Interner::default()).unwrap()
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn parses_the_api_page_sample() {
+        let page = parse(SAMPLE);
+        assert_eq!(page.records, 3);
+        assert!(page.skipped.is_empty(), "{:?}", page.skipped);
+        let ids: Vec<u64> = page.rows.iter().map(|r| r.order_id).collect();
+        assert_eq!(ids, [123456, 123455, 123454]);
+        let first = &page.rows[0];
+        assert_eq!(&*first.status, "issued");
+        assert_eq!(&*first.common_name, "example.com");
+        assert_eq!(&*first.product_name_id, "ssl_plus");
+        assert_eq!(&*first.container_name, "Will Smith");
+        assert_eq!(first.container_id, Some(112233));
+        assert_eq!(&*first.organization_name, "Real Organization");
+        assert_eq!(first.valid_from, Some(day("2018-10-26")));
+        assert_eq!(first.valid_till, Some(day("2020-10-30")));
+        assert_eq!(first.certificate_id, Some(111113));
+        assert_eq!(&*first.signature_hash, "sha256");
+        assert_eq!(first.validity_years, Some(2));
+        assert!(first.is_renewed);
+        assert_eq!(
+            first.renewed_order_id, None,
+            "renewed_order_id 0 means not a renewal"
+        );
+        assert!(first.is_out_of_contract);
+        assert!(!first.auto_renew);
+        assert!(!first.has_duplicates);
+        assert!(!first.disable_renewal_notifications);
+        assert_eq!(
+            first.date_created,
+            NaiveDateTime::parse_from_str("2018-10-26 10:15:33", "%Y-%m-%d %H:%M:%S").ok()
+        );
+        assert!(page.rows[1].disable_renewal_notifications);
+        assert_eq!(&*page.rows[2].product_name_id, "ssl_wildcard");
+        assert!(page.rows[2].has_duplicates);
+        // Repeated strings share one allocation.
+        assert!(Arc::ptr_eq(
+            &page.rows[0].container_name,
+            &page.rows[2].container_name
+        ));
+    }
+
+    #[test]
+    fn empty_and_header_only_pages_have_no_records() {
+        assert_eq!(parse("").records, 0);
+        let header = SAMPLE.lines().next().unwrap();
+        assert_eq!(parse(header).records, 0);
+        assert_eq!(parse(&format!("{header}\n")).records, 0);
+    }
+
+    #[test]
+    fn columns_are_found_by_name_in_any_order_with_extras_and_gaps() {
+        let text = "\"valid_till\",\"extra\",\"status\",\"order_id\",\"common_name\"\n\
+                    \"2030-01-02\",\"x\",\"issued\",\"7\",\"a.example\"\n";
+        let page = parse(text);
+        let row = &page.rows[0];
+        assert_eq!(row.order_id, 7);
+        assert_eq!(row.valid_till, Some(day("2030-01-02")));
+        assert_eq!(&*row.status, "issued");
+        assert_eq!(&*row.container_name, "", "a missing column reads as empty");
+        assert!(!row.auto_renew);
+    }
+
+    #[test]
+    fn quotes_commas_newlines_and_metadata_inside_values() {
+        let text = "\"order_id\",\"organization_name\",\"custom_renewal_message\",\"metadata\",\"csr\",\"valid_till\"\n\
+                    \"1\",\"Müller, \"\"Nord\"\" GmbH\",\"line one\nline two, with comma\",\"12\x1fInvoice\x1f42\x1f13\x1fTeam\x1fweb\",\"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n\",\"2031-05-06\"\n";
+        let page = parse(text);
+        assert!(page.skipped.is_empty());
+        assert_eq!(&*page.rows[0].organization_name, "Müller, \"Nord\" GmbH");
+        assert_eq!(page.rows[0].valid_till, Some(day("2031-05-06")));
+    }
+
+    #[test]
+    fn bad_rows_are_skipped_with_a_reason() {
+        let text = "order_id,valid_till,auto_renew\n\
+                    \"x1\",\"2030-01-01\",\"1\"\n\
+                    \"2\",\"2030-13-45\",\"1\"\n\
+                    \"3\",\"2030-01-01\",\"maybe\"\n\
+                    \"\",\"2030-01-01\",\"1\"\n\
+                    \"5\",\"2030-01-01\",\"1\"\n";
+        let page = parse(text);
+        assert_eq!(page.records, 5);
+        assert_eq!(page.rows.len(), 1);
+        assert_eq!(page.rows[0].order_id, 5);
+        assert!(page.rows[0].auto_renew);
+        let reasons: Vec<&str> = page.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "order_id is not a number",
+                "valid_till is not a yyyy-MM-dd date",
+                "auto_renew is not 0 or 1",
+                "order_id is empty"
+            ]
+        );
+        assert_eq!(page.skipped[0].order_id, "x1");
+    }
+
+    #[test]
+    fn a_page_cut_mid_row_is_an_error_not_a_short_page() {
+        let cut = &SAMPLE[..SAMPLE.len() - 60];
+        match parse_page(cut.as_bytes(), &mut Interner::default()) {
+            Err(ReportError::Truncated { record: 3, .. }) => {}
+            other => panic!("expected truncation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_short_row_in_the_middle_is_skipped() {
+        let text =
+            "order_id,status,valid_till\n\"1\",\"issued\"\n\"2\",\"issued\",\"2030-01-01\"\n";
+        let page = parse(text);
+        assert_eq!(page.rows.len(), 1);
+        assert_eq!(page.skipped.len(), 1);
+        assert_eq!(page.records, 2);
+    }
+
+    #[test]
+    fn garbage_is_not_a_report() {
+        let err = parse_page(
+            b"<html><body>Bad gateway</body></html>",
+            &mut Interner::default(),
+        );
+        assert!(matches!(err, Err(ReportError::NoOrderIdColumn)));
+    }
+
+    #[test]
+    fn dates_in_other_documented_shapes() {
+        assert_eq!(
+            parse_date(b"2030-01-02 00:00:00"),
+            Ok(Some(day("2030-01-02")))
+        );
+        assert_eq!(
+            parse_date(b"2030-01-02T00:00:00+00:00"),
+            Ok(Some(day("2030-01-02")))
+        );
+        assert_eq!(parse_date(b"0000-00-00"), Ok(None));
+        assert_eq!(parse_date(b""), Ok(None));
+        assert_eq!(parse_date(b"2030-01-02x"), Err(()));
+        assert_eq!(parse_date(b"02/01/2030"), Err(()));
+        assert!(
+            parse_datetime(b"2018-10-16T20:05:28+00:00")
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_and_nul_bytes_do_not_panic() {
+        let text = b"order_id,common_name,valid_till\n\"1\",\"a\xff\x00b\",\"2030-01-01\"\n";
+        let page = parse_page(text, &mut Interner::default()).unwrap();
+        assert_eq!(page.rows.len(), 1);
+        assert!(page.rows[0].common_name.contains('\u{fffd}'));
+    }
+}

@@ -1,0 +1,164 @@
+//! Writing the Prometheus text exposition format (version 0.0.4): metric
+//! families with HELP and TYPE, samples with escaped label values.
+
+use std::fmt::Write;
+
+/// The TYPE of a metric family.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Gauge,
+    Counter,
+}
+
+/// Appends families and samples to a text buffer. Each family is written
+/// once, with all its samples, as the format requires.
+#[derive(Default)]
+pub struct TextWriter {
+    out: String,
+}
+
+impl TextWriter {
+    pub fn with_capacity(bytes: usize) -> TextWriter {
+        TextWriter {
+            out: String::with_capacity(bytes),
+        }
+    }
+
+    /// Starts a family: its HELP and TYPE lines.
+    pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        let kind = match kind {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+        };
+        self.out.push_str("# HELP ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        for c in help.chars() {
+            match c {
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                c => self.out.push(c),
+            }
+        }
+        self.out.push_str("\n# TYPE ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        self.out.push_str(kind);
+        self.out.push('\n');
+    }
+
+    /// One sample; `labels` is a block made by [`LabelBlock`] (or empty).
+    pub fn sample(&mut self, name: &str, labels: &str, value: f64) {
+        self.out.push_str(name);
+        self.out.push_str(labels);
+        self.out.push(' ');
+        push_value(&mut self.out, value);
+        self.out.push('\n');
+    }
+
+    pub fn into_string(self) -> String {
+        self.out
+    }
+}
+
+fn push_value(out: &mut String, value: f64) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        let _ = write!(out, "{}", value as i64);
+    } else {
+        let _ = write!(out, "{value}");
+    }
+}
+
+/// A `{name="value",...}` label block, escaped once and reused for every
+/// sample that carries the same labels.
+#[derive(Default)]
+pub struct LabelBlock {
+    text: String,
+}
+
+impl LabelBlock {
+    pub fn new() -> LabelBlock {
+        LabelBlock::default()
+    }
+
+    /// Adds a label; the value is escaped (backslash, double quote, newline).
+    pub fn with(mut self, name: &str, value: &str) -> LabelBlock {
+        self.push(name, value);
+        self
+    }
+
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.text.push(if self.text.is_empty() { '{' } else { ',' });
+        self.text.push_str(name);
+        self.text.push_str("=\"");
+        for c in value.chars() {
+            match c {
+                '\\' => self.text.push_str("\\\\"),
+                '"' => self.text.push_str("\\\""),
+                '\n' => self.text.push_str("\\n"),
+                c => self.text.push(c),
+            }
+        }
+        self.text.push('"');
+    }
+
+    /// The finished block, `{...}`, or empty without labels.
+    pub fn finish(mut self) -> String {
+        if !self.text.is_empty() {
+            self.text.push('}');
+        }
+        self.text
+    }
+
+    /// The block with one more label added at the end, leaving `base` as is.
+    pub fn extend(base: &str, name: &str, value: &str) -> String {
+        let mut block = LabelBlock {
+            text: base.strip_suffix('}').unwrap_or(base).to_owned(),
+        };
+        block.push(name, value);
+        block.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_label_values() {
+        let block = LabelBlock::new()
+            .with("a", "x\"y\\z\nw")
+            .with("b", "Müller, \"Nord\" GmbH")
+            .finish();
+        assert_eq!(block, r#"{a="x\"y\\z\nw",b="Müller, \"Nord\" GmbH"}"#);
+    }
+
+    #[test]
+    fn extends_a_block() {
+        let base = LabelBlock::new().with("a", "1").finish();
+        assert_eq!(
+            LabelBlock::extend(&base, "rule", "x"),
+            r#"{a="1",rule="x"}"#
+        );
+        assert_eq!(LabelBlock::extend("", "rule", "x"), r#"{rule="x"}"#);
+    }
+
+    #[test]
+    fn writes_values_as_prometheus_reads_them() {
+        let mut w = TextWriter::default();
+        w.family("m", Kind::Gauge, "help \\ with\nnewline");
+        w.sample("m", "", 3.0);
+        w.sample("m", "", -2.0);
+        w.sample("m", "", 0.25);
+        w.sample("m", "", f64::NAN);
+        w.sample("m", "", f64::INFINITY);
+        assert_eq!(
+            w.into_string(),
+            "# HELP m help \\\\ with\\nnewline\n# TYPE m gauge\nm 3\nm -2\nm 0.25\nm NaN\nm +Inf\n"
+        );
+    }
+}

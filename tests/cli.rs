@@ -1,0 +1,128 @@
+//! The command line: bad input is one line naming the flag, exit code 2.
+
+mod common;
+
+use std::process::Command;
+
+use common::BIN;
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("CERTCENTRAL_API_KEY");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().expect("run the binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_line_error(args: &[&str], env: &[(&str, &str)], names: &str) {
+    let (code, stderr) = run(args, env);
+    assert_eq!(code, Some(2), "exit code for {args:?}; stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line for {args:?}, got: {stderr}");
+    assert!(
+        lines[0].contains(names),
+        "{:?} should name {names}",
+        lines[0]
+    );
+}
+
+#[test]
+fn a_poll_interval_that_is_not_a_duration() {
+    assert_one_line_error(
+        &["--demo", "--poll.interval", "soon"],
+        &[],
+        "--poll.interval",
+    );
+}
+
+#[test]
+fn a_url_that_does_not_parse() {
+    assert_one_line_error(
+        &["--certcentral.url", "not a url"],
+        &[("CERTCENTRAL_API_KEY", "k")],
+        "--certcentral.url",
+    );
+    assert_one_line_error(
+        &["--certcentral.url", "ftp://example.com/x"],
+        &[("CERTCENTRAL_API_KEY", "k")],
+        "--certcentral.url",
+    );
+}
+
+#[test]
+fn no_key_and_no_demo() {
+    assert_one_line_error(&[], &[], "--certcentral.api-key-file");
+}
+
+#[test]
+fn a_missing_or_empty_key_file() {
+    assert_one_line_error(
+        &["--certcentral.api-key-file", "/nonexistent/key"],
+        &[],
+        "--certcentral.api-key-file",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("key");
+    std::fs::write(&empty, "\n").unwrap();
+    std::fs::set_permissions(&empty, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    assert_one_line_error(
+        &["--certcentral.api-key-file", empty.to_str().unwrap()],
+        &[],
+        "is empty",
+    );
+}
+
+#[test]
+fn a_page_size_above_the_api_maximum() {
+    assert_one_line_error(
+        &["--demo", "--certcentral.page-size", "1001"],
+        &[],
+        "--certcentral.page-size",
+    );
+}
+
+#[test]
+fn an_unknown_flag() {
+    assert_one_line_error(&["--demo", "--no-such-flag"], &[], "--no-such-flag");
+}
+
+#[test]
+fn the_key_is_not_accepted_as_a_flag_value() {
+    let (code, _) = run(&["--certcentral.api-key", "secret"], &[]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn a_config_file_with_a_typo_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.yml");
+    std::fs::write(&path, "accounts:\n  - name: prod\n    api_key_fil: /x\n").unwrap();
+    assert_one_line_error(
+        &["--config.file", path.to_str().unwrap()],
+        &[],
+        "api_key_fil",
+    );
+    std::fs::write(
+        &path,
+        "accounts:\n  - name: prod\n    api_key_env: NO_SUCH_VARIABLE_HERE\n",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &["--config.file", path.to_str().unwrap()],
+        &[],
+        "accounts[0].api_key_env",
+    );
+}
+
+#[test]
+fn help_and_version_succeed() {
+    let (code, _) = run(&["--help"], &[]);
+    assert_eq!(code, Some(0));
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}

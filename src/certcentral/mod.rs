@@ -4,7 +4,9 @@
 
 pub mod client;
 mod error;
+pub mod ratelimit;
 pub mod report;
+pub mod wire;
 
 pub use client::{ApiKey, Client, ClientSettings, Endpoint};
 pub use error::{ApiError, ErrorKind};

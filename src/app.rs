@@ -9,12 +9,16 @@ use chrono::{DateTime, Utc};
 use prometheus::Registry;
 use tokio::sync::watch;
 
+use std::collections::HashMap;
+
+use crate::certcentral::ratelimit::RateLimiter;
 use crate::certcentral::{ApiKey, Client, ClientSettings, client::ApiTelemetry};
-use crate::config::{AccountConfig, Config};
+use crate::config::{self, AccountConfig, Config};
 use crate::metrics::{self, Exposition, RenderSettings};
-use crate::poller::{Board, PollTelemetry, Poller};
+use crate::poller::{Board, PollSettings, PollTelemetry, Poller};
 use crate::server::{self, ServerState};
 use crate::simulator::{self, SimulatorConfig};
+use crate::store::Store;
 
 /// Largest API answer accepted (a report page of 1000 orders with their
 /// CSRs is a few MB).
@@ -36,6 +40,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 name: "default".to_owned(),
                 base_url: url::Url::parse(&url).context("simulator URL")?,
                 api_key: ApiKey::new("demo").context("demo key")?,
+                rate_limit: None,
             }]
         }
     };
@@ -49,23 +54,52 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map(|a| (a.name.clone(), config.poll_interval)),
     ));
 
+    if let Some(dir) = &config.storage_path {
+        tracing::info!(path = %dir.display(), "keeping state across restarts");
+    }
+    // The rate limit is per API key: accounts that share a key share a limiter.
+    let mut limiters: HashMap<String, Arc<RateLimiter>> = HashMap::new();
     let mut pollers = Vec::new();
     for account in &accounts {
+        let windows = account.rate_limit.as_ref().unwrap_or(&config.rate_limit);
+        let limiter = limiters
+            .entry(account.api_key.fingerprint())
+            .or_insert_with(|| Arc::new(RateLimiter::new(windows, config.rate_limit_headroom)))
+            .clone();
         let settings = ClientSettings {
             base_url: account.base_url.clone(),
             api_key: account.api_key.clone(),
             request_timeout: config.request_timeout,
             connect_timeout: config.connect_timeout,
             max_body_bytes: MAX_BODY_BYTES,
+            max_concurrency: config.concurrency,
+            max_retries: config.max_retries,
+            retry_base_delay: Duration::from_secs(1),
         };
-        let client = Client::new(&account.name, settings, api_telemetry.clone())
+        let client = Client::new(&account.name, settings, api_telemetry.clone(), limiter)
             .with_context(|| format!("building the HTTP client of account {}", account.name))?;
+        let detail_budget = config.detail_budget.unwrap_or_else(|| {
+            config::default_detail_budget(windows, config.rate_limit_headroom, config.poll_interval)
+        });
+        let settings = PollSettings {
+            interval: config.poll_interval,
+            page_size: config.page_size,
+            detail_budget,
+            detail_max_age: chrono::Duration::from_std(config.detail_max_age)
+                .unwrap_or(chrono::Duration::days(1)),
+            expired_retention: config.render.expired_retention,
+            concurrency: config.concurrency,
+        };
+        let store = config
+            .storage_path
+            .as_deref()
+            .map(|dir| Store::new(dir, &account.name, account.base_url.as_str()));
         let poller = Poller::new(
             account.name.clone(),
             client,
-            config.page_size,
-            config.poll_interval,
+            settings,
             poll_telemetry.clone(),
+            store,
         );
         pollers.push(tokio::spawn(poller.run(board.clone())));
     }

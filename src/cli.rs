@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use crate::certcentral::ApiKey;
+use crate::certcentral::ratelimit::DEFAULT_HEADROOM;
 use crate::config::{
     self, API_KEY_ENV, AccountConfig, Config, ConfigError, DemoConfig, MAX_PAGE_SIZE,
 };
@@ -61,6 +62,30 @@ pub struct ExporterArgs {
     /// Time allowed to connect to the API.
     #[arg(long = "certcentral.connect-timeout", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+    /// CertCentral's rate limit per API key, REQUESTS/PERIOD windows.
+    #[arg(long = "certcentral.rate-limit", default_value = "1000/3m,100/5s", value_parser = config::parse_rate_limit_flag)]
+    pub rate_limit: config::RateLimit,
+    /// Share of each rate-limit window the exporter uses (0.1 to 1).
+    #[arg(long = "certcentral.rate-limit-headroom", default_value_t = DEFAULT_HEADROOM, value_parser = parse_headroom)]
+    pub rate_limit_headroom: f64,
+    /// API requests in flight at once, per account.
+    #[arg(long = "certcentral.concurrency", default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub concurrency: u8,
+    /// Retries of a request that failed with a 5xx, a timeout or a broken connection.
+    #[arg(long = "certcentral.max-retries", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub max_retries: u8,
+    /// Order detail and reissue requests per poll (default: what the rate
+    /// limit allows in 80% of a poll interval).
+    #[arg(long = "certcentral.detail-budget")]
+    pub detail_budget: Option<usize>,
+    /// Read an order's details again after this long, even if unchanged.
+    #[arg(long = "certcentral.detail-max-age", default_value = "24h", value_parser = parse_duration)]
+    pub detail_max_age: Duration,
+    /// Directory for the state kept across restarts ("" for none; default
+    /// $STATE_DIRECTORY, $XDG_STATE_HOME/certcentral-exporter or
+    /// ~/.local/state/certcentral-exporter; none with --demo).
+    #[arg(long = "storage.path")]
+    pub storage_path: Option<PathBuf>,
     /// Time between polls (humantime: 90s, 15m, 1h).
     #[arg(long = "poll.interval", default_value = "15m", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -111,6 +136,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("'{text}' is shorter than one second"));
     }
     Ok(duration)
+}
+
+fn parse_headroom(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.1..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("'{text}' is not a share from 0.1 to 1")),
+    }
 }
 
 fn parse_page_size(text: &str) -> Result<usize, String> {
@@ -173,8 +205,15 @@ impl ExporterArgs {
                 name: "default".to_owned(),
                 base_url: self.url.clone(),
                 api_key,
+                rate_limit: None,
             };
             (vec![account], None)
+        };
+        let storage_path = match &self.storage_path {
+            Some(path) if path.as_os_str().is_empty() => None,
+            Some(path) => Some(path.clone()),
+            None if self.demo => None,
+            None => config::default_storage_path(),
         };
         let expired_retention = chrono::Duration::from_std(self.expired_retention)
             .map_err(|_| ConfigError("--metrics.expired-retention is too long".to_owned()))?;
@@ -188,6 +227,13 @@ impl ExporterArgs {
             request_timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
             render: RenderSettings { expired_retention },
+            rate_limit: self.rate_limit.0,
+            rate_limit_headroom: self.rate_limit_headroom,
+            concurrency: usize::from(self.concurrency),
+            max_retries: usize::from(self.max_retries),
+            detail_budget: self.detail_budget,
+            detail_max_age: self.detail_max_age,
+            storage_path,
         })
     }
 }

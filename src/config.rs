@@ -10,6 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::certcentral::ApiKey;
+use crate::certcentral::ratelimit::Window;
 use crate::metrics::RenderSettings;
 
 /// The production API base.
@@ -32,6 +33,18 @@ pub struct Config {
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub render: RenderSettings,
+    /// Requests allowed per key, before headroom.
+    pub rate_limit: Vec<Window>,
+    /// The share of each rate-limit window the exporter uses.
+    pub rate_limit_headroom: f64,
+    pub concurrency: usize,
+    pub max_retries: usize,
+    /// Detail and reissue requests per poll; `None` derives it from the
+    /// rate limit and the poll interval.
+    pub detail_budget: Option<usize>,
+    pub detail_max_age: Duration,
+    /// Where the state store lives; `None` keeps nothing across restarts.
+    pub storage_path: Option<PathBuf>,
 }
 
 /// One CertCentral account to poll.
@@ -41,6 +54,8 @@ pub struct AccountConfig {
     pub name: String,
     pub base_url: Url,
     pub api_key: ApiKey,
+    /// This account's rate limit, when it differs from the default.
+    pub rate_limit: Option<Vec<Window>>,
 }
 
 /// The fleet the embedded simulator serves in `--demo`.
@@ -74,6 +89,8 @@ struct FileAccount {
     api_key_env: Option<String>,
     #[serde(default)]
     url: Option<String>,
+    #[serde(default)]
+    rate_limit: Option<String>,
 }
 
 /// Reads a key file: the whole file, trimmed. A file that others can read
@@ -154,15 +171,115 @@ pub fn accounts_from_file(path: &Path) -> Result<Vec<AccountConfig>, ConfigError
                     )));
                 }
             };
+            let rate_limit = account
+                .rate_limit
+                .as_deref()
+                .map(parse_rate_limit)
+                .transpose()
+                .map_err(|e| ConfigError(format!("{at}.rate_limit: {e}")))?;
             Ok(AccountConfig {
                 name: account.name,
                 base_url,
                 api_key,
+                rate_limit,
             })
         })
         .collect()
 }
 
+/// Rate-limit windows as one command-line value.
+#[derive(Debug, Clone)]
+pub struct RateLimit(pub Vec<Window>);
+
+/// Parses `--certcentral.rate-limit`.
+pub fn parse_rate_limit_flag(text: &str) -> Result<RateLimit, String> {
+    parse_rate_limit(text).map(RateLimit)
+}
+
+/// Parses rate-limit windows written `1000/3m,100/5s` (requests per period).
+pub fn parse_rate_limit(text: &str) -> Result<Vec<Window>, String> {
+    text.split(',')
+        .map(|part| {
+            let (limit, period) = part
+                .trim()
+                .split_once('/')
+                .ok_or_else(|| format!("'{part}' is not REQUESTS/PERIOD like 1000/3m"))?;
+            let limit: usize = limit
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&l| l > 0)
+                .ok_or_else(|| format!("'{limit}' is not a positive request count"))?;
+            let period = humantime::parse_duration(period.trim())
+                .ok()
+                .filter(|p| !p.is_zero())
+                .ok_or_else(|| format!("'{period}' is not a period like 3m or 5s"))?;
+            Ok(Window { limit, period })
+        })
+        .collect()
+}
+
+/// The detail-request budget of one poll when none is configured: what
+/// the tightest window allows in 80% of a poll interval, so that a poll's
+/// details end before the next poll starts.
+pub fn default_detail_budget(windows: &[Window], headroom: f64, interval: Duration) -> usize {
+    windows
+        .iter()
+        .map(|w| {
+            let per_second = w.limit as f64 * headroom / w.period.as_secs_f64();
+            (per_second * interval.as_secs_f64() * 0.8) as usize
+        })
+        .min()
+        .unwrap_or(0)
+        .max(1)
+}
+
+/// Where the state store goes when `--storage.path` is not given:
+/// systemd's `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/certcentral-exporter`,
+/// else `~/.local/state/certcentral-exporter`; none without a home.
+pub fn default_storage_path() -> Option<PathBuf> {
+    let from_env = |var: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = from_env("STATE_DIRECTORY") {
+        return Some(dir);
+    }
+    if let Some(dir) = from_env("XDG_STATE_HOME") {
+        return Some(dir.join("certcentral-exporter"));
+    }
+    from_env("HOME")
+        .filter(|home| home != Path::new("/"))
+        .map(|home| home.join(".local/state/certcentral-exporter"))
+}
+
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limits_parse() {
+        let windows = parse_rate_limit("1000/3m, 100/5s").unwrap();
+        assert_eq!(windows[0].limit, 1000);
+        assert_eq!(windows[0].period, Duration::from_secs(180));
+        assert_eq!(windows[1].period, Duration::from_secs(5));
+        for bad in ["", "1000", "0/3m", "x/3m", "10/soon", "10/0s"] {
+            assert!(parse_rate_limit(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn detail_budget_follows_the_tightest_window() {
+        let windows = parse_rate_limit("1000/3m,100/5s").unwrap();
+        // 900 per 180 s is 5 per second; 80% of 15 minutes is 720 s.
+        assert_eq!(
+            default_detail_budget(&windows, 0.9, Duration::from_secs(900)),
+            3600
+        );
+    }
 }

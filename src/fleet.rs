@@ -1,19 +1,168 @@
 //! The fleet: one immutable picture of an account's orders, built from one
-//! complete read of the API. The server only ever sees whole fleets; a poll
-//! that fails part-way builds none.
+//! complete read of the report plus what order details, reissue lists and
+//! subaccount listings taught us. The server only ever sees whole fleets; a
+//! poll that fails part-way builds none.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::certcentral::report::ReportRow;
+use crate::certcentral::wire::{OrderInfo, ReissueList, SubaccountOrder};
+
+/// Request statuses that still wait on someone (approval or validation).
+pub const WAITING_REQUEST_STATUSES: [&str; 2] = ["pending", "submitted"];
+
+/// What an order's details (and reissue list) said, kept between polls and
+/// across restarts so that unchanged orders are not fetched again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDetails {
+    /// The report row these details were fetched for (see [`fingerprint`]).
+    pub fingerprint: u32,
+    pub fetched_at: DateTime<Utc>,
+    pub key_size: Option<u64>,
+    pub signature_hash: Option<String>,
+    pub ca_name: Option<String>,
+    /// End of the order (for multi-year plans, past the certificate).
+    pub order_valid_till: Option<NaiveDate>,
+    pub multi_year_plan: bool,
+    pub auto_reissue: bool,
+    pub disable_ct: Option<bool>,
+    pub was_renewed_by_order_id: Option<u64>,
+    pub requests: Vec<Request>,
+    /// Fetched when the order has reissues or is a multi-year plan.
+    pub reissues: Option<Reissues>,
+}
+
+/// A request on an order, as the details list it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub kind: String,
+    pub status: String,
+    pub date: Option<DateTime<Utc>>,
+}
+
+/// What an order's reissue list says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Reissues {
+    /// Certificates by status (archived ones left out).
+    pub by_status: BTreeMap<String, u32>,
+    /// Expiry of the latest issued, non-archived certificate.
+    pub active_valid_till: Option<NaiveDate>,
+    pub active_certificate_id: Option<u64>,
+}
+
+impl OrderDetails {
+    /// Keeps what the exporter uses of an order's details.
+    pub fn from_wire(
+        info: &OrderInfo,
+        fingerprint: u32,
+        fetched_at: DateTime<Utc>,
+    ) -> OrderDetails {
+        let certificate = info.certificate.clone().unwrap_or_default();
+        OrderDetails {
+            fingerprint,
+            fetched_at,
+            key_size: certificate.key_size,
+            signature_hash: certificate.signature_hash,
+            ca_name: certificate.ca_cert.and_then(|ca| ca.name),
+            order_valid_till: info.order_valid_till,
+            multi_year_plan: info.is_multi_year_plan.unwrap_or(false),
+            auto_reissue: info.auto_reissue.unwrap_or(false),
+            disable_ct: info.disable_ct,
+            was_renewed_by_order_id: info.was_renewed_by_order_id.filter(|&id| id != 0),
+            requests: info
+                .requests
+                .iter()
+                .map(|r| Request {
+                    kind: r.kind.clone().unwrap_or_default(),
+                    status: r.status.clone().unwrap_or_default(),
+                    date: r.date,
+                })
+                .collect(),
+            reissues: None,
+        }
+    }
+
+    /// Whether the reissue list is worth a request: the order has had a
+    /// reissue, or is a multi-year plan (whose certificates are reissues).
+    pub fn wants_reissues(&self) -> bool {
+        self.multi_year_plan || self.requests.iter().any(|r| r.kind == "reissue")
+    }
+
+    /// Requests still waiting on approval or validation.
+    pub fn waiting_requests(&self) -> impl Iterator<Item = &Request> {
+        self.requests
+            .iter()
+            .filter(|r| WAITING_REQUEST_STATUSES.contains(&r.status.as_str()))
+    }
+}
+
+impl Reissues {
+    /// Summarises a reissue list: counts by status, and the active
+    /// certificate, the latest issued one that is not archived.
+    pub fn from_wire(list: &ReissueList) -> Reissues {
+        let mut reissues = Reissues::default();
+        let mut latest: Option<&crate::certcentral::wire::ReissuedCertificate> = None;
+        let order_key = |c: &crate::certcentral::wire::ReissuedCertificate| {
+            (c.date_issued.or(c.date_created), c.id)
+        };
+        for cert in list
+            .certificates
+            .iter()
+            .filter(|c| c.archived != Some(true))
+        {
+            let status = cert.status.as_deref().unwrap_or("unknown");
+            *reissues.by_status.entry(status.to_owned()).or_default() += 1;
+            if status == "issued"
+                && cert.valid_till.is_some()
+                && latest.is_none_or(|l| order_key(cert) > order_key(l))
+            {
+                latest = Some(cert);
+            }
+        }
+        if let Some(active) = latest {
+            reissues.active_certificate_id = active.id;
+            reissues.active_valid_till = active.valid_till;
+        }
+        reissues
+    }
+}
+
+/// A stable digest of the report fields whose change means the details are
+/// out of date: status, expiry, certificate id, thumbprint and serial.
+pub fn fingerprint(row: &ReportRow) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for part in [
+        row.status.as_bytes(),
+        row.valid_till
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+        row.certificate_id
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+        row.thumbprint.as_bytes(),
+        row.serial_number.as_bytes(),
+    ] {
+        hasher.update(part);
+        hasher.update(b"\x1f");
+    }
+    hasher.finalize()
+}
 
 /// An order of the fleet, with what the exporter derived about it.
 #[derive(Debug, Clone)]
 pub struct Order {
     pub report: ReportRow,
-    /// A newer order renews this one: the report says so (`is_renewed`), or
-    /// another order in the report names it as its `renewed_order_id`.
+    /// The order's details, when they were fetched for this very report row.
+    pub details: Option<Arc<OrderDetails>>,
+    /// A newer order renews this one: the report says so (`is_renewed`),
+    /// another order in the report names it as its `renewed_order_id`, or
+    /// its details name the order that renewed it.
     pub renewed: bool,
 }
 
@@ -22,22 +171,36 @@ impl Order {
         self.report.order_id
     }
 
-    /// When the active certificate expires: 00:00:00 UTC of its `valid_till`
+    pub fn status(&self) -> &str {
+        &self.report.status
+    }
+
+    /// Expiry date of the active certificate: the latest issued reissue
+    /// when the reissue list was read, else the report's `valid_till`.
+    pub fn valid_till(&self) -> Option<NaiveDate> {
+        self.details
+            .as_ref()
+            .and_then(|d| d.reissues.as_ref())
+            .and_then(|r| r.active_valid_till)
+            .or(self.report.valid_till)
+    }
+
+    /// When the active certificate expires: 00:00:00 UTC of its valid-till
     /// day, so that alerts can only come early, never late.
     pub fn expiry(&self) -> Option<DateTime<Utc>> {
-        self.report.valid_till.map(start_of_day)
+        self.valid_till().map(start_of_day)
     }
 
     /// Whole days until expiry, `floor((expiry - now) / 86400)`, negative
     /// once expired.
     pub fn days_remaining(&self, now: DateTime<Utc>) -> Option<i64> {
-        self.expiry()
-            .map(|expiry| (expiry - now).num_seconds().div_euclid(86_400))
+        self.expiry().map(|expiry| days_until(expiry, now))
     }
+}
 
-    pub fn status(&self) -> &str {
-        &self.report.status
-    }
+/// `floor((at - now) / 86400)`.
+pub fn days_until(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (at - now).num_seconds().div_euclid(86_400)
 }
 
 /// 00:00:00 UTC of `day`.
@@ -45,21 +208,95 @@ pub fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
+/// An order placed by a subaccount.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubaccountOrderRecord {
+    pub order_id: u64,
+    pub subaccount_id: u64,
+    pub subaccount_organization: Arc<str>,
+    pub status: Arc<str>,
+    pub common_name: Box<str>,
+    pub product: Arc<str>,
+    pub valid_till: Option<NaiveDate>,
+    /// Order cost (and reissue costs in other currencies), by currency.
+    pub cost: Vec<(Arc<str>, f64)>,
+}
+
+impl SubaccountOrderRecord {
+    /// Keeps what the exporter uses; `None` for an order without an id or
+    /// subaccount.
+    pub fn from_wire(
+        order: &SubaccountOrder,
+        intern: &mut impl FnMut(&str) -> Arc<str>,
+    ) -> Option<Self> {
+        let subaccount = order.subaccount.as_ref()?;
+        let certificate = order.certificate.clone().unwrap_or_default();
+        let cost = order
+            .order_price
+            .iter()
+            .chain(&order.order_prices)
+            .filter_map(|p| Some((intern(p.currency.as_deref().unwrap_or("USD")), p.cost?)))
+            .collect();
+        Some(SubaccountOrderRecord {
+            order_id: order.id?,
+            subaccount_id: subaccount.account_id?,
+            subaccount_organization: intern(subaccount.organization_name.as_deref().unwrap_or("")),
+            status: intern(order.status.as_deref().unwrap_or("unknown")),
+            common_name: certificate.common_name.unwrap_or_default().into(),
+            product: intern(
+                order
+                    .product
+                    .as_ref()
+                    .and_then(|p| p.name_id.as_deref())
+                    .unwrap_or(""),
+            ),
+            valid_till: certificate.valid_till,
+            cost,
+        })
+    }
+
+    /// 00:00:00 UTC of the certificate's valid-till day.
+    pub fn expiry(&self) -> Option<DateTime<Utc>> {
+        self.valid_till.map(start_of_day)
+    }
+}
+
+/// What the subaccount listing gave, if the key may list it.
+#[derive(Debug, Clone, Default)]
+pub enum Subaccounts {
+    /// Not read yet.
+    #[default]
+    Unknown,
+    /// The key may not list subaccount orders, or the account has none.
+    Unavailable,
+    Listed(Vec<SubaccountOrderRecord>),
+}
+
 /// All orders of one account at one moment.
 #[derive(Debug, Clone)]
 pub struct Fleet {
     /// Sorted by order id, one entry per id.
     pub orders: Vec<Order>,
+    /// Orders of subaccounts that the report does not already hold.
+    pub subaccount_orders: Vec<SubaccountOrderRecord>,
     /// Report rows that could not be understood and were left out.
     pub skipped_rows: usize,
-    /// When the read that produced this fleet finished.
+    /// When the report read that produced this fleet finished.
     pub read_at: DateTime<Utc>,
 }
 
 impl Fleet {
-    /// Builds the fleet from every row of a complete report read. A row that
-    /// appears twice (offset paging while orders are added) counts once.
-    pub fn from_report(rows: Vec<ReportRow>, skipped_rows: usize, read_at: DateTime<Utc>) -> Fleet {
+    /// Builds the fleet from every row of a complete report read, the
+    /// details known for them, and the subaccount listing. A row that
+    /// appears twice (offset paging while orders are added) counts once;
+    /// so does an order that both the report and a subaccount list return.
+    pub fn build(
+        rows: Vec<ReportRow>,
+        details: &HashMap<u64, Arc<OrderDetails>>,
+        subaccounts: &Subaccounts,
+        skipped_rows: usize,
+        read_at: DateTime<Utc>,
+    ) -> Fleet {
         let mut seen = HashSet::with_capacity(rows.len());
         let mut rows: Vec<ReportRow> = rows
             .into_iter()
@@ -70,13 +307,35 @@ impl Fleet {
             rows.iter().filter_map(|row| row.renewed_order_id).collect();
         let orders = rows
             .into_iter()
-            .map(|report| Order {
-                renewed: report.is_renewed || renewed_by_newer.contains(&report.order_id),
-                report,
+            .map(|report| {
+                let details = details
+                    .get(&report.order_id)
+                    .filter(|d| d.fingerprint == fingerprint(&report))
+                    .cloned();
+                let renewed = report.is_renewed
+                    || renewed_by_newer.contains(&report.order_id)
+                    || details
+                        .as_ref()
+                        .is_some_and(|d| d.was_renewed_by_order_id.is_some());
+                Order {
+                    report,
+                    details,
+                    renewed,
+                }
             })
             .collect();
+        let mut subaccount_orders: Vec<SubaccountOrderRecord> = match subaccounts {
+            Subaccounts::Listed(list) => list
+                .iter()
+                .filter(|o| seen.insert(o.order_id))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        subaccount_orders.sort_unstable_by_key(|o| o.order_id);
         Fleet {
             orders,
+            subaccount_orders,
             skipped_rows,
             read_at,
         }

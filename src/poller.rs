@@ -1,29 +1,56 @@
-//! The poller: reads an account's whole report on a schedule, builds a
-//! fleet from it, and publishes the outcome on the [`Board`]. Polls of one
-//! account never overlap; a failed poll keeps the last good fleet.
+//! The poller: reads an account on a schedule and publishes what it read on
+//! the [`Board`]. Each poll reads, in this order,
+//!
+//! 1. every page of the order report: the expiry data, published at once
+//!    as a new fleet, so that nothing below can delay it;
+//! 2. the subaccount order listing;
+//! 3. order details (and reissue lists) for the orders that need them: new
+//!    or changed since last read, waiting on a request, or older than the
+//!    refresh age, within a per-poll request budget.
+//!
+//! Polls of one account never overlap. A failed step keeps the last good
+//! data: a report that fails part-way publishes no fleet at all.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::watch;
 
-use crate::certcentral::report::{self, Interner, ReportError, SkippedRow};
-use crate::certcentral::{ApiError, Client};
-use crate::fleet::Fleet;
+use crate::certcentral::report::{self, Interner, ReportError, ReportRow, SkippedRow};
+use crate::certcentral::{ApiError, Client, ErrorKind};
+use crate::fleet::{self, Fleet, OrderDetails, Reissues, SubaccountOrderRecord, Subaccounts};
+use crate::store::Store;
 
 /// What one account's latest polls produced, as the rest of the exporter
-/// sees it. Replaced whole after every poll, never changed in place.
+/// sees it. Replaced whole, never changed in place.
 #[derive(Debug, Clone)]
 pub struct AccountState {
     pub account: String,
     pub poll_interval: Duration,
-    /// The fleet of the latest successful poll.
+    /// The fleet of the latest successful report read.
     pub fleet: Option<Arc<Fleet>>,
     pub last_success: Option<DateTime<Utc>>,
     pub last_poll: Option<PollOutcome>,
+    /// Orders whose details are due but did not fit in the last poll's
+    /// request budget.
+    pub details_backlog: usize,
+}
+
+impl AccountState {
+    fn new(account: String, poll_interval: Duration) -> AccountState {
+        AccountState {
+            account,
+            poll_interval,
+            fleet: None,
+            last_success: None,
+            last_poll: None,
+            details_backlog: 0,
+        }
+    }
 }
 
 /// How the latest poll ended.
@@ -42,7 +69,7 @@ pub struct PollFailure {
     pub message: String,
 }
 
-/// Why a poll failed. The poll's fleet is thrown away whole.
+/// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
     #[error(transparent)]
@@ -53,17 +80,22 @@ pub enum PollError {
         #[source]
         source: ReportError,
     },
-    #[error(
-        "report paging does not advance: the page at offset {offset} holds only orders already read"
-    )]
-    PagingStuck { offset: usize },
+    #[error("{endpoint} paging does not advance at offset {offset}")]
+    PagingStuck {
+        endpoint: &'static str,
+        offset: usize,
+    },
+    #[error("order details stopped after {failures} failures in a row; last: {last}")]
+    DetailsUnreachable { failures: usize, last: ApiError },
 }
 
 impl PollError {
     /// The `kind` label of `certcentral_poll_errors_total`.
     pub fn kind(&self) -> &'static str {
         match self {
-            PollError::Api(err) => err.kind().as_str(),
+            PollError::Api(err) | PollError::DetailsUnreachable { last: err, .. } => {
+                err.kind().as_str()
+            }
             PollError::Report { .. } | PollError::PagingStuck { .. } => "decode",
         }
     }
@@ -80,15 +112,11 @@ impl Board {
     pub fn new(accounts: impl IntoIterator<Item = (String, Duration)>) -> Board {
         let states = accounts
             .into_iter()
-            .map(|(account, poll_interval)| {
-                let state = AccountState {
-                    account: account.clone(),
-                    poll_interval,
-                    fleet: None,
-                    last_success: None,
-                    last_poll: None,
-                };
-                (account, Arc::new(state))
+            .map(|(account, interval)| {
+                (
+                    account.clone(),
+                    Arc::new(AccountState::new(account, interval)),
+                )
             })
             .collect();
         Board {
@@ -133,6 +161,7 @@ impl Board {
 pub struct PollTelemetry {
     polls: IntCounterVec,
     errors: IntCounterVec,
+    detail_errors: IntCounterVec,
 }
 
 impl PollTelemetry {
@@ -152,45 +181,111 @@ impl PollTelemetry {
             ),
             &["account", "kind"],
         )?;
-        registry.register(Box::new(polls.clone()))?;
-        registry.register(Box::new(errors.clone()))?;
-        Ok(PollTelemetry { polls, errors })
+        let detail_errors = IntCounterVec::new(
+            Opts::new(
+                "certcentral_order_detail_errors_total",
+                "Order detail or reissue requests that failed for one order (the poll goes on), by endpoint and kind.",
+            ),
+            &["account", "endpoint", "kind"],
+        )?;
+        for collector in [&polls, &errors, &detail_errors] {
+            registry.register(Box::new(collector.clone()))?;
+        }
+        Ok(PollTelemetry {
+            polls,
+            errors,
+            detail_errors,
+        })
     }
 }
+
+/// How an account is polled.
+#[derive(Debug, Clone)]
+pub struct PollSettings {
+    pub interval: Duration,
+    /// Orders per report page.
+    pub page_size: usize,
+    /// Detail and reissue requests allowed in one poll.
+    pub detail_budget: usize,
+    /// Details older than this are read again (spread over polls).
+    pub detail_max_age: chrono::Duration,
+    /// Expired orders keep being read for details this long after expiry.
+    pub expired_retention: chrono::Duration,
+    /// Detail requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// Order statuses whose orders wait on someone; their details are read at
+/// every poll (within the budget) to follow their requests.
+const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitted", "processing"];
+/// Order statuses whose details are never worth a request.
+const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
+/// Consecutive detail failures (after retries) that end the details step.
+const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
+/// Subaccount orders per page (the endpoint's maximum).
+const SUBACCOUNT_PAGE_SIZE: usize = 1000;
 
 /// Polls one account.
 pub struct Poller {
-    pub account: String,
-    pub client: Client,
-    pub page_size: usize,
-    pub interval: Duration,
-    pub telemetry: PollTelemetry,
-    /// Skipped rows already logged, so that each is logged once.
+    account: String,
+    client: Arc<Client>,
+    settings: PollSettings,
+    telemetry: PollTelemetry,
+    store: Option<Store>,
+    details: HashMap<u64, Arc<OrderDetails>>,
+    subaccounts: Subaccounts,
+    fleet: Option<Arc<Fleet>>,
+    /// Report rows and orders already complained about, so that each is
+    /// logged once, not at every poll.
     logged_skips: HashSet<(String, String)>,
+    logged_detail_errors: HashSet<u64>,
 }
 
 impl Poller {
+    /// A poller that starts from what `store` holds (if any).
     pub fn new(
         account: String,
         client: Client,
-        page_size: usize,
-        interval: Duration,
+        settings: PollSettings,
         telemetry: PollTelemetry,
+        store: Option<Store>,
     ) -> Poller {
+        let details = match &store {
+            None => HashMap::new(),
+            Some(store) => match store.load() {
+                Ok(details) => {
+                    tracing::info!(
+                        account = %account,
+                        path = %store.path().display(),
+                        orders = details.len(),
+                        "loaded the state store"
+                    );
+                    details
+                }
+                Err(err) => {
+                    tracing::warn!(account = %account, error = %err, "cannot load the state store; starting afresh");
+                    HashMap::new()
+                }
+            },
+        };
         Poller {
             account,
-            client,
-            page_size,
-            interval,
+            client: Arc::new(client),
+            settings,
             telemetry,
+            store,
+            details,
+            subaccounts: Subaccounts::Unknown,
+            fleet: None,
             logged_skips: HashSet::new(),
+            logged_detail_errors: HashSet::new(),
         }
     }
 
-    /// Polls now, then every interval, forever (the task is aborted at
-    /// shutdown). Polls run one after another, so they never overlap.
+    /// Polls now, then every interval, until the task is aborted. Polls run
+    /// one after another, so they never overlap.
     pub async fn run(mut self, board: Arc<Board>) {
-        let mut ticks = tokio::time::interval(self.interval);
+        let mut ticks = tokio::time::interval(self.settings.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
@@ -201,27 +296,20 @@ impl Poller {
     /// One poll, published on the board whatever its outcome.
     pub async fn poll(&mut self, board: &Board) {
         let started = Instant::now();
-        let result = self.read_fleet().await;
+        let result = self.poll_steps(board).await;
         let duration = started.elapsed();
         let ended_at = Utc::now();
-        let previous = board.state(&self.account);
-        let mut state = previous.as_deref().cloned().unwrap_or(AccountState {
-            account: self.account.clone(),
-            poll_interval: self.interval,
-            fleet: None,
-            last_success: None,
-            last_poll: None,
-        });
+        let mut state = self.state(board);
         let failure = match result {
-            Ok(fleet) => {
+            Ok(()) => {
                 tracing::info!(
                     account = %self.account,
-                    orders = fleet.orders.len(),
-                    skipped_rows = fleet.skipped_rows,
+                    orders = self.fleet.as_ref().map_or(0, |f| f.orders.len()),
+                    subaccount_orders = self.fleet.as_ref().map_or(0, |f| f.subaccount_orders.len()),
+                    details_backlog = state.details_backlog,
                     duration_ms = duration.as_millis() as u64,
                     "poll succeeded"
                 );
-                state.fleet = Some(Arc::new(fleet));
                 state.last_success = Some(ended_at);
                 self.telemetry
                     .polls
@@ -259,32 +347,348 @@ impl Poller {
         board.publish(state);
     }
 
-    /// Reads every page of the report, in order, and builds the fleet. Any
-    /// failure fails the whole read: a half-read report is never a fleet.
-    async fn read_fleet(&mut self) -> Result<Fleet, PollError> {
+    /// This account's state on the board, with the poller's latest fleet.
+    fn state(&self, board: &Board) -> AccountState {
+        let mut state = board
+            .state(&self.account)
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| AccountState::new(self.account.clone(), self.settings.interval));
+        state.fleet.clone_from(&self.fleet);
+        state
+    }
+
+    async fn poll_steps(&mut self, board: &Board) -> Result<(), PollError> {
+        let (rows, skipped) = self.read_report().await?;
+        self.log_skipped_once(&skipped);
+        let fleet = Fleet::build(
+            rows,
+            &self.details,
+            &self.subaccounts,
+            skipped.len(),
+            Utc::now(),
+        );
+        self.fleet = Some(Arc::new(fleet));
+        board.publish(self.state(board));
+
+        let subaccounts = self.read_subaccounts().await;
+        if let Ok(listing) = &subaccounts {
+            self.subaccounts = listing.clone();
+        }
+        let details = self.refresh_details(board).await;
+        self.rebuild_fleet();
+        self.save_store().await;
+        subaccounts.and(details).map(|_| ())
+    }
+
+    /// Reads every page of the report, in order. Any failure fails the whole
+    /// read: a half-read report is never a fleet.
+    async fn read_report(&mut self) -> Result<(Vec<ReportRow>, Vec<SkippedRow>), PollError> {
+        let page_size = self.settings.page_size;
         let mut interner = Interner::default();
         let mut rows = Vec::new();
         let mut seen = HashSet::new();
         let mut skipped = Vec::new();
         let mut offset = 0;
         loop {
-            let body = self.client.report_page(self.page_size, offset).await?;
+            let body = self.client.report_page(page_size, offset).await?;
             let page = report::parse_page(&body, &mut interner)
                 .map_err(|source| PollError::Report { offset, source })?;
             drop(body);
             let new_orders = page.rows.iter().filter(|r| seen.insert(r.order_id)).count();
             if page.records > 0 && new_orders == 0 && page.skipped.is_empty() {
-                return Err(PollError::PagingStuck { offset });
+                return Err(PollError::PagingStuck {
+                    endpoint: "report",
+                    offset,
+                });
             }
             rows.extend(page.rows);
             skipped.extend(page.skipped);
-            if page.records < self.page_size {
-                break;
+            if page.records < page_size {
+                return Ok((rows, skipped));
             }
-            offset += self.page_size;
+            offset += page_size;
         }
-        self.log_skipped_once(&skipped);
-        Ok(Fleet::from_report(rows, skipped.len(), Utc::now()))
+    }
+
+    /// Reads the subaccount order listing. A key that may not list it (or an
+    /// account without subaccounts) is normal: said once, then quiet.
+    async fn read_subaccounts(&mut self) -> Result<Subaccounts, PollError> {
+        let mut records: Vec<SubaccountOrderRecord> = Vec::new();
+        let mut interner = Interner::default();
+        let mut seen = HashSet::new();
+        let mut offset = 0;
+        loop {
+            let page = match self
+                .client
+                .subaccount_orders(SUBACCOUNT_PAGE_SIZE, offset)
+                .await
+            {
+                Ok(page) => page,
+                Err(err) if offset == 0 && matches!(err.status(), Some(401 | 403 | 404)) => {
+                    if !matches!(self.subaccounts, Subaccounts::Unavailable) {
+                        tracing::info!(
+                            account = %self.account,
+                            reason = %err,
+                            "no subaccount orders for this key; not asking again until restart"
+                        );
+                    }
+                    return Ok(Subaccounts::Unavailable);
+                }
+                Err(err) => return Err(err.into()),
+            };
+            let count = page.orders.len();
+            let mut new_orders = 0;
+            for order in &page.orders {
+                let record = SubaccountOrderRecord::from_wire(order, &mut |s| interner.intern(s));
+                if let Some(record) = record
+                    && seen.insert(record.order_id)
+                {
+                    new_orders += 1;
+                    records.push(record);
+                }
+            }
+            offset += count;
+            let total = page.page.and_then(|p| p.total).map(|t| t as usize);
+            let done =
+                count == 0 || total.map_or(count < SUBACCOUNT_PAGE_SIZE, |total| offset >= total);
+            if done {
+                return Ok(Subaccounts::Listed(records));
+            }
+            if new_orders == 0 {
+                return Err(PollError::PagingStuck {
+                    endpoint: "subaccount_orders",
+                    offset,
+                });
+            }
+        }
+    }
+
+    /// Whether an order's details are worth reading at all.
+    fn wants_details(&self, order: &fleet::Order, now: DateTime<Utc>) -> bool {
+        let status = order.status();
+        if SETTLED_STATUSES.contains(&status) {
+            return false;
+        }
+        status != "expired"
+            || order
+                .expiry()
+                .is_some_and(|e| e + self.settings.expired_retention > now)
+    }
+
+    /// The orders whose details should be read now, most urgent first:
+    /// new or changed, then waiting on a request, then the stalest.
+    fn detail_plan(&self, fleet: &Fleet, now: DateTime<Utc>) -> Vec<u64> {
+        let mut changed = Vec::new();
+        let mut waiting = Vec::new();
+        let mut stale = Vec::new();
+        for order in fleet.orders.iter().filter(|o| self.wants_details(o, now)) {
+            let id = order.id();
+            match self.details.get(&id) {
+                None => changed.push(id),
+                Some(d) if d.fingerprint != fleet::fingerprint(&order.report) => changed.push(id),
+                Some(d)
+                    if WAITING_ORDER_STATUSES.contains(&order.status())
+                        || d.waiting_requests().next().is_some() =>
+                {
+                    waiting.push(id)
+                }
+                Some(d) if now - d.fetched_at > self.refresh_age(id) => {
+                    stale.push((d.fetched_at, id))
+                }
+                Some(_) => {}
+            }
+        }
+        stale.sort_unstable();
+        changed
+            .into_iter()
+            .chain(waiting)
+            .chain(stale.into_iter().map(|(_, id)| id))
+            .collect()
+    }
+
+    /// The refresh age of one order, spread between 75% and 100% of the
+    /// configured age so that orders read together do not all fall due in
+    /// the same poll.
+    fn refresh_age(&self, order_id: u64) -> chrono::Duration {
+        let spread = (order_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as i32; // 0..1024
+        self.settings.detail_max_age * (3072 + spread) / 4096
+    }
+
+    /// Reads the details (and reissue lists) the plan asks for, within the
+    /// budget. Failures for one order are counted and logged once; only a
+    /// rejected key, an exhausted rate limit or a run of failures stops the
+    /// step (and fails the poll).
+    async fn refresh_details(&mut self, board: &Board) -> Result<(), PollError> {
+        let Some(fleet) = self.fleet.clone() else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let plan = self.detail_plan(&fleet, now);
+        let budget = self.settings.detail_budget;
+        let backlog = plan.len().saturating_sub(budget);
+        let plan: Vec<&fleet::Order> = plan
+            .iter()
+            .take(budget)
+            .filter_map(|&id| fleet.order(id))
+            .collect();
+        let mut spent = 0;
+        let mut outcome = Ok(());
+        let mut consecutive_failures = 0;
+
+        let mut fetched: Vec<(u64, OrderDetails)> = Vec::new();
+        let ids: Vec<u64> = plan.iter().map(|o| o.id()).collect();
+        let shared_client = self.client.clone();
+        let mut requests = futures_util::stream::iter(ids.into_iter().map(|id| {
+            let client = shared_client.clone();
+            async move { (id, client.order_info(id).await) }
+        }))
+        .buffer_unordered(self.settings.concurrency.max(1));
+        while let Some((id, result)) = requests.next().await {
+            spent += 1;
+            match (result, fleet.order(id)) {
+                (Ok(info), Some(order)) => {
+                    consecutive_failures = 0;
+                    let details = OrderDetails::from_wire(
+                        &info,
+                        fleet::fingerprint(&order.report),
+                        Utc::now(),
+                    );
+                    fetched.push((id, details));
+                }
+                (Ok(_), None) => {}
+                (Err(err), _) => {
+                    if let Some(stop) = self.detail_failure(id, err, &mut consecutive_failures) {
+                        outcome = Err(stop);
+                        break;
+                    }
+                }
+            }
+        }
+        drop(requests);
+
+        // Reissue lists for the orders that have reissues, while budget lasts.
+        let mut wanting: Vec<usize> = (0..fetched.len())
+            .filter(|&i| fetched[i].1.wants_reissues())
+            .collect();
+        let affordable = budget.saturating_sub(spent);
+        if wanting.len() > affordable || outcome.is_err() {
+            let keep = if outcome.is_err() { 0 } else { affordable };
+            for &i in &wanting[keep..] {
+                // Keep the previous list until there is budget for a new one.
+                let (id, details) = &mut fetched[i];
+                details.reissues = self.details.get(id).and_then(|d| d.reissues.clone());
+            }
+            wanting.truncate(keep);
+        }
+        let ids: Vec<(usize, u64)> = wanting.iter().map(|&i| (i, fetched[i].0)).collect();
+        let mut requests = futures_util::stream::iter(ids.into_iter().map(|(i, id)| {
+            let client = shared_client.clone();
+            async move { (i, id, client.reissues(id).await) }
+        }))
+        .buffer_unordered(self.settings.concurrency.max(1));
+        while let Some((i, id, result)) = requests.next().await {
+            match result {
+                Ok(list) => {
+                    consecutive_failures = 0;
+                    fetched[i].1.reissues = Some(Reissues::from_wire(&list));
+                }
+                Err(err) => {
+                    fetched[i].1.reissues = self.details.get(&id).and_then(|d| d.reissues.clone());
+                    if let Some(stop) = self.detail_failure(id, err, &mut consecutive_failures) {
+                        outcome = Err(stop);
+                        break;
+                    }
+                }
+            }
+        }
+        drop(requests);
+
+        for (id, details) in fetched {
+            self.details.insert(id, Arc::new(details));
+        }
+        let mut state = self.state(board);
+        state.details_backlog = backlog;
+        board.publish(state);
+        outcome
+    }
+
+    /// Handles one failed detail or reissue request: `Some` when the whole
+    /// step should stop.
+    fn detail_failure(
+        &mut self,
+        order_id: u64,
+        err: ApiError,
+        consecutive: &mut usize,
+    ) -> Option<PollError> {
+        let kind = err.kind();
+        let endpoint = match &err {
+            ApiError::KeyRejected { endpoint, .. }
+            | ApiError::RateLimited { endpoint, .. }
+            | ApiError::Status { endpoint, .. }
+            | ApiError::Timeout { endpoint, .. }
+            | ApiError::Transport { endpoint, .. }
+            | ApiError::BodyTooLarge { endpoint, .. }
+            | ApiError::Decode { endpoint, .. } => *endpoint,
+        };
+        self.telemetry
+            .detail_errors
+            .with_label_values(&[&self.account, endpoint.as_str(), kind.as_str()])
+            .inc();
+        match kind {
+            ErrorKind::Auth | ErrorKind::RateLimited => return Some(PollError::Api(err)),
+            ErrorKind::Server | ErrorKind::Timeout | ErrorKind::Transport => {
+                *consecutive += 1;
+                if *consecutive >= MAX_CONSECUTIVE_DETAIL_FAILURES {
+                    return Some(PollError::DetailsUnreachable {
+                        failures: *consecutive,
+                        last: err,
+                    });
+                }
+            }
+            ErrorKind::Api | ErrorKind::Decode => {}
+        }
+        if err.status() == Some(404) {
+            // The order left between the report and this request.
+            self.details.remove(&order_id);
+        } else if self.logged_detail_errors.insert(order_id) {
+            tracing::warn!(account = %self.account, order_id, error = %err, "cannot read an order's details; will try again");
+        }
+        None
+    }
+
+    /// Rebuilds the fleet with the details and subaccounts just read, and
+    /// forgets details of orders that left the report.
+    fn rebuild_fleet(&mut self) {
+        let Some(fleet) = &self.fleet else { return };
+        let present: HashSet<u64> = fleet.orders.iter().map(|o| o.id()).collect();
+        self.details.retain(|id, _| present.contains(id));
+        self.logged_detail_errors.retain(|id| present.contains(id));
+        let rows = fleet.orders.iter().map(|o| o.report.clone()).collect();
+        let rebuilt = Fleet::build(
+            rows,
+            &self.details,
+            &self.subaccounts,
+            fleet.skipped_rows,
+            fleet.read_at,
+        );
+        self.fleet = Some(Arc::new(rebuilt));
+    }
+
+    async fn save_store(&self) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let details = self.details.clone();
+        match tokio::task::spawn_blocking(move || store.save(&details)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(account = %self.account, error = %err, "cannot save the state store")
+            }
+            Err(err) => {
+                tracing::warn!(account = %self.account, error = %err, "saving the state store failed")
+            }
+        }
     }
 
     fn log_skipped_once(&mut self, skipped: &[SkippedRow]) {
@@ -292,18 +696,13 @@ impl Poller {
             .iter()
             .map(|s| (s.order_id.clone(), s.reason.clone()))
             .collect();
-        for (order_id, reason) in &current {
-            if !self
-                .logged_skips
-                .contains(&(order_id.clone(), reason.clone()))
-            {
-                tracing::warn!(
-                    account = %self.account,
-                    order_id = %order_id,
-                    reason = %reason,
-                    "skipping a report row that cannot be understood"
-                );
-            }
+        for (order_id, reason) in current.difference(&self.logged_skips) {
+            tracing::warn!(
+                account = %self.account,
+                order_id = %order_id,
+                reason = %reason,
+                "skipping a report row that cannot be understood"
+            );
         }
         self.logged_skips = current;
     }

@@ -2,15 +2,21 @@
 //! size limits, error answers and request accounting.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backon::BackoffBuilder;
 use bytes::{Bytes, BytesMut};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{CounterVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 use url::Url;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorKind};
+use super::ratelimit::RateLimiter;
+use super::wire::{OrderInfo, ReissueList, SubaccountOrderList};
 
 /// The CertCentral API key. It exists as its own type so that it cannot be
 /// printed by accident: `Debug` and `Display` show a placeholder, and the
@@ -30,6 +36,16 @@ impl ApiKey {
     /// (an error body may echo the request), so it can be logged.
     pub fn redact(&self, text: &str) -> String {
         text.replace(&self.0, "[REDACTED]")
+    }
+
+    /// A digest that tells keys apart without holding them (to share one
+    /// rate limiter between accounts that use the same key).
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{:08x}-{}",
+            crc32fast::hash(self.0.as_bytes()),
+            self.0.len()
+        )
     }
 
     fn header_value(&self) -> Option<HeaderValue> {
@@ -84,6 +100,13 @@ pub struct ClientSettings {
     pub connect_timeout: Duration,
     /// Largest answer accepted; a bigger one is an error, not an allocation.
     pub max_body_bytes: usize,
+    /// Requests in flight at once.
+    pub max_concurrency: usize,
+    /// Retries of a 5xx, timeout or transport failure (exponential backoff
+    /// with jitter); 429s have their own bound.
+    pub max_retries: usize,
+    /// First retry delay; each further one doubles, up to 30 s.
+    pub retry_base_delay: Duration,
 }
 
 /// Request counters shared by the clients of every account.
@@ -91,6 +114,8 @@ pub struct ClientSettings {
 pub struct ApiTelemetry {
     requests: IntCounterVec,
     duration: HistogramVec,
+    limiter_wait: CounterVec,
+    retries: IntCounterVec,
 }
 
 impl ApiTelemetry {
@@ -111,19 +136,47 @@ impl ApiTelemetry {
             .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
             &["account", "endpoint"],
         )?;
+        let limiter_wait = CounterVec::new(
+            Opts::new(
+                "certcentral_api_rate_limit_wait_seconds_total",
+                "Time requests spent waiting on the client-side rate limiter (or on a 429's back-off).",
+            ),
+            &["account"],
+        )?;
+        let retries = IntCounterVec::new(
+            Opts::new(
+                "certcentral_api_retries_total",
+                "Requests retried, by endpoint and the kind of failure that caused it.",
+            ),
+            &["account", "endpoint", "kind"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
-        Ok(ApiTelemetry { requests, duration })
+        registry.register(Box::new(limiter_wait.clone()))?;
+        registry.register(Box::new(retries.clone()))?;
+        Ok(ApiTelemetry {
+            requests,
+            duration,
+            limiter_wait,
+            retries,
+        })
     }
 }
 
-/// A client for one CertCentral account.
+/// A client for one CertCentral account: every request passes the key's
+/// rate limiter, a bounded number at a time, and is retried when a retry
+/// can help.
 pub struct Client {
     http: reqwest::Client,
     settings: ClientSettings,
     account: String,
     telemetry: ApiTelemetry,
+    limiter: Arc<RateLimiter>,
+    in_flight: Semaphore,
 }
+
+/// 429s ridden out for one request before it fails.
+const MAX_RATE_LIMITED_RETRIES: usize = 5;
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -142,6 +195,7 @@ impl Client {
         account: &str,
         settings: ClientSettings,
         telemetry: ApiTelemetry,
+        limiter: Arc<RateLimiter>,
     ) -> Result<Client, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("certcentral-exporter/", env!("CARGO_PKG_VERSION")))
@@ -150,10 +204,12 @@ impl Client {
             .gzip(true)
             .build()?;
         Ok(Client {
+            in_flight: Semaphore::new(settings.max_concurrency.max(1)),
             http,
             settings,
             account: account.to_owned(),
             telemetry,
+            limiter,
         })
     }
 
@@ -162,6 +218,46 @@ impl Client {
         let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
         self.get(Endpoint::Report, &["report", "order"], &query)
             .await
+    }
+
+    /// The details of one order.
+    pub async fn order_info(&self, order_id: u64) -> Result<OrderInfo, ApiError> {
+        let id = order_id.to_string();
+        let body = self
+            .get(Endpoint::Order, &["order", "certificate", &id], &[])
+            .await?;
+        self.decode(Endpoint::Order, &body)
+    }
+
+    /// Every certificate (re)issued on an order, archived ones included.
+    pub async fn reissues(&self, order_id: u64) -> Result<ReissueList, ApiError> {
+        let id = order_id.to_string();
+        let query = [("show_archived", "true".to_owned())];
+        let body = self
+            .get(
+                Endpoint::Reissue,
+                &["order", "certificate", &id, "reissue"],
+                &query,
+            )
+            .await?;
+        self.decode(Endpoint::Reissue, &body)
+    }
+
+    /// One page of the orders of every subaccount.
+    pub async fn subaccount_orders(
+        &self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<SubaccountOrderList, ApiError> {
+        let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
+        let body = self
+            .get(
+                Endpoint::SubaccountOrders,
+                &["account", "subaccount", "order"],
+                &query,
+            )
+            .await?;
+        self.decode(Endpoint::SubaccountOrders, &body)
     }
 
     fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
@@ -175,9 +271,72 @@ impl Client {
         url
     }
 
+    /// A GET through the limiter, retried when that can help: a 429 waits
+    /// for the limiter's window (or Retry-After), a 5xx, timeout or broken
+    /// connection backs off exponentially with jitter, both a bounded
+    /// number of times. Anything else fails at once.
+    async fn get(
+        &self,
+        endpoint: Endpoint,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Bytes, ApiError> {
+        let _slot = self.in_flight.acquire().await;
+        let mut backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(self.settings.retry_base_delay)
+            .with_max_delay(Duration::from_secs(30))
+            .with_max_times(self.settings.max_retries)
+            .with_jitter()
+            .build();
+        let mut rate_limited = 0;
+        loop {
+            let waited = self.limiter.acquire().await;
+            self.telemetry
+                .limiter_wait
+                .with_label_values(&[&self.account])
+                .inc_by(waited.as_secs_f64());
+            let err = match self.get_once(endpoint, segments, query).await {
+                Ok(body) => return Ok(body),
+                Err(err) => err,
+            };
+            let kind = err.kind();
+            let delay = match &err {
+                ApiError::RateLimited { retry_after, .. }
+                    if rate_limited < MAX_RATE_LIMITED_RETRIES =>
+                {
+                    rate_limited += 1;
+                    let until = retry_after.map(|d| tokio::time::Instant::now() + d);
+                    self.limiter.back_off(until).await;
+                    Some(Duration::ZERO)
+                }
+                _ if matches!(
+                    kind,
+                    ErrorKind::Server | ErrorKind::Timeout | ErrorKind::Transport
+                ) =>
+                {
+                    backoff.next()
+                }
+                _ => None,
+            };
+            let Some(delay) = delay else { return Err(err) };
+            tracing::debug!(
+                account = %self.account,
+                %endpoint,
+                error = %err,
+                retry_in_ms = delay.as_millis() as u64,
+                "retrying a CertCentral request"
+            );
+            self.telemetry
+                .retries
+                .with_label_values(&[&self.account, endpoint.as_str(), kind.as_str()])
+                .inc();
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     /// One GET, counted by endpoint and status; a non-2xx answer becomes a
     /// typed error carrying CertCentral's own message.
-    async fn get(
+    async fn get_once(
         &self,
         endpoint: Endpoint,
         segments: &[&str],
@@ -301,6 +460,18 @@ impl Client {
         };
         let redact = |s: String| self.settings.api_key.redact(&s);
         (code.map(redact), redact(message))
+    }
+
+    /// Reads a JSON answer; one that is not the documented object is an
+    /// error (redacted: serde quotes the values it could not read).
+    fn decode<T: DeserializeOwned>(&self, endpoint: Endpoint, body: &[u8]) -> Result<T, ApiError> {
+        serde_json::from_slice(body).map_err(|e| ApiError::Decode {
+            endpoint,
+            detail: self
+                .settings
+                .api_key
+                .redact(&format!("not the documented JSON: {e}")),
+        })
     }
 
     fn transport_error(&self, endpoint: Endpoint, err: &reqwest::Error) -> ApiError {

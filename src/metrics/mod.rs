@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 pub use exposition::{Kind, LabelBlock, TextWriter};
 pub use gzip::GzipPrefix;
 
-use crate::fleet::Order;
+use std::collections::BTreeMap;
+
+use crate::fleet::{Order, SubaccountOrderRecord, days_until, start_of_day};
 use crate::poller::AccountState;
 
 /// Choices that shape the rendered metrics.
@@ -68,10 +70,22 @@ fn is_exported(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> 
             .is_some_and(|expiry| expiry + settings.expired_retention > now)
 }
 
-/// One exported order with its label block.
+/// An order with series, and its label block.
 struct Row<'a> {
     order: &'a Order,
     labels: String,
+    /// The order has a certificate in use (or recently expired): all the
+    /// per-order series. Otherwise only its waiting-request series.
+    certificate: bool,
+}
+
+/// Whether an order gets any series at all: a certificate, or a request
+/// waiting on someone.
+fn has_waiting_requests(order: &Order) -> bool {
+    order
+        .details
+        .as_ref()
+        .is_some_and(|d| d.waiting_requests().next().is_some())
 }
 
 fn order_labels(account: &str, order: &Order) -> String {
@@ -106,14 +120,14 @@ pub fn render(
         .flat_map(|state| {
             let account = state.account.as_str();
             state.fleet.iter().flat_map(move |fleet| {
-                fleet
-                    .orders
-                    .iter()
-                    .filter(move |order| is_exported(order, now, settings))
-                    .map(move |order| Row {
+                fleet.orders.iter().filter_map(move |order| {
+                    let certificate = is_exported(order, now, settings);
+                    (certificate || has_waiting_requests(order)).then(|| Row {
                         order,
                         labels: order_labels(account, order),
+                        certificate,
                     })
+                })
             })
         })
         .collect();
@@ -227,6 +241,7 @@ pub fn render(
         }
     }
 
+    let sub_rows = subaccount_rows(states);
     per_order(
         &mut w,
         &rows,
@@ -234,6 +249,15 @@ pub fn render(
         "When the order's active certificate expires (00:00 UTC of its valid_till date), Unix seconds.",
         |order| order.expiry().map(unix_seconds),
     );
+    for (labels, order) in &sub_rows {
+        if let Some(expiry) = order.expiry() {
+            w.sample(
+                "certcentral_certificate_expiry_timestamp_seconds",
+                labels,
+                unix_seconds(expiry),
+            );
+        }
+    }
     per_order(
         &mut w,
         &rows,
@@ -241,6 +265,15 @@ pub fn render(
         "Whole days until the active certificate expires, floor((expiry - now) / 86400); negative once expired.",
         |order| order.days_remaining(now).map(|d| d as f64),
     );
+    for (labels, order) in &sub_rows {
+        if let Some(expiry) = order.expiry() {
+            w.sample(
+                "certcentral_certificate_days_remaining",
+                labels,
+                days_until(expiry, now) as f64,
+            );
+        }
+    }
     per_order(
         &mut w,
         &rows,
@@ -262,6 +295,125 @@ pub fn render(
         "1 if the order has been renewed (a newer order replaces it), else 0.",
         |order| Some(flag(order.renewed)),
     );
+    per_order(
+        &mut w,
+        &rows,
+        "certcentral_order_valid_till_timestamp_seconds",
+        "End of the order's validity (for Multi-year Plans, past the current certificate), Unix seconds.",
+        |order| {
+            order
+                .details
+                .as_ref()?
+                .order_valid_till
+                .map(|d| unix_seconds(start_of_day(d)))
+        },
+    );
+    per_order(
+        &mut w,
+        &rows,
+        "certcentral_order_auto_reissue",
+        "1 if auto-reissue is enabled on the order (Multi-year Plans), else 0.",
+        |order| order.details.as_ref().map(|d| flag(d.auto_reissue)),
+    );
+    per_order(
+        &mut w,
+        &rows,
+        "certcentral_order_ct_logging",
+        "1 if the certificate is logged in public CT logs, 0 if CT logging is disabled for the order.",
+        |order| order.details.as_ref()?.disable_ct.map(|off| flag(!off)),
+    );
+    w.family(
+        "certcentral_certificate_info",
+        Kind::Gauge,
+        "1 per order, labelled with the active certificate's signature hash, key size and issuing CA (from the order details).",
+    );
+    for row in rows.iter().filter(|r| r.certificate) {
+        let Some(details) = &row.order.details else {
+            continue;
+        };
+        let mut labels = LabelBlock::extend(
+            &row.labels,
+            "signature_hash",
+            details.signature_hash.as_deref().unwrap_or(""),
+        );
+        labels = LabelBlock::extend(
+            &labels,
+            "key_size",
+            &details.key_size.map(|k| k.to_string()).unwrap_or_default(),
+        );
+        labels = LabelBlock::extend(
+            &labels,
+            "issuing_ca",
+            details.ca_name.as_deref().unwrap_or(""),
+        );
+        w.sample("certcentral_certificate_info", &labels, 1.0);
+    }
+    w.family(
+        "certcentral_order_reissues",
+        Kind::Gauge,
+        "Certificates reissued on the order, by status (archived ones left out).",
+    );
+    for row in rows.iter().filter(|r| r.certificate) {
+        let Some(reissues) = row.order.details.as_ref().and_then(|d| d.reissues.as_ref()) else {
+            continue;
+        };
+        for (status, count) in &reissues.by_status {
+            w.sample(
+                "certcentral_order_reissues",
+                &LabelBlock::extend(&row.labels, "status", status),
+                f64::from(*count),
+            );
+        }
+    }
+    w.family(
+        "certcentral_order_pending_requests",
+        Kind::Gauge,
+        "Requests on the order waiting on approval or validation (status pending or submitted).",
+    );
+    for row in &rows {
+        let Some(details) = &row.order.details else {
+            continue;
+        };
+        w.sample(
+            "certcentral_order_pending_requests",
+            &row.labels,
+            details.waiting_requests().count() as f64,
+        );
+    }
+    w.family(
+        "certcentral_order_oldest_pending_request_age_seconds",
+        Kind::Gauge,
+        "Age of the order's oldest request still pending or submitted, at the latest render (each poll and UTC midnight).",
+    );
+    for row in &rows {
+        let oldest = row
+            .order
+            .details
+            .as_ref()
+            .and_then(|d| d.waiting_requests().filter_map(|r| r.date).min());
+        if let Some(oldest) = oldest {
+            let age = (now - oldest).num_seconds().max(0);
+            w.sample(
+                "certcentral_order_oldest_pending_request_age_seconds",
+                &row.labels,
+                age as f64,
+            );
+        }
+    }
+    w.family(
+        "certcentral_details_backlog",
+        Kind::Gauge,
+        "Orders whose details were due but did not fit in the latest poll's request budget.",
+    );
+    for (state, labels) in &accounts {
+        w.sample(
+            "certcentral_details_backlog",
+            labels,
+            state.details_backlog as f64,
+        );
+    }
+
+    subaccounts(&mut w, states);
 
     Exposition::new(w.into_string())
 }
@@ -274,10 +426,79 @@ fn per_order(
     value: impl Fn(&Order) -> Option<f64>,
 ) {
     w.family(name, Kind::Gauge, help);
-    for row in rows {
+    for row in rows.iter().filter(|r| r.certificate) {
         if let Some(v) = value(row.order) {
             w.sample(name, &row.labels, v);
         }
+    }
+}
+
+/// Issued subaccount orders (that the report does not hold), with their
+/// label blocks: they share the expiry families, with `subaccount_id`.
+fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<(String, &SubaccountOrderRecord)> {
+    let mut rows = Vec::new();
+    for state in states {
+        let Some(fleet) = &state.fleet else { continue };
+        for order in &fleet.subaccount_orders {
+            if STATUSES_WITH_CERTIFICATE.contains(&&*order.status) && order.valid_till.is_some() {
+                let labels = LabelBlock::new()
+                    .with("account", &state.account)
+                    .with("order_id", &order.order_id.to_string())
+                    .with("common_name", &order.common_name)
+                    .with("product", &order.product)
+                    .with("container", "")
+                    .with("organization", &order.subaccount_organization)
+                    .with("subaccount_id", &order.subaccount_id.to_string())
+                    .finish();
+                rows.push((labels, order));
+            }
+        }
+    }
+    rows
+}
+
+/// Subaccount orders: counts by status and cost by currency per subaccount.
+fn subaccounts(w: &mut TextWriter, states: &[Arc<AccountState>]) {
+    type Key<'a> = (&'a str, u64, &'a str, &'a str);
+    let mut by_status: BTreeMap<Key<'_>, usize> = BTreeMap::new();
+    let mut cost: BTreeMap<Key<'_>, f64> = BTreeMap::new();
+    for state in states {
+        let Some(fleet) = &state.fleet else { continue };
+        for order in &fleet.subaccount_orders {
+            let org = &*order.subaccount_organization;
+            *by_status
+                .entry((&state.account, order.subaccount_id, org, &order.status))
+                .or_default() += 1;
+            for (currency, amount) in &order.cost {
+                *cost
+                    .entry((&state.account, order.subaccount_id, org, currency))
+                    .or_default() += amount;
+            }
+        }
+    }
+    let key_labels = |(account, id, org, _): &Key<'_>| {
+        LabelBlock::new()
+            .with("account", account)
+            .with("subaccount_id", &id.to_string())
+            .with("subaccount", org)
+    };
+    w.family(
+        "certcentral_subaccount_orders",
+        Kind::Gauge,
+        "Orders of subaccounts, by subaccount and status.",
+    );
+    for (key, count) in &by_status {
+        let labels = key_labels(key).with("status", key.3).finish();
+        w.sample("certcentral_subaccount_orders", &labels, *count as f64);
+    }
+    w.family(
+        "certcentral_subaccount_order_cost",
+        Kind::Gauge,
+        "Total cost of subaccount orders (and their reissues), by subaccount and currency.",
+    );
+    for (key, amount) in &cost {
+        let labels = key_labels(key).with("currency", key.3).finish();
+        w.sample("certcentral_subaccount_order_cost", &labels, *amount);
     }
 }
 

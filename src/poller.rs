@@ -20,7 +20,9 @@ use futures_util::StreamExt;
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::watch;
 
-use crate::certcentral::report::{self, Interner, ReportError, ReportRow, SkippedRow};
+use crate::certcentral::report::{
+    self, Interner, ParseContext, ReportError, ReportRow, SkippedRow,
+};
 use crate::certcentral::{ApiError, Client, ErrorKind};
 use crate::fleet::{self, Fleet, OrderDetails, Reissues, SubaccountOrderRecord, Subaccounts};
 use crate::store::Store;
@@ -235,6 +237,8 @@ pub struct Poller {
     details: HashMap<u64, Arc<OrderDetails>>,
     subaccounts: Subaccounts,
     fleet: Option<Arc<Fleet>>,
+    /// CSR keys read in earlier polls, so unchanged CSRs are not parsed again.
+    parse_context: ParseContext,
     /// Report rows and orders already complained about, so that each is
     /// logged once, not at every poll.
     logged_skips: HashSet<(String, String)>,
@@ -277,6 +281,7 @@ impl Poller {
             details,
             subaccounts: Subaccounts::Unknown,
             fleet: None,
+            parse_context: ParseContext::default(),
             logged_skips: HashSet::new(),
             logged_detail_errors: HashSet::new(),
         }
@@ -385,14 +390,16 @@ impl Poller {
     /// read: a half-read report is never a fleet.
     async fn read_report(&mut self) -> Result<(Vec<ReportRow>, Vec<SkippedRow>), PollError> {
         let page_size = self.settings.page_size;
-        let mut interner = Interner::default();
+        // Strings are interned afresh each poll, so that names no longer in
+        // the report are freed.
+        self.parse_context.interner = Interner::default();
         let mut rows = Vec::new();
         let mut seen = HashSet::new();
         let mut skipped = Vec::new();
         let mut offset = 0;
         loop {
             let body = self.client.report_page(page_size, offset).await?;
-            let page = report::parse_page(&body, &mut interner)
+            let page = report::parse_page(&body, &mut self.parse_context)
                 .map_err(|source| PollError::Report { offset, source })?;
             drop(body);
             let new_orders = page.rows.iter().filter(|r| seen.insert(r.order_id)).count();
@@ -405,6 +412,7 @@ impl Poller {
             rows.extend(page.rows);
             skipped.extend(page.skipped);
             if page.records < page_size {
+                self.parse_context.csr_keys.retain(|id| seen.contains(&id));
                 return Ok((rows, skipped));
             }
             offset += page_size;

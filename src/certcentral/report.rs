@@ -6,7 +6,7 @@
 //! that repeat across orders (status, product, container, organization) are
 //! interned so that 100,000 orders share a handful of allocations.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -43,6 +43,116 @@ pub struct ReportRow {
     pub has_duplicates: bool,
     pub disable_renewal_notifications: bool,
     pub is_out_of_contract: bool,
+    /// The key the CSR asks for (the CSR itself is not kept).
+    pub csr_key: CsrKey,
+}
+
+/// The public key of an order's CSR: all the exporter keeps of the CSR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum CsrKey {
+    /// The report has no CSR for the order.
+    Missing,
+    /// There is a CSR, but it is not a readable PKCS#10 request.
+    Unreadable,
+    Rsa {
+        bits: u32,
+    },
+    Ec {
+        bits: u32,
+    },
+    /// Another algorithm (DSA, GOST, EdDSA...), with its size where known.
+    Other {
+        bits: u32,
+    },
+}
+
+impl CsrKey {
+    /// Reads the key of a PEM (or bare base64) CSR.
+    pub fn from_csr(csr: &[u8]) -> CsrKey {
+        use x509_parser::prelude::{FromDer, X509CertificationRequest};
+        use x509_parser::public_key::PublicKey;
+        let csr = csr.trim_ascii();
+        if csr.is_empty() {
+            return CsrKey::Missing;
+        }
+        let Some(der) = pem_body(csr) else {
+            return CsrKey::Unreadable;
+        };
+        let Ok((_, request)) = X509CertificationRequest::from_der(&der) else {
+            return CsrKey::Unreadable;
+        };
+        match request.certification_request_info.subject_pki.parsed() {
+            Ok(PublicKey::RSA(rsa)) => CsrKey::Rsa {
+                bits: unsigned_bits(rsa.modulus),
+            },
+            Ok(PublicKey::EC(point)) => CsrKey::Ec {
+                bits: u32::try_from(point.key_size()).unwrap_or(0),
+            },
+            Ok(other) => CsrKey::Other {
+                bits: u32::try_from(other.key_size()).unwrap_or(0),
+            },
+            Err(_) => CsrKey::Unreadable,
+        }
+    }
+}
+
+/// The DER bytes of a PEM block (or of bare base64), ignoring line breaks.
+fn pem_body(text: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = std::str::from_utf8(text).ok()?;
+    let body = match text.find("-----BEGIN") {
+        Some(begin) => {
+            let after = &text[begin..];
+            let start = after.find('\n')? + 1;
+            let end = after.find("-----END")?;
+            after.get(start..end)?
+        }
+        None => text,
+    };
+    let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+}
+
+/// The bit length of a big-endian unsigned integer (DER adds a leading 0).
+fn unsigned_bits(bytes: &[u8]) -> u32 {
+    let first = bytes.iter().position(|&b| b != 0);
+    first.map_or(0, |i| {
+        let len = u32::try_from(bytes.len() - i).unwrap_or(u32::MAX / 8);
+        len * 8 - bytes[i].leading_zeros()
+    })
+}
+
+/// CSR keys already read, by order, with a digest of the CSR they came
+/// from: a poll re-reads only the CSRs that changed.
+#[derive(Debug, Default)]
+pub struct CsrCache(HashMap<u64, (u32, CsrKey)>);
+
+impl CsrCache {
+    fn key(&mut self, order_id: u64, csr: &[u8]) -> CsrKey {
+        let digest = crc32fast::hash(csr);
+        match self.0.get(&order_id) {
+            Some(&(seen, key)) if seen == digest => key,
+            _ => {
+                let key = CsrKey::from_csr(csr);
+                self.0.insert(order_id, (digest, key));
+                key
+            }
+        }
+    }
+
+    /// Forgets orders that are not in `keep`.
+    pub fn retain(&mut self, keep: impl Fn(u64) -> bool) {
+        self.0.retain(|&id, _| keep(id));
+    }
+}
+
+/// What parsing carries from page to page and poll to poll.
+#[derive(Debug, Default)]
+pub struct ParseContext {
+    pub interner: Interner,
+    pub csr_keys: CsrCache,
 }
 
 /// A row that was skipped because part of it could not be understood.
@@ -119,6 +229,7 @@ struct Columns {
     has_duplicates: Option<usize>,
     disable_renewal_notifications: Option<usize>,
     is_out_of_contract: Option<usize>,
+    csr: Option<usize>,
 }
 
 impl Columns {
@@ -151,6 +262,7 @@ impl Columns {
             has_duplicates: find("has_duplicates"),
             disable_renewal_notifications: find("disable_renewal_notifications"),
             is_out_of_contract: find("is_out_of_contract"),
+            csr: find("csr"),
         })
     }
 }
@@ -165,7 +277,7 @@ fn trim_bom(field: &[u8]) -> &[u8] {
 /// Rows that cannot be understood are returned in `skipped`; the page as a
 /// whole fails only when it is not an order report at all, or when its last
 /// row is cut short (a truncated answer must not look like a short page).
-pub fn parse_page(bytes: &[u8], interner: &mut Interner) -> Result<ReportPage, ReportError> {
+pub fn parse_page(bytes: &[u8], context: &mut ParseContext) -> Result<ReportPage, ReportError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -195,7 +307,7 @@ pub fn parse_page(bytes: &[u8], interner: &mut Interner) -> Result<ReportPage, R
             short = Some((page.records, record.len()));
             continue;
         }
-        match parse_row(&record, &columns, interner) {
+        match parse_row(&record, &columns, context) {
             Ok(row) => page.rows.push(row),
             Err(reason) => page.skipped.push(SkippedRow {
                 order_id: text(&record, Some(columns.order_id)).into_owned(),
@@ -226,7 +338,7 @@ fn text(record: &csv::ByteRecord, column: Option<usize>) -> std::borrow::Cow<'_,
 fn parse_row(
     record: &csv::ByteRecord,
     columns: &Columns,
-    interner: &mut Interner,
+    context: &mut ParseContext,
 ) -> Result<ReportRow, String> {
     let order_id = parse_id(field(record, Some(columns.order_id)))
         .ok_or_else(|| "order_id is not a number".to_owned())?
@@ -240,8 +352,9 @@ fn parse_row(
     let flag = |name: &str, column| {
         parse_flag(field(record, column)).ok_or_else(|| format!("{name} is not 0 or 1"))
     };
+    let interner = &mut context.interner;
     let mut shared = |column| interner.intern(&text(record, column));
-    Ok(ReportRow {
+    let mut row = ReportRow {
         order_id,
         status: shared(columns.status),
         common_name: text(record, columns.common_name).into(),
@@ -270,7 +383,10 @@ fn parse_row(
             columns.disable_renewal_notifications,
         )?,
         is_out_of_contract: flag("is_out_of_contract", columns.is_out_of_contract)?,
-    })
+        csr_key: CsrKey::Missing,
+    };
+    row.csr_key = context.csr_keys.key(order_id, field(record, columns.csr));
+    Ok(row)
 }
 
 /// `Some(None)` for an empty field, `None` for one that is not a number.
@@ -331,7 +447,7 @@ mod tests {
     const SAMPLE: &str = include_str!("../../tests/data/report-sample.csv");
 
     fn parse(text: &str) -> ReportPage {
-        parse_page(text.as_bytes(), &mut Interner::default()).unwrap()
+        parse_page(text.as_bytes(), &mut ParseContext::default()).unwrap()
     }
 
     fn day(text: &str) -> NaiveDate {
@@ -440,7 +556,7 @@ mod tests {
     #[test]
     fn a_page_cut_mid_row_is_an_error_not_a_short_page() {
         let cut = &SAMPLE[..SAMPLE.len() - 60];
-        match parse_page(cut.as_bytes(), &mut Interner::default()) {
+        match parse_page(cut.as_bytes(), &mut ParseContext::default()) {
             Err(ReportError::Truncated { record: 3, .. }) => {}
             other => panic!("expected truncation, got {other:?}"),
         }
@@ -460,7 +576,7 @@ mod tests {
     fn garbage_is_not_a_report() {
         let err = parse_page(
             b"<html><body>Bad gateway</body></html>",
-            &mut Interner::default(),
+            &mut ParseContext::default(),
         );
         assert!(matches!(err, Err(ReportError::NoOrderIdColumn)));
     }
@@ -489,8 +605,100 @@ mod tests {
     #[test]
     fn invalid_utf8_and_nul_bytes_do_not_panic() {
         let text = b"order_id,common_name,valid_till\n\"1\",\"a\xff\x00b\",\"2030-01-01\"\n";
-        let page = parse_page(text, &mut Interner::default()).unwrap();
+        let page = parse_page(text, &mut ParseContext::default()).unwrap();
         assert_eq!(page.rows.len(), 1);
         assert!(page.rows[0].common_name.contains('\u{fffd}'));
+    }
+}
+
+#[cfg(test)]
+mod csr_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn reads_key_algorithm_and_size() {
+        let cases = [
+            (
+                include_str!("../../tests/data/csr/rsa1024.csr"),
+                CsrKey::Rsa { bits: 1024 },
+            ),
+            (
+                include_str!("../../tests/data/csr/rsa2048.csr"),
+                CsrKey::Rsa { bits: 2048 },
+            ),
+            (
+                include_str!("../../tests/data/csr/ec256.csr"),
+                CsrKey::Ec { bits: 256 },
+            ),
+            (
+                include_str!("../../tests/data/csr/ec384.csr"),
+                CsrKey::Ec { bits: 384 },
+            ),
+        ];
+        for (pem, key) in cases {
+            assert_eq!(CsrKey::from_csr(pem.as_bytes()), key);
+            // Windows line ends and no PEM armour read the same.
+            assert_eq!(CsrKey::from_csr(pem.replace('\n', "\r\n").as_bytes()), key);
+            let bare: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            assert_eq!(CsrKey::from_csr(bare.as_bytes()), key);
+        }
+    }
+
+    #[test]
+    fn the_api_page_placeholder_is_unreadable_and_empty_is_missing() {
+        let placeholder =
+            "-----BEGIN CERTIFICATE REQUEST-----\n...\n-----END CERTIFICATE REQUEST-----\n";
+        assert_eq!(CsrKey::from_csr(placeholder.as_bytes()), CsrKey::Unreadable);
+        assert_eq!(CsrKey::from_csr(b"  \n"), CsrKey::Missing);
+        let pem = include_str!("../../tests/data/csr/rsa2048.csr");
+        let damaged = pem.replacen('M', "A", 3);
+        assert_eq!(CsrKey::from_csr(damaged.as_bytes()), CsrKey::Unreadable);
+    }
+
+    #[test]
+    fn unchanged_csrs_are_not_parsed_again() {
+        let pem = include_str!("../../tests/data/csr/ec256.csr").as_bytes();
+        let mut cache = CsrCache::default();
+        assert_eq!(cache.key(1, pem), CsrKey::Ec { bits: 256 });
+        // A changed CSR for the same order is read again.
+        let other = include_str!("../../tests/data/csr/rsa1024.csr").as_bytes();
+        assert_eq!(cache.key(1, other), CsrKey::Rsa { bits: 1024 });
+        cache.retain(|id| id != 1);
+        assert!(cache.0.is_empty());
+    }
+
+    #[test]
+    fn bit_length_of_unsigned_integers() {
+        assert_eq!(unsigned_bits(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(unsigned_bits(&[0x7f, 0xff]), 15);
+        assert_eq!(unsigned_bits(&[0x00, 0x00]), 0);
+        assert_eq!(unsigned_bits(&[]), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn no_bytes_panic_the_csr_reader(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = CsrKey::from_csr(&bytes);
+        }
+
+        #[test]
+        fn no_damage_to_a_real_csr_panics_the_reader(
+            flips in proptest::collection::vec((0usize..899, any::<u8>()), 1..20),
+            cut in 0usize..899,
+        ) {
+            let mut pem = include_bytes!("../../tests/data/csr/rsa2048.csr").to_vec();
+            for (at, byte) in flips {
+                if let Some(b) = pem.get_mut(at) { *b = byte; }
+            }
+            pem.truncate(cut.max(1));
+            let _ = CsrKey::from_csr(&pem);
+        }
+
+        #[test]
+        fn no_csv_input_panics_the_page_parser(text in "[\"a-z0-9,\\n\\x1f\\x00]{0,400}") {
+            let header = "order_id,status,valid_till,auto_renew,csr\n";
+            let _ = parse_page(format!("{header}{text}").as_bytes(), &mut ParseContext::default());
+        }
     }
 }

@@ -226,7 +226,10 @@ impl ExporterArgs {
             page_size: self.page_size,
             request_timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
-            render: RenderSettings { expired_retention },
+            render: RenderSettings {
+                expired_retention,
+                ..RenderSettings::default()
+            },
             rate_limit: self.rate_limit.0,
             rate_limit_headroom: self.rate_limit_headroom,
             concurrency: usize::from(self.concurrency),

@@ -1,1 +1,381 @@
-//! (being written)
+//! Compliance: what CertCentral knows about each order, turned into
+//! findings (rules an order breaks) and into the *actionable* flag that
+//! tells on-call whether anything will replace a certificate before it
+//! expires. Pure functions of a fleet, the time, and the settings.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::certcentral::report::CsrKey;
+use crate::fleet::{Fleet, Order, days_until};
+
+/// A compliance rule: a value of the `rule` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    WeakSignatureHash,
+    WeakKey,
+    CsrUnreadable,
+    ValidityExceedsBaseline,
+    AutoRenewDisabled,
+    RenewalNotificationsDisabled,
+    DuplicatesPresent,
+    OutOfContract,
+    CtLoggingDisabled,
+    ApprovalPendingTooLong,
+    ExpiredNotRenewed,
+}
+
+impl Rule {
+    /// Every rule, in label order.
+    pub const ALL: [Rule; 11] = [
+        Rule::WeakSignatureHash,
+        Rule::WeakKey,
+        Rule::CsrUnreadable,
+        Rule::ValidityExceedsBaseline,
+        Rule::AutoRenewDisabled,
+        Rule::RenewalNotificationsDisabled,
+        Rule::DuplicatesPresent,
+        Rule::OutOfContract,
+        Rule::CtLoggingDisabled,
+        Rule::ApprovalPendingTooLong,
+        Rule::ExpiredNotRenewed,
+    ];
+
+    /// The `rule` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::WeakSignatureHash => "weak_signature_hash",
+            Rule::WeakKey => "weak_key",
+            Rule::CsrUnreadable => "csr_unreadable",
+            Rule::ValidityExceedsBaseline => "validity_exceeds_baseline",
+            Rule::AutoRenewDisabled => "auto_renew_disabled",
+            Rule::RenewalNotificationsDisabled => "renewal_notifications_disabled",
+            Rule::DuplicatesPresent => "duplicates_present",
+            Rule::OutOfContract => "out_of_contract",
+            Rule::CtLoggingDisabled => "ct_logging_disabled",
+            Rule::ApprovalPendingTooLong => "approval_pending_too_long",
+            Rule::ExpiredNotRenewed => "expired_not_renewed",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Rule {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Rule, String> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "'{text}' is not a rule (rules: {})",
+                    Rule::ALL.map(Rule::as_str).join(", ")
+                )
+            })
+    }
+}
+
+/// The rules an order breaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Findings(u16);
+
+impl Findings {
+    pub fn contains(self, rule: Rule) -> bool {
+        self.0 & rule.bit() != 0
+    }
+
+    fn insert(&mut self, rule: Rule) {
+        self.0 |= rule.bit();
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Rule> {
+        Rule::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+}
+
+/// Thresholds and switches, per account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComplianceSettings {
+    /// Rules switched off.
+    pub disabled: BTreeSet<Rule>,
+    /// How close to expiry `auto_renew_disabled` starts to count.
+    pub warning_window: Duration,
+    /// How long a request may wait before `approval_pending_too_long`.
+    pub approval_pending_threshold: Duration,
+    /// Auto-renew (and auto-reissue) act about 30 days before expiry; a
+    /// certificate still not replaced this close to expiry is actionable.
+    pub auto_renew_grace: Duration,
+    pub min_rsa_bits: u32,
+    pub min_ec_bits: u32,
+    /// Manual renewals a year above which an order counts in the
+    /// short-lived-certificate outlook.
+    pub manual_renewals_threshold: u32,
+    /// How long an expired order still counts for `expired_not_renewed`.
+    pub expired_retention: Duration,
+}
+
+impl Default for ComplianceSettings {
+    fn default() -> Self {
+        ComplianceSettings {
+            disabled: BTreeSet::new(),
+            warning_window: Duration::from_secs(30 * 86_400),
+            approval_pending_threshold: Duration::from_secs(3 * 86_400),
+            auto_renew_grace: Duration::from_secs(14 * 86_400),
+            min_rsa_bits: 2048,
+            min_ec_bits: 256,
+            manual_renewals_threshold: 2,
+            expired_retention: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
+/// The CA/Browser Forum's maximum TLS certificate validity, by issue date:
+/// 825 days from 2018-03-01 (Ballot 193), 398 days from 2020-09-01
+/// (Ballot SC31), then 200 days from 2026-03-15, 100 days from 2027-03-15
+/// and 47 days from 2029-03-15 (Ballot SC-081v3). Before 2018-03-01, 39
+/// months (1,185 days; Ballot 193's predecessor rule).
+pub const BASELINE_STEPS: [(NaiveDate, u32); 6] = [
+    (date(2015, 4, 1), 1185),
+    (date(2018, 3, 1), 825),
+    (date(2020, 9, 1), 398),
+    (date(2026, 3, 15), 200),
+    (date(2027, 3, 15), 100),
+    (date(2029, 3, 15), 47),
+];
+
+const fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(day) => day,
+        None => NaiveDate::MIN,
+    }
+}
+
+/// The maximum validity in days for a certificate issued on `day`.
+pub fn max_validity_days(day: NaiveDate) -> u32 {
+    BASELINE_STEPS
+        .iter()
+        .rev()
+        .find(|(from, _)| day >= *from)
+        .map_or(BASELINE_STEPS[0].1, |(_, days)| *days)
+}
+
+/// Baseline steps that come into force after `today`, as (date, days).
+pub fn future_baseline_steps(today: NaiveDate) -> impl Iterator<Item = (NaiveDate, u32)> {
+    BASELINE_STEPS
+        .into_iter()
+        .filter(move |(from, _)| *from > today)
+}
+
+/// Signature hashes of SHA-256 strength or better.
+fn is_strong_hash(hash: &str) -> bool {
+    let normalized: String = hash
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(
+        normalized.as_str(),
+        "sha256"
+            | "sha384"
+            | "sha512"
+            | "sha2256"
+            | "sha2384"
+            | "sha2512"
+            | "sha3256"
+            | "sha3384"
+            | "sha3512"
+    )
+}
+
+/// Statuses whose order holds a certificate in use.
+const IN_USE: [&str; 2] = ["issued", "reissue_pending"];
+
+/// What compliance says about one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdict {
+    pub findings: Findings,
+    /// Nothing will replace the certificate before it expires.
+    pub actionable: bool,
+}
+
+/// Judges one order at `now`.
+pub fn judge(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) -> Verdict {
+    let mut findings = Findings::default();
+    let mut flag = |rule: Rule, broken: bool| {
+        if broken && !settings.disabled.contains(&rule) {
+            findings.insert(rule);
+        }
+    };
+    let report = &order.report;
+    let details = order.details.as_deref();
+    let status = order.status();
+    let in_use = IN_USE.contains(&status);
+    let days_left = order.expiry().map(|e| days_until(e, now));
+    let expired = status == "expired" || (in_use && days_left.is_some_and(|d| d < 0));
+    let actionable = (in_use || expired) && is_actionable(order, now, settings);
+
+    if in_use {
+        let hash = details
+            .and_then(|d| d.signature_hash.as_deref())
+            .filter(|h| !h.is_empty())
+            .unwrap_or(&report.signature_hash);
+        flag(
+            Rule::WeakSignatureHash,
+            !hash.is_empty() && !is_strong_hash(hash),
+        );
+        let weak = match report.csr_key {
+            CsrKey::Rsa { bits } => bits < settings.min_rsa_bits,
+            CsrKey::Ec { bits } => bits < settings.min_ec_bits,
+            CsrKey::Missing | CsrKey::Unreadable | CsrKey::Other { .. } => false,
+        };
+        flag(Rule::WeakKey, weak);
+        flag(Rule::CsrUnreadable, report.csr_key == CsrKey::Unreadable);
+        flag(Rule::ValidityExceedsBaseline, exceeds_baseline(order));
+        flag(Rule::DuplicatesPresent, report.has_duplicates);
+        flag(Rule::OutOfContract, report.is_out_of_contract);
+        flag(
+            Rule::CtLoggingDisabled,
+            details.and_then(|d| d.disable_ct) == Some(true),
+        );
+        flag(
+            Rule::RenewalNotificationsDisabled,
+            report.disable_renewal_notifications && !report.auto_renew && !order.renewed,
+        );
+        let window = days(settings.warning_window);
+        flag(
+            Rule::AutoRenewDisabled,
+            actionable && !report.auto_renew && days_left.is_some_and(|d| (0..window).contains(&d)),
+        );
+    }
+    let retention = days(settings.expired_retention);
+    flag(
+        Rule::ExpiredNotRenewed,
+        expired && !order.renewed && days_left.is_some_and(|d| d >= -retention),
+    );
+    let oldest_waiting = details.and_then(|d| d.waiting_requests().filter_map(|r| r.date).min());
+    flag(
+        Rule::ApprovalPendingTooLong,
+        oldest_waiting.is_some_and(|at| {
+            (now - at).num_seconds() > settings.approval_pending_threshold.as_secs() as i64
+        }),
+    );
+    Verdict {
+        findings,
+        actionable,
+    }
+}
+
+/// True when nothing will replace the order's active certificate before
+/// it expires: no newer order renews it, and neither auto-renew nor (on a
+/// Multi-year Plan that runs past the certificate) auto-reissue will act,
+/// or the expiry is already closer than `auto_renew_grace`, by which time
+/// they should have acted and did not.
+pub fn is_actionable(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) -> bool {
+    if order.renewed {
+        return false;
+    }
+    let Some(expiry) = order.expiry() else {
+        return false;
+    };
+    let auto_reissue = order.details.as_deref().is_some_and(|d| {
+        d.auto_reissue
+            && d.order_valid_till
+                .is_some_and(|end| Some(end) > order.valid_till())
+    });
+    let automated = order.report.auto_renew || auto_reissue;
+    !automated || days_until(expiry, now) < days(settings.auto_renew_grace)
+}
+
+/// The active certificate is valid for longer than the baseline in force
+/// on its issue date.
+fn exceeds_baseline(order: &Order) -> bool {
+    let reissued = order.details.as_deref().and_then(|d| d.reissues.as_ref());
+    // A reissued certificate's validity is not known from its dates alone
+    // (the reissue list has no valid_from): judge the report's certificate.
+    if reissued.is_some_and(|r| {
+        r.active_valid_till.is_some() && r.active_valid_till != order.report.valid_till
+    }) {
+        return false;
+    }
+    let (Some(from), Some(till)) = (order.report.valid_from, order.report.valid_till) else {
+        return false;
+    };
+    (till - from).num_days() > i64::from(max_validity_days(from))
+}
+
+fn days(duration: Duration) -> i64 {
+    (duration.as_secs() / 86_400) as i64
+}
+
+/// The findings of a whole fleet.
+pub struct Assessment {
+    /// Parallel to `fleet.orders`.
+    pub verdicts: Vec<Verdict>,
+    /// Orders breaking each enabled rule (0 included).
+    pub counts: Vec<(Rule, usize)>,
+    /// For each baseline step still to come: (max validity days, issued
+    /// orders renewed by hand, of those needing more than the threshold's
+    /// renewals a year).
+    pub outlook: Vec<(u32, usize, usize)>,
+}
+
+/// Judges every order of a fleet.
+pub fn assess(fleet: &Fleet, now: DateTime<Utc>, settings: &ComplianceSettings) -> Assessment {
+    let verdicts: Vec<Verdict> = fleet
+        .orders
+        .iter()
+        .map(|o| judge(o, now, settings))
+        .collect();
+    let counts = Rule::ALL
+        .into_iter()
+        .filter(|r| !settings.disabled.contains(r))
+        .map(|rule| {
+            (
+                rule,
+                verdicts
+                    .iter()
+                    .filter(|v| v.findings.contains(rule))
+                    .count(),
+            )
+        })
+        .collect();
+    let manual = fleet
+        .orders
+        .iter()
+        .filter(|o| IN_USE.contains(&o.status()) && !o.renewed)
+        .filter(|o| !o.report.auto_renew && !o.details.as_deref().is_some_and(|d| d.auto_reissue))
+        .count();
+    let outlook = future_baseline_steps(now.date_naive())
+        .map(|(_, max_days)| {
+            let renewals_a_year = 365_u32.div_ceil(max_days);
+            let over = if renewals_a_year > settings.manual_renewals_threshold {
+                manual
+            } else {
+                0
+            };
+            (max_days, manual, over)
+        })
+        .collect();
+    Assessment {
+        verdicts,
+        counts,
+        outlook,
+    }
+}

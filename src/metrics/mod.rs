@@ -16,6 +16,7 @@ pub use gzip::GzipPrefix;
 
 use std::collections::BTreeMap;
 
+use crate::compliance::{self, Assessment, ComplianceSettings, Verdict};
 use crate::fleet::{Order, SubaccountOrderRecord, days_until, start_of_day};
 use crate::poller::AccountState;
 
@@ -24,15 +25,32 @@ use crate::poller::AccountState;
 pub struct RenderSettings {
     /// How long an expired certificate keeps its per-order series.
     pub expired_retention: chrono::Duration,
+    /// Compliance thresholds for accounts without their own.
+    pub compliance: ComplianceSettings,
+    /// Per-account compliance thresholds.
+    pub account_compliance: BTreeMap<String, ComplianceSettings>,
 }
 
 impl Default for RenderSettings {
     fn default() -> Self {
         RenderSettings {
             expired_retention: chrono::Duration::days(30),
+            compliance: ComplianceSettings::default(),
+            account_compliance: BTreeMap::new(),
         }
     }
 }
+
+impl RenderSettings {
+    fn compliance_for(&self, account: &str) -> &ComplianceSettings {
+        self.account_compliance
+            .get(account)
+            .unwrap_or(&self.compliance)
+    }
+}
+
+/// Windows of the `certcentral_certificates_expiring` aggregates, in days.
+const EXPIRING_WITHIN_DAYS: [i64; 3] = [7, 30, 90];
 
 /// The rendered fleet metrics, shared by every scrape until the next render.
 pub struct Exposition {
@@ -72,11 +90,14 @@ fn is_exported(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> 
 
 /// An order with series, and its label block.
 struct Row<'a> {
+    account: &'a str,
     order: &'a Order,
     labels: String,
     /// The order has a certificate in use (or recently expired): all the
-    /// per-order series. Otherwise only its waiting-request series.
+    /// per-order series. Otherwise only its waiting-request and finding
+    /// series.
     certificate: bool,
+    verdict: Verdict,
 }
 
 /// Whether an order gets any series at all: a certificate, or a request
@@ -115,22 +136,34 @@ pub fn render(
             )
         })
         .collect();
-    let rows: Vec<Row<'_>> = states
+    let assessments: Vec<Option<Assessment>> = states
         .iter()
-        .flat_map(|state| {
-            let account = state.account.as_str();
-            state.fleet.iter().flat_map(move |fleet| {
-                fleet.orders.iter().filter_map(move |order| {
-                    let certificate = is_exported(order, now, settings);
-                    (certificate || has_waiting_requests(order)).then(|| Row {
-                        order,
-                        labels: order_labels(account, order),
-                        certificate,
-                    })
-                })
-            })
+        .map(|state| {
+            let settings = settings.compliance_for(&state.account);
+            state
+                .fleet
+                .as_ref()
+                .map(|fleet| compliance::assess(fleet, now, settings))
         })
         .collect();
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    for (state, assessment) in states.iter().zip(&assessments) {
+        let (Some(fleet), Some(assessment)) = (&state.fleet, assessment) else {
+            continue;
+        };
+        for (order, verdict) in fleet.orders.iter().zip(&assessment.verdicts) {
+            let certificate = is_exported(order, now, settings);
+            if certificate || has_waiting_requests(order) || !verdict.findings.is_empty() {
+                rows.push(Row {
+                    account: &state.account,
+                    order,
+                    labels: order_labels(&state.account, order),
+                    certificate,
+                    verdict: *verdict,
+                });
+            }
+        }
+    }
     let mut w = TextWriter::with_capacity(4096 + rows.len() * 5 * 220);
 
     w.family(
@@ -240,6 +273,64 @@ pub fn render(
             );
         }
     }
+
+    w.family(
+        "certcentral_compliance_violations",
+        Kind::Gauge,
+        "Orders breaking each compliance rule (enabled rules only).",
+    );
+    for ((_, labels), assessment) in accounts.iter().zip(&assessments) {
+        let Some(assessment) = assessment else {
+            continue;
+        };
+        for (rule, count) in &assessment.counts {
+            w.sample(
+                "certcentral_compliance_violations",
+                &LabelBlock::extend(labels, "rule", rule.as_str()),
+                *count as f64,
+            );
+        }
+    }
+    w.family(
+        "certcentral_manual_renewal_orders",
+        Kind::Gauge,
+        "Issued orders with auto-renew and auto-reissue off, for each coming CA/Browser Forum maximum validity (days).",
+    );
+    for ((_, labels), assessment) in accounts.iter().zip(&assessments) {
+        let Some(assessment) = assessment else {
+            continue;
+        };
+        for (max_days, manual, _) in &assessment.outlook {
+            w.sample(
+                "certcentral_manual_renewal_orders",
+                &LabelBlock::extend(labels, "max_validity_days", &max_days.to_string()),
+                *manual as f64,
+            );
+        }
+    }
+    w.family(
+        "certcentral_orders_exceeding_manual_renewal_threshold",
+        Kind::Gauge,
+        "Of those, orders that would need more than `threshold` manual renewals a year under that maximum validity.",
+    );
+    for ((state, labels), assessment) in accounts.iter().zip(&assessments) {
+        let Some(assessment) = assessment else {
+            continue;
+        };
+        let threshold = settings
+            .compliance_for(&state.account)
+            .manual_renewals_threshold
+            .to_string();
+        for (max_days, _, over) in &assessment.outlook {
+            let labels = LabelBlock::extend(labels, "max_validity_days", &max_days.to_string());
+            w.sample(
+                "certcentral_orders_exceeding_manual_renewal_threshold",
+                &LabelBlock::extend(&labels, "threshold", &threshold),
+                *over as f64,
+            );
+        }
+    }
+    expiring_aggregates(&mut w, &rows, now);
 
     let sub_rows = subaccount_rows(states);
     per_order(
@@ -418,6 +509,7 @@ pub fn render(
     Exposition::new(w.into_string())
 }
 
+/// A per-order family over the orders with a certificate in use.
 fn per_order(
     w: &mut TextWriter,
     rows: &[Row<'_>],
@@ -425,11 +517,84 @@ fn per_order(
     help: &str,
     value: impl Fn(&Order) -> Option<f64>,
 ) {
+    per_order_row(w, rows, name, help, |row| value(row.order));
+}
+
+/// [`per_order`] for values that need the row, not just the order.
+fn per_order_row(
+    w: &mut TextWriter,
+    rows: &[Row<'_>],
+    name: &str,
+    help: &str,
+    value: impl Fn(&Row<'_>) -> Option<f64>,
+) {
     w.family(name, Kind::Gauge, help);
     for row in rows.iter().filter(|r| r.certificate) {
-        if let Some(v) = value(row.order) {
+        if let Some(v) = value(row) {
             w.sample(name, &row.labels, v);
         }
+    }
+}
+
+/// Counts of unexpired certificates expiring within 7, 30 and 90 days, by
+/// account, container and product: what dashboards and alerts fall back
+/// on when per-order series are cut for very large accounts.
+fn expiring_aggregates(w: &mut TextWriter, rows: &[Row<'_>], now: DateTime<Utc>) {
+    type Key<'a> = (&'a str, &'a str, &'a str, i64);
+    let mut all: BTreeMap<Key<'_>, (usize, usize)> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.certificate) {
+        let Some(days_left) = row.order.days_remaining(now) else {
+            continue;
+        };
+        let report = &row.order.report;
+        for within in EXPIRING_WITHIN_DAYS {
+            let entry = all
+                .entry((
+                    row.account,
+                    &report.container_name,
+                    &report.product_name_id,
+                    within,
+                ))
+                .or_default();
+            if (0..within).contains(&days_left) {
+                entry.0 += 1;
+                if row.verdict.actionable {
+                    entry.1 += 1;
+                }
+            }
+        }
+    }
+    let labels = |(account, container, product, within): &Key<'_>| {
+        LabelBlock::new()
+            .with("account", account)
+            .with("container", container)
+            .with("product", product)
+            .with("within", &format!("{within}d"))
+            .finish()
+    };
+    w.family(
+        "certcentral_certificates_expiring",
+        Kind::Gauge,
+        "Unexpired certificates in use that expire within the window (7d, 30d, 90d), by container and product.",
+    );
+    for (key, (count, _)) in &all {
+        w.sample(
+            "certcentral_certificates_expiring",
+            &labels(key),
+            *count as f64,
+        );
+    }
+    w.family(
+        "certcentral_actionable_certificates_expiring",
+        Kind::Gauge,
+        "The same, counting only actionable orders (nothing will replace the certificate in time).",
+    );
+    for (key, (_, count)) in &all {
+        w.sample(
+            "certcentral_actionable_certificates_expiring",
+            &labels(key),
+            *count as f64,
+        );
     }
 }
 

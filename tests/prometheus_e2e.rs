@@ -1,0 +1,669 @@
+//! End to end against a real Prometheus: the exporter runs in `--demo`, a
+//! real `prometheus` scrapes it every second and evaluates alerts/*.yml, and
+//! through Prometheus's HTTP API this test checks that
+//!
+//! - every query of every dashboard (variables filled in) parses and returns
+//!   data, except the panels listed in `MAY_BE_EMPTY` with the reason;
+//! - the alerts the demo fleet should raise are pending or firing, and no
+//!   others (the expectation is computed, rule by rule, from the exporter's
+//!   own metrics, and must include the certificate and compliance alerts the
+//!   demo fleet is built to show);
+//! - `promtool check metrics` accepts a real scrape (lint findings listed in
+//!   `ACCEPTED_LINT` with the reason are tolerated).
+//!
+//! Needs `prometheus` and `promtool` (Debian: `apt-get install prometheus`;
+//! `.ci/run` installs them). PROMETHEUS / PROMTOOL override the binaries on
+//! PATH. Every child process is killed when the test ends, pass or fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value as Json;
+
+const EXPORTER: &str = env!("CARGO_BIN_EXE_certcentral-exporter");
+const JOB: &str = "certcentral-exporter";
+
+/// Dashboard panels whose queries may return nothing on the demo fleet,
+/// with the reason: (dashboard file, panel title, reason).
+const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[
+    (
+        "certcentral-exporter-health.json",
+        "Failed polls by kind",
+        "the demo's polls do not fail, so no certcentral_poll_errors_total series exists",
+    ),
+    (
+        "certcentral-exporter-health.json",
+        "Rate limiting: HTTP 429 answers",
+        "the exporter's limiter keeps the demo under the simulator's limit: no 429 series",
+    ),
+];
+
+/// `promtool check metrics` findings that are not problems: (text the
+/// finding contains, reason).
+const ACCEPTED_LINT: &[(&str, &str)] = &[];
+
+/// Alerts that may be active in the demo without being required, with the
+/// reason.
+const MAY_FIRE: &[(&str, &str)] = &[];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The program named by `env` or `name` on PATH, checked to run.
+fn tool(env: &str, name: &str) -> PathBuf {
+    let program = PathBuf::from(std::env::var_os(env).unwrap_or_else(|| name.into()));
+    match Command::new(&program).arg("--version").output() {
+        Ok(_) => program,
+        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
+            "{name} not found ({}). This test runs a real Prometheus: install Debian's \
+             prometheus package (`apt-get install -y --no-install-recommends prometheus`, \
+             which has prometheus and promtool), or run the whole CI with `bash .ci/run`, \
+             or set {env}=/path/to/{name}",
+            program.display()
+        ),
+        Err(e) => panic!("cannot run {}: {e}", program.display()),
+    }
+}
+
+/// A child process, killed and reaped when dropped; its output goes to a
+/// file that failure messages quote.
+struct Guard {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Guard {
+    fn spawn(name: &'static str, program: &Path, args: &[String], dir: &Path) -> Guard {
+        let log = dir.join(format!("{name}.log"));
+        let file = fs::File::create(&log).expect("log file");
+        let child = Command::new(program)
+            .args(args)
+            .env_remove("CERTCENTRAL_API_KEY")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name} ({}): {e}", program.display()));
+        Guard { name, child, log }
+    }
+
+    /// The last lines of the process's output.
+    fn tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.len().saturating_sub(30);
+        format!("--- last lines of {} output ---\n{}", self.name, lines[start..].join("\n"))
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited early ({status})\n{}", self.name, self.tail());
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 200 ms until it gives `Some`, or panics after
+/// `timeout` with `what` and the processes' output.
+fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    guards: &mut [&mut Guard],
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        for g in guards.iter_mut() {
+            g.assert_running();
+        }
+        if let Some(value) = check() {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            let tails: Vec<String> = guards.iter().map(|g| g.tail()).collect();
+            panic!("timed out after {timeout:?} waiting for {what}\n{}", tails.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client")
+}
+
+fn get_status(client: &reqwest::blocking::Client, url: &str) -> Option<u16> {
+    client.get(url).send().ok().map(|r| r.status().as_u16())
+}
+
+/// Prometheus's HTTP API.
+struct Prom {
+    base: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Prom {
+    /// GET `path` with `params`; the `data` of a success answer, or the
+    /// error text.
+    fn api(&self, path: &str, params: &[(&str, String)]) -> Result<Json, String> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .query(params)
+            .send()
+            .map_err(|e| format!("request failed: {e}"))?;
+        let body: Json = response.json().map_err(|e| format!("not JSON: {e}"))?;
+        if body["status"] == "success" {
+            Ok(body["data"].clone())
+        } else {
+            Err(format!("{}: {}", body["errorType"], body["error"]))
+        }
+    }
+
+    fn instant(&self, query: &str) -> Result<Vec<Json>, String> {
+        let data = self.api("/api/v1/query", &[("query", query.to_owned())])?;
+        Ok(data["result"].as_array().cloned().unwrap_or_default())
+    }
+
+    fn range(&self, query: &str, seconds: u64) -> Result<Vec<Json>, String> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let data = self.api(
+            "/api/v1/query_range",
+            &[
+                ("query", query.to_owned()),
+                ("start", (now - seconds).to_string()),
+                ("end", now.to_string()),
+                ("step", "1".to_owned()),
+            ],
+        )?;
+        Ok(data["result"].as_array().cloned().unwrap_or_default())
+    }
+
+    fn scalar(&self, query: &str) -> Option<f64> {
+        let result = self.instant(query).ok()?;
+        result.first()?["value"][1].as_str()?.parse().ok()
+    }
+}
+
+/// Grafana's variables, as the test fills them in: every template variable
+/// is "All" (`.*`), the interval variables get values that suit a
+/// Prometheus holding a minute of 1s-scrape data.
+fn substitute(expr: &str) -> String {
+    let mut out = expr.to_owned();
+    for (var, value) in [
+        ("$__rate_interval", "20s"),
+        ("$__interval", "2s"),
+        ("$__range", "1m"),
+        ("${account}", ".*"),
+        ("${container}", ".*"),
+        ("${product}", ".*"),
+        ("${job}", ".*"),
+        ("$account", ".*"),
+        ("$container", ".*"),
+        ("$product", ".*"),
+        ("$job", ".*"),
+    ] {
+        out = out.replace(var, value);
+    }
+    assert!(!out.contains('$'), "unsubstituted variable in {out}");
+    out
+}
+
+struct Query {
+    dashboard: String,
+    panel: String,
+    expr: String,
+    instant: bool,
+}
+
+fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
+    fn walk(file: &str, panels: &Json, out: &mut Vec<Query>) {
+        for panel in panels.as_array().into_iter().flatten() {
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                if let Some(expr) = target["expr"].as_str() {
+                    out.push(Query {
+                        dashboard: file.to_owned(),
+                        panel: panel["title"].as_str().unwrap_or("?").to_owned(),
+                        expr: expr.to_owned(),
+                        instant: target["instant"] == true,
+                    });
+                }
+            }
+            walk(file, &panel["panels"], out);
+        }
+    }
+    let mut queries = Vec::new();
+    let mut variables = Vec::new();
+    let mut paths: Vec<PathBuf> = fs::read_dir(root().join("dashboards"))
+        .expect("dashboards/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let json: Json = serde_json::from_str(&fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        walk(&file, &json["panels"], &mut queries);
+        for var in json["templating"]["list"].as_array().into_iter().flatten() {
+            if var["type"] == "query" {
+                let q = var["query"]["query"].as_str().or(var["query"].as_str()).unwrap_or("");
+                variables.push((format!("{file} variable {}", var["name"]), q.to_owned()));
+            }
+        }
+    }
+    (queries, variables)
+}
+
+/// One sample of a scrape: name, labels, value.
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+fn parse_scrape(text: &str) -> Vec<Sample> {
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("the scrape parses");
+    scrape
+        .samples
+        .into_iter()
+        .filter_map(|s| {
+            let value = match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => return None,
+            };
+            let labels = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            Some(Sample {
+                name: s.metric,
+                labels,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// An alert as this test identifies it: name, and the labels that tell its
+/// instances apart (account plus order_id, subaccount_id, rule or endpoint).
+type AlertKey = (String, String);
+
+fn alert_key(name: &str, labels: &BTreeMap<String, String>) -> AlertKey {
+    let mut parts = Vec::new();
+    for key in ["account", "order_id", "subaccount_id", "rule", "endpoint"] {
+        if let Some(v) = labels.get(key) {
+            parts.push(format!("{key}={v}"));
+        }
+    }
+    (name.to_owned(), parts.join(","))
+}
+
+const WARNING_RULES: [&str; 4] = [
+    "weak_signature_hash",
+    "weak_key",
+    "validity_exceeds_baseline",
+    "ct_logging_disabled",
+];
+const OWN_ALERT_RULES: [&str; 3] = [
+    "auto_renew_disabled",
+    "approval_pending_too_long",
+    "expired_not_renewed",
+];
+
+/// The alerts alerts/certcentral.rules.yml should raise on this scrape,
+/// each rule's condition written again in Rust.
+fn expected_alerts(samples: &[Sample], now: f64) -> BTreeSet<AlertKey> {
+    let by = |name: &str| -> BTreeMap<BTreeMap<String, String>, f64> {
+        samples
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| (s.labels.clone(), s.value))
+            .collect()
+    };
+    let days = by("certcentral_certificate_days_remaining");
+    let actionable = by("certcentral_order_actionable");
+    let auto_renew = by("certcentral_order_auto_renew");
+    let mut expected = BTreeSet::new();
+    for (labels, &d) in &days {
+        if actionable.get(labels) == Some(&0.0) {
+            continue;
+        }
+        let name = if d < 0.0 {
+            "CertCentralCertificateExpired"
+        } else if d < 7.0 {
+            "CertCentralCertificateExpiringCritical"
+        } else if d < 30.0 {
+            "CertCentralCertificateExpiringSoon"
+        } else {
+            ""
+        };
+        if !name.is_empty() {
+            expected.insert(alert_key(name, labels));
+        }
+        if (0.0..60.0).contains(&d) && auto_renew.get(labels) == Some(&0.0) {
+            expected.insert(alert_key("CertCentralAutoRenewDisabled", labels));
+        }
+    }
+    for (labels, &age) in &by("certcentral_order_oldest_pending_request_age_seconds") {
+        if age > 3.0 * 86400.0 {
+            expected.insert(alert_key("CertCentralApprovalPendingTooLong", labels));
+        }
+    }
+    for (labels, &count) in &by("certcentral_compliance_violations") {
+        let rule = labels.get("rule").map(String::as_str).unwrap_or("");
+        if count > 0.0 {
+            if WARNING_RULES.contains(&rule) {
+                expected.insert(alert_key("CertCentralComplianceViolation", labels));
+            } else if !OWN_ALERT_RULES.contains(&rule) {
+                expected.insert(alert_key("CertCentralComplianceFinding", labels));
+            }
+        }
+    }
+    for (labels, &up) in &by("certcentral_up") {
+        if up == 0.0 {
+            expected.insert(alert_key("CertCentralPollFailing", labels));
+        }
+    }
+    let intervals = by("certcentral_poll_interval_seconds");
+    for (labels, &last) in &by("certcentral_last_successful_poll_timestamp_seconds") {
+        if intervals.get(labels).is_some_and(|i| now - last > 3.0 * i) {
+            expected.insert(alert_key("CertCentralDataStale", labels));
+        }
+    }
+    for (labels, &skipped) in &by("certcentral_report_rows_skipped") {
+        if skipped > 0.0 {
+            expected.insert(alert_key("CertCentralReportRowsSkipped", labels));
+        }
+    }
+    expected
+}
+
+/// The alerts Prometheus holds (pending or firing).
+fn active_alerts(prom: &Prom) -> Option<BTreeSet<AlertKey>> {
+    let data = prom.api("/api/v1/alerts", &[]).ok()?;
+    let mut active = BTreeSet::new();
+    for alert in data["alerts"].as_array()? {
+        let state = alert["state"].as_str()?;
+        assert!(state == "pending" || state == "firing", "alert state {state}");
+        let labels: BTreeMap<String, String> = alert["labels"]
+            .as_object()?
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+            .collect();
+        let name = labels.get("alertname")?.clone();
+        active.insert(alert_key(&name, &labels));
+    }
+    Some(active)
+}
+
+#[test]
+fn dashboards_and_alerts_against_a_real_prometheus() {
+    let started = Instant::now();
+    let prometheus_bin = tool("PROMETHEUS", "prometheus");
+    let promtool_bin = tool("PROMTOOL", "promtool");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let client = http();
+
+    // The exporter, on the demo fleet.
+    let exporter_addr = format!("127.0.0.1:{}", free_port());
+    let mut exporter = Guard::spawn(
+        "exporter",
+        Path::new(EXPORTER),
+        &[
+            "--demo".into(),
+            "--web.listen-address".into(),
+            exporter_addr.clone(),
+            "--poll.interval".into(),
+            "30s".into(),
+        ],
+        dir.path(),
+    );
+    let ready_url = format!("http://{exporter_addr}/-/ready");
+    wait_for("the exporter's /-/ready", Duration::from_secs(120), &mut [&mut exporter], || {
+        (get_status(&client, &ready_url) == Some(200)).then_some(())
+    });
+    let exporter_ready = started.elapsed();
+
+    // A real Prometheus scraping it every second and evaluating the rules.
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let config = dir.path().join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {}/alerts/*.yml\n\
+             scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: ['{exporter_addr}']\n",
+            root().display()
+        ),
+    )
+    .unwrap();
+    let mut prometheus = Guard::spawn(
+        "prometheus",
+        &prometheus_bin,
+        &[
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address={prom_addr}"),
+            "--log.level=warn".into(),
+        ],
+        dir.path(),
+    );
+    let prom = Prom {
+        base: format!("http://{prom_addr}"),
+        client: http(),
+    };
+    wait_for("Prometheus's /-/ready", Duration::from_secs(60), &mut [&mut prometheus], || {
+        (get_status(&client, &format!("{}/-/ready", prom.base)) == Some(200)).then_some(())
+    });
+    let rules = prom.api("/api/v1/rules", &[]).expect("rules API");
+    let loaded: usize = rules["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["rules"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(loaded >= 14, "Prometheus loaded only {loaded} rules from alerts/*.yml");
+
+    // Enough scrapes for rate() over 20s windows.
+    wait_for(
+        "Prometheus to hold 10 successful scrapes of the exporter",
+        Duration::from_secs(60),
+        &mut [&mut exporter, &mut prometheus],
+        || {
+            let n = prom.scalar(&format!("sum_over_time(up{{job=\"{JOB}\"}}[1m])"))?;
+            (n >= 10.0).then_some(())
+        },
+    );
+    let health = prom.instant(&format!("up{{job=\"{JOB}\"}}")).unwrap();
+    assert_eq!(health[0]["value"][1], "1", "the exporter's scrape target is down: {health:?}");
+
+    // A scrape of our own, for promtool and for the expected alerts.
+    let metrics_url = format!("http://{exporter_addr}/metrics");
+    let scrape = client
+        .get(&metrics_url)
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.text())
+        .expect("scrape /metrics");
+    let scraped_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let samples = parse_scrape(&scrape);
+
+    let mut failures = Vec::new();
+
+    // 1. promtool check metrics on the real scrape.
+    let mut check = Command::new(&promtool_bin)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool check metrics");
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(scrape.as_bytes())
+        .expect("feed promtool");
+    let out = check.wait_with_output().expect("promtool check metrics");
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unexplained: Vec<&str> = findings
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !ACCEPTED_LINT.iter().any(|(text, _)| l.contains(text)))
+        .collect();
+    if !unexplained.is_empty() {
+        failures.push(format!(
+            "promtool check metrics on a real scrape ({}):\n  {}",
+            out.status,
+            unexplained.join("\n  ")
+        ));
+    }
+
+    // 2. Every dashboard query parses and returns data.
+    let (queries, variables) = dashboard_queries();
+    let may_be_empty = |q: &Query| {
+        MAY_BE_EMPTY
+            .iter()
+            .any(|(d, p, _)| *d == q.dashboard && *p == q.panel)
+    };
+    let mut checked = 0;
+    for q in &queries {
+        let expr = substitute(&q.expr);
+        // A `or vector(0)` fallback would hide a missing metric: the query
+        // must return data without it too.
+        let bare = expr.strip_suffix(" or vector(0)").unwrap_or(&expr);
+        for query in [&expr[..], bare].into_iter().collect::<BTreeSet<_>>() {
+            checked += 1;
+            let result = if q.instant {
+                prom.instant(query)
+            } else {
+                prom.range(query, 60)
+            };
+            match result {
+                Err(e) => failures.push(format!(
+                    "{} / {:?}: query fails: {e}\n    {query}",
+                    q.dashboard, q.panel
+                )),
+                Ok(series) if series.is_empty() && !may_be_empty(q) => failures.push(format!(
+                    "{} / {:?}: no data\n    {query}",
+                    q.dashboard, q.panel
+                )),
+                Ok(_) => {}
+            }
+        }
+    }
+    for (name, query) in &variables {
+        checked += 1;
+        // label_values(selector, label)
+        let inner = query
+            .strip_prefix("label_values(")
+            .and_then(|q| q.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("{name}: not label_values(...): {query}"));
+        let (selector, label) = inner.rsplit_once(',').expect("label_values(selector, label)");
+        let selector = substitute(selector.trim());
+        match prom.api(
+            &format!("/api/v1/label/{}/values", label.trim()),
+            &[("match[]", selector.clone())],
+        ) {
+            Ok(values) if values.as_array().is_some_and(|v| !v.is_empty()) => {}
+            Ok(_) => failures.push(format!("{name}: no values for {query}")),
+            Err(e) => failures.push(format!("{name}: {e} for {query}")),
+        }
+    }
+
+    // 3. The alerts: exactly the expected ones are pending or firing.
+    let expected = expected_alerts(&samples, scraped_at);
+    let must_have = [
+        "CertCentralCertificateExpiringSoon",
+        "CertCentralCertificateExpiringCritical",
+        "CertCentralCertificateExpired",
+        "CertCentralAutoRenewDisabled",
+        "CertCentralComplianceViolation",
+        "CertCentralComplianceFinding",
+    ];
+    for name in must_have {
+        if !expected.iter().any(|(n, _)| n == name) {
+            failures.push(format!(
+                "the demo fleet should raise {name}, but its metrics do not call for it"
+            ));
+        }
+    }
+    let allowed_extra = |key: &AlertKey| MAY_FIRE.iter().any(|(n, _)| *n == key.0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (missing, unexpected) = loop {
+        let active = active_alerts(&prom).unwrap_or_default();
+        let missing: Vec<AlertKey> = expected.difference(&active).cloned().collect();
+        let unexpected: Vec<AlertKey> = active
+            .difference(&expected)
+            .filter(|k| !allowed_extra(k))
+            .cloned()
+            .collect();
+        if (missing.is_empty() && unexpected.is_empty()) || Instant::now() >= deadline {
+            break (missing, unexpected);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    if !missing.is_empty() {
+        failures.push(format!(
+            "{} expected alerts are not pending or firing: {missing:#?}",
+            missing.len()
+        ));
+    }
+    if !unexpected.is_empty() {
+        failures.push(format!(
+            "{} alerts are active that the demo fleet should not raise: {unexpected:#?}",
+            unexpected.len()
+        ));
+    }
+    let mut per_alert: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, _) in &expected {
+        *per_alert.entry(name).or_default() += 1;
+    }
+
+    eprintln!(
+        "prometheus e2e: exporter ready after {exporter_ready:?}; {} dashboard queries and \
+         {} variables, {checked} Prometheus queries checked; {} alerts expected and active \
+         ({per_alert:?}); {} samples in the scrape; total {:?}",
+        queries.len(),
+        variables.len(),
+        expected.len(),
+        samples.len(),
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}\n{}\n{}",
+        failures.len(),
+        failures.join("\n"),
+        exporter.tail(),
+        prometheus.tail()
+    );
+}

@@ -169,10 +169,14 @@ impl Prom {
     /// GET `path` with `params`; the `data` of a success answer, or the
     /// error text.
     fn api(&self, path: &str, params: &[(&str, String)]) -> Result<Json, String> {
+        let url = url::Url::parse_with_params(
+            &format!("{}{path}", self.base),
+            params.iter().map(|(k, v)| (*k, v.as_str())),
+        )
+        .expect("API URL");
         let response = self
             .client
-            .get(format!("{}{path}", self.base))
-            .query(params)
+            .get(url)
             .send()
             .map_err(|e| format!("request failed: {e}"))?;
         let body: Json = response.json().map_err(|e| format!("not JSON: {e}"))?;

@@ -107,7 +107,11 @@ impl Guard {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let start = lines.len().saturating_sub(30);
-        format!("--- last lines of {} output ---\n{}", self.name, lines[start..].join("\n"))
+        format!(
+            "--- last lines of {} output ---\n{}",
+            self.name,
+            lines[start..].join("\n")
+        )
     }
 
     fn assert_running(&mut self) {
@@ -142,7 +146,10 @@ fn wait_for<T>(
         }
         if Instant::now() >= deadline {
             let tails: Vec<String> = guards.iter().map(|g| g.tail()).collect();
-            panic!("timed out after {timeout:?} waiting for {what}\n{}", tails.join("\n"));
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                tails.join("\n")
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -193,7 +200,10 @@ impl Prom {
     }
 
     fn range(&self, query: &str, seconds: u64) -> Result<Vec<Json>, String> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let data = self.api(
             "/api/v1/query_range",
             &[
@@ -274,7 +284,10 @@ fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
         walk(&file, &json["panels"], &mut queries);
         for var in json["templating"]["list"].as_array().into_iter().flatten() {
             if var["type"] == "query" {
-                let q = var["query"]["query"].as_str().or(var["query"].as_str()).unwrap_or("");
+                let q = var["query"]["query"]
+                    .as_str()
+                    .or(var["query"].as_str())
+                    .unwrap_or("");
                 variables.push((format!("{file} variable {}", var["name"]), q.to_owned()));
             }
         }
@@ -302,7 +315,11 @@ fn parse_scrape(text: &str) -> Vec<Sample> {
                 | prometheus_parse::Value::Untyped(v) => v,
                 _ => return None,
             };
-            let labels = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let labels = s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             Some(Sample {
                 name: s.metric,
                 labels,
@@ -412,7 +429,10 @@ fn active_alerts(prom: &Prom) -> Option<BTreeSet<AlertKey>> {
     let mut active = BTreeSet::new();
     for alert in data["alerts"].as_array()? {
         let state = alert["state"].as_str()?;
-        assert!(state == "pending" || state == "firing", "alert state {state}");
+        assert!(
+            state == "pending" || state == "firing",
+            "alert state {state}"
+        );
         let labels: BTreeMap<String, String> = alert["labels"]
             .as_object()?
             .iter()
@@ -447,9 +467,12 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
         dir.path(),
     );
     let ready_url = format!("http://{exporter_addr}/-/ready");
-    wait_for("the exporter's /-/ready", Duration::from_secs(120), &mut [&mut exporter], || {
-        (get_status(&client, &ready_url) == Some(200)).then_some(())
-    });
+    wait_for(
+        "the exporter's /-/ready",
+        Duration::from_secs(120),
+        &mut [&mut exporter],
+        || (get_status(&client, &ready_url) == Some(200)).then_some(()),
+    );
     let exporter_ready = started.elapsed();
 
     // A real Prometheus scraping it every second and evaluating the rules.
@@ -480,9 +503,12 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
         base: format!("http://{prom_addr}"),
         client: http(),
     };
-    wait_for("Prometheus's /-/ready", Duration::from_secs(60), &mut [&mut prometheus], || {
-        (get_status(&client, &format!("{}/-/ready", prom.base)) == Some(200)).then_some(())
-    });
+    wait_for(
+        "Prometheus's /-/ready",
+        Duration::from_secs(60),
+        &mut [&mut prometheus],
+        || (get_status(&client, &format!("{}/-/ready", prom.base)) == Some(200)).then_some(()),
+    );
     let rules = prom.api("/api/v1/rules", &[]).expect("rules API");
     let loaded: usize = rules["groups"]
         .as_array()
@@ -490,7 +516,10 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
         .iter()
         .map(|g| g["rules"].as_array().map_or(0, Vec::len))
         .sum();
-    assert!(loaded >= 14, "Prometheus loaded only {loaded} rules from alerts/*.yml");
+    assert!(
+        loaded >= 14,
+        "Prometheus loaded only {loaded} rules from alerts/*.yml"
+    );
 
     // Enough scrapes for rate() over 20s windows.
     wait_for(
@@ -503,7 +532,10 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
         },
     );
     let health = prom.instant(&format!("up{{job=\"{JOB}\"}}")).unwrap();
-    assert_eq!(health[0]["value"][1], "1", "the exporter's scrape target is down: {health:?}");
+    assert_eq!(
+        health[0]["value"][1], "1",
+        "the exporter's scrape target is down: {health:?}"
+    );
 
     // A scrape of our own, for promtool and for the expected alerts.
     let metrics_url = format!("http://{exporter_addr}/metrics");
@@ -513,7 +545,10 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
         .and_then(|r| r.error_for_status())
         .and_then(|r| r.text())
         .expect("scrape /metrics");
-    let scraped_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let scraped_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     let samples = parse_scrape(&scrape);
 
     let mut failures = Vec::new();
@@ -591,7 +626,9 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
             .strip_prefix("label_values(")
             .and_then(|q| q.strip_suffix(')'))
             .unwrap_or_else(|| panic!("{name}: not label_values(...): {query}"));
-        let (selector, label) = inner.rsplit_once(',').expect("label_values(selector, label)");
+        let (selector, label) = inner
+            .rsplit_once(',')
+            .expect("label_values(selector, label)");
         let selector = substitute(selector.trim());
         match prom.api(
             &format!("/api/v1/label/{}/values", label.trim()),

@@ -181,14 +181,29 @@ impl ExporterArgs {
                 path.display()
             )));
         }
+        let file = self
+            .config_file
+            .as_deref()
+            .map(|path| config::read_config_file(path, self.demo))
+            .transpose()?;
+        let mut render = RenderSettings::default();
+        if let Some(file) = &file {
+            render.compliance = file.compliance.clone();
+            render.account_compliance = file.account_compliance.clone();
+        }
+        for settings in
+            std::iter::once(&mut render.compliance).chain(render.account_compliance.values_mut())
+        {
+            settings.expired_retention = self.expired_retention;
+        }
         let (accounts, demo) = if self.demo {
             let demo = DemoConfig {
                 orders: self.demo_orders,
                 seed: self.demo_seed,
             };
             (Vec::new(), Some(demo))
-        } else if let Some(path) = &self.config_file {
-            (config::accounts_from_file(path)?, None)
+        } else if let Some(file) = file {
+            (file.accounts, None)
         } else {
             let api_key = match &self.api_key_file {
                 Some(path) => config::read_key_file(path, "--certcentral.api-key-file")?,
@@ -228,7 +243,7 @@ impl ExporterArgs {
             connect_timeout: self.connect_timeout,
             render: RenderSettings {
                 expired_retention,
-                ..RenderSettings::default()
+                ..render
             },
             rate_limit: self.rate_limit.0,
             rate_limit_headroom: self.rate_limit_headroom,

@@ -379,3 +379,409 @@ pub fn assess(fleet: &Fleet, now: DateTime<Utc>, settings: &ComplianceSettings) 
         outlook,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::certcentral::report::ReportRow;
+    use crate::fleet::{OrderDetails, Request};
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+    }
+
+    fn row() -> ReportRow {
+        ReportRow {
+            order_id: 1,
+            status: "issued".into(),
+            date_created: None,
+            common_name: "a.example".into(),
+            product_name_id: "ssl_plus".into(),
+            container_id: None,
+            container_name: "c".into(),
+            organization_id: None,
+            organization_name: "o".into(),
+            validity_years: Some(1),
+            signature_hash: "sha256".into(),
+            valid_from: Some(day(2026, 3, 1)),
+            valid_till: Some(day(2026, 12, 10)),
+            certificate_id: Some(9),
+            thumbprint: "".into(),
+            serial_number: "".into(),
+            is_renewed: false,
+            renewed_order_id: None,
+            auto_renew: false,
+            has_duplicates: false,
+            disable_renewal_notifications: false,
+            is_out_of_contract: false,
+            csr_key: CsrKey::Rsa { bits: 2048 },
+        }
+    }
+
+    fn details() -> OrderDetails {
+        OrderDetails {
+            fingerprint: 0,
+            fetched_at: now(),
+            key_size: Some(2048),
+            signature_hash: Some("sha256".into()),
+            ca_name: None,
+            order_valid_till: None,
+            multi_year_plan: false,
+            auto_reissue: false,
+            disable_ct: Some(false),
+            was_renewed_by_order_id: None,
+            requests: Vec::new(),
+            reissues: None,
+        }
+    }
+
+    fn order(report: ReportRow) -> Order {
+        Order {
+            renewed: report.is_renewed,
+            report,
+            details: None,
+        }
+    }
+
+    fn with_details(report: ReportRow, details: OrderDetails) -> Order {
+        let mut order = order(report);
+        order.details = Some(Arc::new(details));
+        order
+    }
+
+    fn findings(order: &Order) -> Vec<Rule> {
+        judge(order, now(), &ComplianceSettings::default())
+            .findings
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_order_has_no_findings() {
+        assert_eq!(
+            findings(&order(ReportRow {
+                valid_till: Some(day(2027, 3, 1)),
+                ..row()
+            })),
+            []
+        );
+    }
+
+    #[test]
+    fn signature_hash() {
+        for weak in ["sha1", "SHA1", "md5"] {
+            let o = order(ReportRow {
+                signature_hash: weak.into(),
+                valid_till: Some(day(2027, 3, 1)),
+                ..row()
+            });
+            assert_eq!(findings(&o), [Rule::WeakSignatureHash], "{weak}");
+        }
+        for strong in ["sha256", "SHA-384", "sha512", ""] {
+            let o = order(ReportRow {
+                signature_hash: strong.into(),
+                valid_till: Some(day(2027, 3, 1)),
+                ..row()
+            });
+            assert_eq!(findings(&o), [], "{strong}");
+        }
+        // The details' certificate hash wins over the report's request hash.
+        let mut d = details();
+        d.signature_hash = Some("sha1".into());
+        let o = with_details(
+            ReportRow {
+                valid_till: Some(day(2027, 3, 1)),
+                ..row()
+            },
+            d,
+        );
+        assert_eq!(findings(&o), [Rule::WeakSignatureHash]);
+    }
+
+    #[test]
+    fn key_size_edges() {
+        let case = |key| {
+            findings(&order(ReportRow {
+                csr_key: key,
+                valid_till: Some(day(2027, 3, 1)),
+                ..row()
+            }))
+        };
+        assert_eq!(case(CsrKey::Rsa { bits: 2047 }), [Rule::WeakKey]);
+        assert_eq!(case(CsrKey::Rsa { bits: 2048 }), []);
+        assert_eq!(case(CsrKey::Ec { bits: 255 }), [Rule::WeakKey]);
+        assert_eq!(case(CsrKey::Ec { bits: 256 }), []);
+        assert_eq!(case(CsrKey::Unreadable), [Rule::CsrUnreadable]);
+        assert_eq!(case(CsrKey::Missing), []);
+    }
+
+    #[test]
+    fn baseline_in_force_on_each_issue_date() {
+        assert_eq!(max_validity_days(day(2018, 2, 28)), 1185);
+        assert_eq!(max_validity_days(day(2018, 3, 1)), 825);
+        assert_eq!(max_validity_days(day(2020, 8, 31)), 825);
+        assert_eq!(max_validity_days(day(2020, 9, 1)), 398);
+        assert_eq!(max_validity_days(day(2026, 3, 14)), 398);
+        assert_eq!(max_validity_days(day(2026, 3, 15)), 200);
+        assert_eq!(max_validity_days(day(2027, 3, 14)), 200);
+        assert_eq!(max_validity_days(day(2027, 3, 15)), 100);
+        assert_eq!(max_validity_days(day(2029, 3, 14)), 100);
+        assert_eq!(max_validity_days(day(2029, 3, 15)), 47);
+    }
+
+    #[test]
+    fn validity_against_the_baseline_edges() {
+        let case = |from: NaiveDate, days: i64| {
+            let till = from + chrono::Duration::days(days);
+            let o = order(ReportRow {
+                valid_from: Some(from),
+                valid_till: Some(till),
+                auto_renew: true,
+                ..row()
+            });
+            judge(&o, now(), &ComplianceSettings::default())
+                .findings
+                .contains(Rule::ValidityExceedsBaseline)
+        };
+        assert!(!case(day(2026, 3, 14), 398));
+        assert!(case(day(2026, 3, 14), 399));
+        assert!(!case(day(2026, 3, 15), 200));
+        assert!(case(day(2026, 3, 15), 201));
+        assert!(!case(day(2020, 8, 31), 825));
+        assert!(case(day(2020, 9, 1), 399));
+    }
+
+    #[test]
+    fn auto_renew_disabled_starts_at_the_warning_window() {
+        // now is 2026-11-23 12:00; expiry 00:00 UTC of valid_till.
+        let case = |till: NaiveDate, auto_renew: bool| {
+            findings(&order(ReportRow {
+                valid_till: Some(till),
+                auto_renew,
+                ..row()
+            }))
+            .contains(&Rule::AutoRenewDisabled)
+        };
+        assert!(case(day(2026, 12, 23), false), "29 days left");
+        assert!(!case(day(2026, 12, 24), false), "30 days left");
+        assert!(
+            !case(day(2026, 12, 1), true),
+            "auto-renew on, 7 days left: not yet actionable"
+        );
+        assert!(!case(day(2026, 11, 23), false), "expired: a different rule");
+    }
+
+    #[test]
+    fn actionable_follows_renewal_and_automation() {
+        let s = ComplianceSettings::default();
+        let manual = order(ReportRow {
+            valid_till: Some(day(2026, 12, 20)),
+            ..row()
+        });
+        assert!(is_actionable(&manual, now(), &s));
+        let renewed = order(ReportRow {
+            is_renewed: true,
+            ..manual.report.clone()
+        });
+        assert!(!is_actionable(&renewed, now(), &s));
+        // Auto-renew: trusted until the grace (14 days) before expiry.
+        let auto = |till| {
+            order(ReportRow {
+                auto_renew: true,
+                valid_till: Some(till),
+                ..row()
+            })
+        };
+        assert!(
+            !is_actionable(&auto(day(2026, 12, 8)), now(), &s),
+            "14 days left"
+        );
+        assert!(
+            is_actionable(&auto(day(2026, 12, 7)), now(), &s),
+            "13 days left"
+        );
+        // Auto-reissue on a plan that runs past the certificate.
+        let mut plan = details();
+        plan.auto_reissue = true;
+        plan.order_valid_till = Some(day(2028, 6, 1));
+        let reissuing = with_details(
+            ReportRow {
+                valid_till: Some(day(2026, 12, 20)),
+                ..row()
+            },
+            plan.clone(),
+        );
+        assert!(!is_actionable(&reissuing, now(), &s));
+        plan.order_valid_till = Some(day(2026, 12, 20));
+        let plan_ends = with_details(
+            ReportRow {
+                valid_till: Some(day(2026, 12, 20)),
+                ..row()
+            },
+            plan,
+        );
+        assert!(
+            is_actionable(&plan_ends, now(), &s),
+            "the plan ends with the certificate"
+        );
+    }
+
+    #[test]
+    fn expired_not_renewed_until_the_retention() {
+        let case = |till: NaiveDate, status: &str, renewed: bool| {
+            findings(&order(ReportRow {
+                valid_till: Some(till),
+                status: status.into(),
+                is_renewed: renewed,
+                ..row()
+            }))
+            .contains(&Rule::ExpiredNotRenewed)
+        };
+        assert!(case(day(2026, 11, 1), "expired", false));
+        assert!(
+            case(day(2026, 11, 23), "issued", false),
+            "expired at 00:00 today"
+        );
+        assert!(!case(day(2026, 11, 24), "issued", false));
+        assert!(!case(day(2026, 11, 1), "expired", true), "renewed");
+        assert!(case(day(2026, 10, 25), "expired", false), "29.5 days ago");
+        assert!(
+            !case(day(2026, 10, 23), "expired", false),
+            "past the 30-day retention"
+        );
+    }
+
+    #[test]
+    fn approval_pending_edges() {
+        let request = |hours: i64, status: &str| Request {
+            kind: "new_request".into(),
+            status: status.into(),
+            date: Some(now() - chrono::Duration::hours(hours)),
+        };
+        let case = |r: Request| {
+            let mut d = details();
+            d.requests = vec![r];
+            findings(&with_details(
+                ReportRow {
+                    status: "needs_approval".into(),
+                    valid_till: None,
+                    ..row()
+                },
+                d,
+            ))
+        };
+        assert_eq!(case(request(73, "pending")), [Rule::ApprovalPendingTooLong]);
+        assert_eq!(
+            case(request(73, "submitted")),
+            [Rule::ApprovalPendingTooLong]
+        );
+        assert_eq!(case(request(71, "pending")), []);
+        assert_eq!(case(request(200, "approved")), []);
+    }
+
+    #[test]
+    fn flags_from_the_report_and_details() {
+        let base = ReportRow {
+            valid_till: Some(day(2027, 3, 1)),
+            ..row()
+        };
+        assert_eq!(
+            findings(&order(ReportRow {
+                has_duplicates: true,
+                ..base.clone()
+            })),
+            [Rule::DuplicatesPresent]
+        );
+        assert_eq!(
+            findings(&order(ReportRow {
+                is_out_of_contract: true,
+                ..base.clone()
+            })),
+            [Rule::OutOfContract]
+        );
+        assert_eq!(
+            findings(&order(ReportRow {
+                disable_renewal_notifications: true,
+                ..base.clone()
+            })),
+            [Rule::RenewalNotificationsDisabled]
+        );
+        assert_eq!(
+            findings(&order(ReportRow {
+                disable_renewal_notifications: true,
+                auto_renew: true,
+                ..base.clone()
+            })),
+            [],
+            "notifications matter only while auto-renew is off"
+        );
+        let mut d = details();
+        d.disable_ct = Some(true);
+        assert_eq!(findings(&with_details(base, d)), [Rule::CtLoggingDisabled]);
+    }
+
+    #[test]
+    fn switched_off_rules_never_fire_and_are_not_counted() {
+        let mut settings = ComplianceSettings::default();
+        settings.disabled.insert(Rule::DuplicatesPresent);
+        let o = order(ReportRow {
+            has_duplicates: true,
+            valid_till: Some(day(2027, 3, 1)),
+            ..row()
+        });
+        assert!(judge(&o, now(), &settings).findings.is_empty());
+        let fleet = Fleet {
+            orders: vec![o],
+            subaccount_orders: Vec::new(),
+            skipped_rows: 0,
+            read_at: now(),
+        };
+        let assessment = assess(&fleet, now(), &settings);
+        assert!(
+            assessment
+                .counts
+                .iter()
+                .all(|(r, _)| *r != Rule::DuplicatesPresent)
+        );
+    }
+
+    #[test]
+    fn the_outlook_counts_manual_orders_under_each_coming_step() {
+        let fleet = Fleet {
+            orders: vec![
+                order(row()),
+                order(ReportRow {
+                    order_id: 2,
+                    auto_renew: true,
+                    ..row()
+                }),
+                order(ReportRow {
+                    order_id: 3,
+                    status: "pending".into(),
+                    ..row()
+                }),
+            ],
+            subaccount_orders: Vec::new(),
+            skipped_rows: 0,
+            read_at: now(),
+        };
+        let assessment = assess(&fleet, now(), &ComplianceSettings::default());
+        // From 2026-11-23 the steps to come are 100 days (2027) and 47 (2029):
+        // 4 and 8 renewals a year, both over the threshold of 2.
+        assert_eq!(assessment.outlook, [(100, 1, 1), (47, 1, 1)]);
+    }
+
+    #[test]
+    fn rule_names_parse() {
+        assert_eq!("weak_key".parse::<Rule>(), Ok(Rule::WeakKey));
+        assert!("weak".parse::<Rule>().is_err());
+    }
+}

@@ -2,6 +2,7 @@
 //! checked once at start-up so that a mistake is one clear error (exit 2)
 //! instead of a surprise later.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use url::Url;
 
 use crate::certcentral::ApiKey;
 use crate::certcentral::ratelimit::Window;
+use crate::compliance::{ComplianceSettings, Rule};
 use crate::metrics::RenderSettings;
 
 /// The production API base.
@@ -71,12 +73,111 @@ pub struct DemoConfig {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// `--config.file`: several accounts (and, later, per-account settings).
+/// `--config.file`: several accounts, and compliance thresholds for all of
+/// them or per account.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     #[serde(default)]
     accounts: Vec<FileAccount>,
+    #[serde(default)]
+    compliance: Option<FileCompliance>,
+}
+
+/// Compliance thresholds as written in the file; every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCompliance {
+    warning_window: Option<String>,
+    approval_pending_threshold: Option<String>,
+    auto_renew_grace: Option<String>,
+    min_rsa_bits: Option<u32>,
+    min_ec_bits: Option<u32>,
+    manual_renewals_threshold: Option<u32>,
+    #[serde(default)]
+    disabled_rules: Option<Vec<String>>,
+}
+
+impl FileCompliance {
+    /// `base` with this file section's values laid over it, checked.
+    fn apply(
+        &self,
+        base: &ComplianceSettings,
+        at: &str,
+    ) -> Result<ComplianceSettings, ConfigError> {
+        let mut settings = base.clone();
+        let duration = |field: &str,
+                        value: &Option<String>,
+                        current: Duration|
+         -> Result<Duration, ConfigError> {
+            let Some(text) = value else {
+                return Ok(current);
+            };
+            let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
+                ConfigError(format!(
+                    "{at}.{field}: '{text}' is not a duration like 30d ({e})"
+                ))
+            })?;
+            if parsed < Duration::from_secs(3600) {
+                return Err(ConfigError(format!(
+                    "{at}.{field}: '{text}' is shorter than an hour"
+                )));
+            }
+            Ok(parsed)
+        };
+        settings.warning_window = duration(
+            "warning_window",
+            &self.warning_window,
+            settings.warning_window,
+        )?;
+        settings.approval_pending_threshold = duration(
+            "approval_pending_threshold",
+            &self.approval_pending_threshold,
+            settings.approval_pending_threshold,
+        )?;
+        settings.auto_renew_grace = duration(
+            "auto_renew_grace",
+            &self.auto_renew_grace,
+            settings.auto_renew_grace,
+        )?;
+        let bits = |field: &str, value: Option<u32>, current: u32| match value {
+            None => Ok(current),
+            Some(v) if (128..=16384).contains(&v) => Ok(v),
+            Some(v) => Err(ConfigError(format!(
+                "{at}.{field}: {v} is not a key size from 128 to 16384 bits"
+            ))),
+        };
+        settings.min_rsa_bits = bits("min_rsa_bits", self.min_rsa_bits, settings.min_rsa_bits)?;
+        settings.min_ec_bits = bits("min_ec_bits", self.min_ec_bits, settings.min_ec_bits)?;
+        if let Some(threshold) = self.manual_renewals_threshold {
+            if threshold > 365 {
+                return Err(ConfigError(format!(
+                    "{at}.manual_renewals_threshold: {threshold} is more than one renewal a day"
+                )));
+            }
+            settings.manual_renewals_threshold = threshold;
+        }
+        if let Some(rules) = &self.disabled_rules {
+            settings.disabled = rules
+                .iter()
+                .map(|r| {
+                    r.parse::<Rule>()
+                        .map_err(|e| ConfigError(format!("{at}.disabled_rules: {e}")))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(settings)
+    }
+}
+
+/// What a `--config.file` holds, checked.
+#[derive(Debug, Clone)]
+pub struct FileSettings {
+    pub accounts: Vec<AccountConfig>,
+    /// Thresholds for accounts without their own.
+    pub compliance: ComplianceSettings,
+    /// Per-account thresholds.
+    pub account_compliance: BTreeMap<String, ComplianceSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +192,8 @@ struct FileAccount {
     url: Option<String>,
     #[serde(default)]
     rate_limit: Option<String>,
+    #[serde(default)]
+    compliance: Option<FileCompliance>,
 }
 
 /// Reads a key file: the whole file, trimmed. A file that others can read
@@ -130,18 +233,46 @@ pub fn parse_base_url(text: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// The accounts of a `--config.file`.
-pub fn accounts_from_file(path: &Path) -> Result<Vec<AccountConfig>, ConfigError> {
+/// Reads a `--config.file`. Accounts are required unless `accounts_optional`
+/// (with `--demo`, which polls its own simulator).
+pub fn read_config_file(path: &Path, accounts_optional: bool) -> Result<FileSettings, ConfigError> {
     let what = format!("--config.file {}", path.display());
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{what}: cannot read: {e}")))?;
     let file: FileConfig = serde_yaml_ng::from_str(&text)
         .map_err(|e| ConfigError(format!("{what}: {}", one_line(&e.to_string()))))?;
-    if file.accounts.is_empty() {
+    if file.accounts.is_empty() && !accounts_optional {
         return Err(ConfigError(format!("{what}: no accounts listed")));
     }
+    let compliance = match &file.compliance {
+        Some(section) => section.apply(
+            &ComplianceSettings::default(),
+            &format!("{what}: compliance"),
+        )?,
+        None => ComplianceSettings::default(),
+    };
+    let mut account_compliance = BTreeMap::new();
+    for (i, account) in file.accounts.iter().enumerate() {
+        if let Some(section) = &account.compliance {
+            let at = format!("{what}: accounts[{i}].compliance");
+            account_compliance.insert(account.name.clone(), section.apply(&compliance, &at)?);
+        }
+    }
+    let accounts = if accounts_optional {
+        Vec::new()
+    } else {
+        accounts(file.accounts, &what)?
+    };
+    Ok(FileSettings {
+        accounts,
+        compliance,
+        account_compliance,
+    })
+}
+
+fn accounts(accounts: Vec<FileAccount>, what: &str) -> Result<Vec<AccountConfig>, ConfigError> {
     let mut names = std::collections::HashSet::new();
-    file.accounts
+    accounts
         .into_iter()
         .enumerate()
         .map(|(i, account)| {
@@ -281,5 +412,68 @@ mod tests {
             default_detail_budget(&windows, 0.9, Duration::from_secs(900)),
             3600
         );
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    fn read(yaml: &str) -> Result<FileSettings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yml");
+        std::fs::write(&path, yaml).unwrap();
+        read_config_file(&path, true)
+    }
+
+    #[test]
+    fn compliance_thresholds_per_account_over_the_defaults() {
+        let settings = read(
+            "compliance:\n  warning_window: 45d\n  disabled_rules: [duplicates_present]\n\
+             accounts:\n  - name: eu\n    api_key_env: X\n    compliance:\n      min_rsa_bits: 3072\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.compliance.warning_window,
+            Duration::from_secs(45 * 86_400)
+        );
+        let eu = &settings.account_compliance["eu"];
+        assert_eq!(eu.min_rsa_bits, 3072);
+        assert_eq!(
+            eu.warning_window,
+            Duration::from_secs(45 * 86_400),
+            "inherits the file's defaults"
+        );
+        assert!(eu.disabled.contains(&Rule::DuplicatesPresent));
+    }
+
+    #[test]
+    fn bad_thresholds_name_the_field() {
+        for (yaml, names) in [
+            (
+                "compliance:\n  warning_window: soon\n",
+                "compliance.warning_window",
+            ),
+            (
+                "compliance:\n  approval_pending_threshold: 5s\n",
+                "compliance.approval_pending_threshold",
+            ),
+            (
+                "compliance:\n  min_rsa_bits: 99999\n",
+                "compliance.min_rsa_bits",
+            ),
+            (
+                "compliance:\n  disabled_rules: [weak]\n",
+                "compliance.disabled_rules",
+            ),
+            ("compliance:\n  warn_window: 3d\n", "warn_window"),
+            (
+                "accounts:\n  - name: a\n    compliance:\n      min_ec_bits: 1\n",
+                "accounts[0].compliance.min_ec_bits",
+            ),
+        ] {
+            let err = read(yaml).unwrap_err().to_string();
+            assert!(err.contains(names), "{err} should name {names}");
+        }
     }
 }

@@ -122,9 +122,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         board,
         telemetry_path: config.telemetry_path.clone(),
     });
-    let served = axum::serve(listener, server::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let router = server::router(state, config.web.auth.clone());
+    let served = server::serve(listener, router, &config.web, shutdown_signal()).await;
 
     for poller in &pollers {
         poller.abort();

@@ -14,6 +14,7 @@ use crate::config::{
     self, API_KEY_ENV, AccountConfig, Config, ConfigError, DemoConfig, MAX_PAGE_SIZE,
 };
 use crate::metrics::RenderSettings;
+use crate::server::web_config::WebConfig;
 use crate::simulator::SimulateArgs;
 
 /// Prometheus exporter for DigiCert CertCentral: certificate expiry, order
@@ -175,12 +176,10 @@ fn parse_telemetry_path(text: &str) -> Result<String, String> {
 impl ExporterArgs {
     /// Checks the flags against each other and reads the key or config file.
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        if let Some(path) = &self.web_config_file {
-            return Err(ConfigError(format!(
-                "--web.config.file {}: TLS and basic auth are not supported by this build yet",
-                path.display()
-            )));
-        }
+        let web = match &self.web_config_file {
+            Some(path) => WebConfig::load(path).map_err(|e| ConfigError(e.to_string()))?,
+            None => WebConfig::default(),
+        };
         let file = self
             .config_file
             .as_deref()
@@ -234,6 +233,7 @@ impl ExporterArgs {
             .map_err(|_| ConfigError("--metrics.expired-retention is too long".to_owned()))?;
         Ok(Config {
             listen: self.listen_address,
+            web,
             telemetry_path: self.telemetry_path,
             accounts,
             demo,

@@ -14,6 +14,7 @@ use crate::certcentral::ApiKey;
 use crate::certcentral::ratelimit::Window;
 use crate::compliance::{ComplianceSettings, Rule};
 use crate::metrics::RenderSettings;
+use crate::server::web_config::WebConfig;
 
 /// The production API base.
 pub const DEFAULT_BASE_URL: &str = "https://www.digicert.com/services/v2";
@@ -26,6 +27,8 @@ pub const API_KEY_ENV: &str = "CERTCENTRAL_API_KEY";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// TLS and basic auth from `--web.config.file`.
+    pub web: WebConfig,
     pub telemetry_path: String,
     pub accounts: Vec<AccountConfig>,
     /// Poll the embedded simulator instead of CertCentral.

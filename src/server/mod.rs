@@ -1,12 +1,18 @@
 //! The HTTP side: `/metrics`, health and readiness for orchestrators, and a
-//! landing page that says how the last polls went.
+//! landing page that says how the last polls went; over TLS and behind
+//! basic auth when `--web.config.file` asks for it.
 
+pub mod web_config;
+
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -15,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::metrics::Exposition;
 use crate::poller::Board;
+use web_config::{BasicAuth, WebConfig};
 
 /// What the handlers read: the latest rendered fleet metrics, the live
 /// counters, and the board for readiness and the landing page.
@@ -25,14 +32,80 @@ pub struct ServerState {
     pub telemetry_path: String,
 }
 
-/// The exporter's routes.
-pub fn router(state: Arc<ServerState>) -> Router {
-    Router::new()
+/// The exporter's routes, behind basic auth when configured.
+pub fn router(state: Arc<ServerState>, auth: Option<Arc<BasicAuth>>) -> Router {
+    let router = Router::new()
         .route(&state.telemetry_path, get(metrics))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route("/", get(landing))
-        .with_state(state)
+        .with_state(state);
+    match auth {
+        Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, require_auth)),
+        None => router,
+    }
+}
+
+/// Serves `router` on `listener` (with TLS when configured) until
+/// `shutdown` resolves, then lets requests in flight finish for a moment.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    web: &WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match &web.tls {
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(3)));
+            });
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.clone());
+            axum_server::from_tcp_rustls(listener.into_std()?, config)?
+                .handle(handle)
+                .serve(router.into_make_service())
+                .await
+        }
+    }
+}
+
+/// Lets a request through with valid credentials (or on an excluded
+/// path); otherwise a 401 that asks for them.
+async fn require_auth(
+    State(auth): State<Arc<BasicAuth>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if auth.is_excluded(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // bcrypt is slow on purpose: keep it off the async workers.
+    let checker = auth.clone();
+    let allowed = tokio::task::spawn_blocking(move || checker.check(header.as_deref()))
+        .await
+        .unwrap_or(false);
+    if allowed {
+        next.run(request).await
+    } else {
+        let mut response = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"certcentral-exporter\""),
+        );
+        response
+    }
 }
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -443,6 +443,23 @@ fn active_alerts(prom: &Prom) -> Option<BTreeSet<AlertKey>> {
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
             .collect();
         let name = labels.get("alertname")?.clone();
+        for (key, text) in alert["annotations"].as_object()? {
+            let text = text.as_str().unwrap_or("");
+            assert!(
+                !text.contains("error expanding template") && !text.contains("<no value>"),
+                "{name} {key} does not render: {text}"
+            );
+        }
+        if labels.contains_key("order_id") {
+            let summary = alert["annotations"]["summary"].as_str().unwrap_or("");
+            for label in ["common_name", "order_id"] {
+                let value = labels.get(label).map(String::as_str).unwrap_or("?");
+                assert!(
+                    summary.contains(value),
+                    "{name}: summary {summary:?} lacks {label} {value}"
+                );
+            }
+        }
         active.insert(alert_key(&name, &labels));
     }
     Some(active)

@@ -89,6 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 .unwrap_or(chrono::Duration::days(1)),
             expired_retention: config.render.expired_retention,
             concurrency: config.concurrency,
+            deadline: config.poll_timeout,
         };
         let store = config
             .storage_path

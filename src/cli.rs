@@ -90,12 +90,22 @@ pub struct ExporterArgs {
     /// Time between polls (humantime: 90s, 15m, 1h).
     #[arg(long = "poll.interval", default_value = "15m", value_parser = parse_duration)]
     pub poll_interval: Duration,
+    /// A poll still running after this is cancelled (default: the poll interval).
+    #[arg(long = "poll.timeout", value_parser = parse_duration)]
+    pub poll_timeout: Option<Duration>,
     /// YAML file listing several accounts (and their settings).
     #[arg(long = "config.file")]
     pub config_file: Option<PathBuf>,
     /// How long an expired certificate keeps its per-order series.
     #[arg(long = "metrics.expired-retention", default_value = "30d", value_parser = parse_duration)]
     pub expired_retention: Duration,
+    /// Per-order series only for certificates expiring within this horizon
+    /// (for very large accounts; aggregates still count every order).
+    #[arg(long = "metrics.per-order-horizon", value_parser = parse_duration)]
+    pub per_order_horizon: Option<Duration>,
+    /// Per-order series only for orders in these statuses (comma-separated).
+    #[arg(long = "metrics.per-order-statuses", value_delimiter = ',')]
+    pub per_order_statuses: Option<Vec<String>>,
     /// Poll the embedded CertCentral simulator instead of CertCentral (no key needed).
     #[arg(long)]
     pub demo: bool,
@@ -238,11 +248,16 @@ impl ExporterArgs {
             accounts,
             demo,
             poll_interval: self.poll_interval,
+            poll_timeout: self.poll_timeout.unwrap_or(self.poll_interval),
             page_size: self.page_size,
             request_timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
             render: RenderSettings {
                 expired_retention,
+                per_order_horizon: self
+                    .per_order_horizon
+                    .map(|h| chrono::Duration::from_std(h).unwrap_or(chrono::Duration::MAX)),
+                per_order_statuses: self.per_order_statuses.clone(),
                 ..render
             },
             rate_limit: self.rate_limit.0,

@@ -34,6 +34,8 @@ pub struct Config {
     /// Poll the embedded simulator instead of CertCentral.
     pub demo: Option<DemoConfig>,
     pub poll_interval: Duration,
+    /// A poll still running after this is cancelled and counted.
+    pub poll_timeout: Duration,
     pub page_size: usize,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,

@@ -89,6 +89,8 @@ pub enum PollError {
     },
     #[error("order details stopped after {failures} failures in a row; last: {last}")]
     DetailsUnreachable { failures: usize, last: ApiError },
+    #[error("the poll ran past its {0:?} deadline and was cancelled")]
+    Deadline(Duration),
 }
 
 impl PollError {
@@ -99,6 +101,7 @@ impl PollError {
                 err.kind().as_str()
             }
             PollError::Report { .. } | PollError::PagingStuck { .. } => "decode",
+            PollError::Deadline(_) => "deadline",
         }
     }
 }
@@ -215,6 +218,8 @@ pub struct PollSettings {
     pub expired_retention: chrono::Duration,
     /// Detail requests in flight at once.
     pub concurrency: usize,
+    /// A poll still running after this is cancelled.
+    pub deadline: Duration,
 }
 
 /// Order statuses whose orders wait on someone; their details are read at
@@ -301,7 +306,11 @@ impl Poller {
     /// One poll, published on the board whatever its outcome.
     pub async fn poll(&mut self, board: &Board) {
         let started = Instant::now();
-        let result = self.poll_steps(board).await;
+        let deadline = self.settings.deadline;
+        let result = match tokio::time::timeout(deadline, self.poll_steps(board)).await {
+            Ok(result) => result,
+            Err(_) => Err(PollError::Deadline(deadline)),
+        };
         let duration = started.elapsed();
         let ended_at = Utc::now();
         let mut state = self.state(board);

@@ -29,6 +29,11 @@ pub struct RenderSettings {
     pub compliance: ComplianceSettings,
     /// Per-account compliance thresholds.
     pub account_compliance: BTreeMap<String, ComplianceSettings>,
+    /// Per-order series only for certificates expiring within this horizon
+    /// (aggregates still count every order).
+    pub per_order_horizon: Option<chrono::Duration>,
+    /// Per-order series only for orders in these statuses.
+    pub per_order_statuses: Option<Vec<String>>,
 }
 
 impl Default for RenderSettings {
@@ -37,6 +42,8 @@ impl Default for RenderSettings {
             expired_retention: chrono::Duration::days(30),
             compliance: ComplianceSettings::default(),
             account_compliance: BTreeMap::new(),
+            per_order_horizon: None,
+            per_order_statuses: None,
         }
     }
 }
@@ -97,7 +104,24 @@ struct Row<'a> {
     /// per-order series. Otherwise only its waiting-request and finding
     /// series.
     certificate: bool,
+    /// Per-order series are wanted (cardinality control); when not, the
+    /// order still counts in the per-account aggregates.
+    series: bool,
     verdict: Verdict,
+}
+
+/// Whether an order keeps its per-order series under the cardinality
+/// limits (`--metrics.per-order-statuses`, `--metrics.per-order-horizon`).
+fn wants_series(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> bool {
+    let status_ok = settings
+        .per_order_statuses
+        .as_ref()
+        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()));
+    let horizon_ok = match (settings.per_order_horizon, order.expiry()) {
+        (Some(horizon), Some(expiry)) => expiry - now <= horizon,
+        _ => true,
+    };
+    status_ok && horizon_ok
 }
 
 /// Whether an order gets any series at all: a certificate, or a request
@@ -154,11 +178,17 @@ pub fn render(
         for (order, verdict) in fleet.orders.iter().zip(&assessment.verdicts) {
             let certificate = is_exported(order, now, settings);
             if certificate || has_waiting_requests(order) || !verdict.findings.is_empty() {
+                let series = wants_series(order, now, settings);
                 rows.push(Row {
                     account: &state.account,
                     order,
-                    labels: order_labels(&state.account, order),
+                    labels: if series {
+                        order_labels(&state.account, order)
+                    } else {
+                        String::new()
+                    },
                     certificate,
+                    series,
                     verdict: *verdict,
                 });
             }
@@ -418,7 +448,7 @@ pub fn render(
         Kind::Gauge,
         "1 per order, labelled with the active certificate's signature hash, key size and issuing CA (from the order details).",
     );
-    for row in rows.iter().filter(|r| r.certificate) {
+    for row in rows.iter().filter(|r| r.certificate && r.series) {
         let Some(details) = &row.order.details else {
             continue;
         };
@@ -444,7 +474,7 @@ pub fn render(
         Kind::Gauge,
         "Certificates reissued on the order, by status (archived ones left out).",
     );
-    for row in rows.iter().filter(|r| r.certificate) {
+    for row in rows.iter().filter(|r| r.certificate && r.series) {
         let Some(reissues) = row.order.details.as_ref().and_then(|d| d.reissues.as_ref()) else {
             continue;
         };
@@ -461,7 +491,7 @@ pub fn render(
         Kind::Gauge,
         "Requests on the order waiting on approval or validation (status pending or submitted).",
     );
-    for row in &rows {
+    for row in rows.iter().filter(|r| r.series) {
         let Some(details) = &row.order.details else {
             continue;
         };
@@ -476,7 +506,7 @@ pub fn render(
         Kind::Gauge,
         "Age of the order's oldest request still pending or submitted, at the latest render (each poll and UTC midnight).",
     );
-    for row in &rows {
+    for row in rows.iter().filter(|r| r.series) {
         let oldest = row
             .order
             .details
@@ -529,7 +559,7 @@ fn per_order_row(
     value: impl Fn(&Row<'_>) -> Option<f64>,
 ) {
     w.family(name, Kind::Gauge, help);
-    for row in rows.iter().filter(|r| r.certificate) {
+    for row in rows.iter().filter(|r| r.certificate && r.series) {
         if let Some(v) = value(row) {
             w.sample(name, &row.labels, v);
         }

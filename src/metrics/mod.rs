@@ -416,6 +416,27 @@ pub fn render(
         "1 if the order has been renewed (a newer order replaces it), else 0.",
         |order| Some(flag(order.renewed)),
     );
+    per_order_row(
+        &mut w,
+        &rows,
+        "certcentral_order_actionable",
+        "1 when nothing will replace this certificate before it expires (not renewed, and neither auto-renew nor auto-reissue will act in time), else 0.",
+        |row| Some(flag(row.verdict.actionable)),
+    );
+    w.family(
+        "certcentral_compliance_violation",
+        Kind::Gauge,
+        "1 while the order breaks the compliance rule (only broken rules have a series).",
+    );
+    for row in rows.iter().filter(|r| r.series) {
+        for rule in row.verdict.findings.iter() {
+            w.sample(
+                "certcentral_compliance_violation",
+                &LabelBlock::extend(&row.labels, "rule", rule.as_str()),
+                1.0,
+            );
+        }
+    }
     per_order(
         &mut w,
         &rows,

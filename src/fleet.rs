@@ -358,3 +358,59 @@ impl Fleet {
         counts
     }
 }
+
+/// Orders for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub mod fixtures {
+    use super::*;
+    use crate::certcentral::report::CsrKey;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    pub fn row() -> ReportRow {
+        ReportRow {
+            order_id: 1,
+            status: "issued".into(),
+            date_created: None,
+            common_name: "a.example".into(),
+            product_name_id: "ssl_plus".into(),
+            container_id: None,
+            container_name: "c".into(),
+            organization_id: None,
+            organization_name: "o".into(),
+            validity_years: Some(1),
+            signature_hash: "sha256".into(),
+            valid_from: Some(day(2026, 3, 1)),
+            valid_till: Some(day(2026, 12, 10)),
+            certificate_id: Some(9),
+            thumbprint: "".into(),
+            serial_number: "".into(),
+            is_renewed: false,
+            renewed_order_id: None,
+            auto_renew: false,
+            has_duplicates: false,
+            disable_renewal_notifications: false,
+            is_out_of_contract: false,
+            csr_key: CsrKey::Rsa { bits: 2048 },
+        }
+    }
+
+    pub fn details() -> OrderDetails {
+        OrderDetails {
+            fingerprint: 0,
+            fetched_at: Utc::now(),
+            key_size: Some(2048),
+            signature_hash: Some("sha256".into()),
+            ca_name: None,
+            order_valid_till: None,
+            multi_year_plan: false,
+            auto_reissue: false,
+            disable_ct: Some(false),
+            was_renewed_by_order_id: None,
+            requests: Vec::new(),
+            reissues: None,
+        }
+    }
+}

@@ -725,3 +725,355 @@ fn flag(on: bool) -> f64 {
 fn unix_seconds(at: DateTime<Utc>) -> f64 {
     at.timestamp_millis() as f64 / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+    use std::time::Duration;
+
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::*;
+    use crate::certcentral::report::ReportRow;
+    use crate::fleet::fixtures::{details, row};
+    use crate::fleet::{Fleet, OrderDetails, Request, Subaccounts, fingerprint};
+    use crate::poller::PollOutcome;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn state() -> Arc<AccountState> {
+        let rows = vec![
+            ReportRow {
+                order_id: 1,
+                valid_till: Some(day(2026, 12, 3)),
+                common_name: "a\"b\\c.example".into(),
+                ..row()
+            },
+            ReportRow {
+                order_id: 2,
+                status: "needs_approval".into(),
+                valid_till: None,
+                ..row()
+            },
+            ReportRow {
+                order_id: 3,
+                status: "canceled".into(),
+                ..row()
+            },
+            ReportRow {
+                order_id: 4,
+                status: "expired".into(),
+                valid_till: Some(day(2026, 11, 18)),
+                ..row()
+            },
+            ReportRow {
+                order_id: 5,
+                valid_till: Some(day(2027, 2, 1)),
+                auto_renew: true,
+                renewed_order_id: Some(4),
+                ..row()
+            },
+        ];
+        let mut waiting = details();
+        waiting.requests = vec![Request {
+            kind: "new_request".into(),
+            status: "pending".into(),
+            date: Some(now() - chrono::Duration::days(5)),
+        }];
+        waiting.fingerprint = fingerprint(&rows[1]);
+        let mut detail_map: HashMap<u64, Arc<OrderDetails>> = HashMap::new();
+        detail_map.insert(2, Arc::new(waiting));
+        let subaccounts = Subaccounts::Listed(vec![
+            crate::fleet::SubaccountOrderRecord {
+                order_id: 1, // also in the report: exported once
+                subaccount_id: 77,
+                subaccount_organization: "Sub".into(),
+                status: "issued".into(),
+                common_name: "dup.example".into(),
+                product: "ssl_plus".into(),
+                valid_till: Some(day(2030, 1, 1)),
+                cost: vec![],
+            },
+            crate::fleet::SubaccountOrderRecord {
+                order_id: 900,
+                subaccount_id: 77,
+                subaccount_organization: "Sub".into(),
+                status: "issued".into(),
+                common_name: "sub.example".into(),
+                product: "ssl_plus".into(),
+                valid_till: Some(day(2026, 12, 24)),
+                cost: vec![("USD".into(), 100.0), ("EUR".into(), 5.5)],
+            },
+        ]);
+        let fleet = Fleet::build(rows, &detail_map, &subaccounts, 2, now());
+        Arc::new(AccountState {
+            account: "prod".into(),
+            poll_interval: Duration::from_secs(900),
+            fleet: Some(Arc::new(fleet)),
+            last_success: Some(now()),
+            last_poll: Some(PollOutcome {
+                ended_at: now(),
+                duration: Duration::from_millis(1500),
+                failure: None,
+            }),
+            details_backlog: 0,
+        })
+    }
+
+    fn parse(text: &str) -> Vec<prometheus_parse::Sample> {
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .unwrap()
+            .samples
+    }
+
+    fn value(
+        samples: &[prometheus_parse::Sample],
+        metric: &str,
+        labels: &[(&str, &str)],
+    ) -> Option<f64> {
+        samples
+            .iter()
+            .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+    }
+
+    #[test]
+    fn renders_a_fleet_prometheus_can_read() {
+        let exposition = render(&[state()], now(), &RenderSettings::default());
+        let text = std::str::from_utf8(&exposition.text).unwrap();
+        let samples = parse(text);
+        // No series twice: Prometheus would reject the whole scrape.
+        let mut seen = HashSet::new();
+        for s in &samples {
+            let mut labels: Vec<_> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            labels.sort();
+            assert!(
+                seen.insert((s.metric.clone(), labels.join(","))),
+                "duplicate {} {:?}",
+                s.metric,
+                s.labels
+            );
+            assert_eq!(
+                s.labels.get("account"),
+                Some("prod"),
+                "{} carries account",
+                s.metric
+            );
+        }
+        fn o(id: &str) -> Vec<(&str, &str)> {
+            vec![("order_id", id)]
+        }
+        assert_eq!(value(&samples, "certcentral_up", &[]), Some(1.0));
+        assert_eq!(
+            value(&samples, "certcentral_report_rows_skipped", &[]),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&samples, "certcentral_orders", &[("status", "issued")]),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&samples, "certcentral_orders", &[("status", "canceled")]),
+            Some(1.0)
+        );
+        // 2026-12-03 00:00 UTC; 9.5 days from now floors to 9.
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_certificate_expiry_timestamp_seconds",
+                &o("1")
+            ),
+            Some(1_796_256_000.0)
+        );
+        assert_eq!(
+            value(&samples, "certcentral_certificate_days_remaining", &o("1")),
+            Some(9.0)
+        );
+        assert_eq!(
+            value(&samples, "certcentral_certificate_days_remaining", &o("4")),
+            Some(-6.0)
+        );
+        assert!(
+            value(&samples, "certcentral_certificate_days_remaining", &o("2")).is_none(),
+            "not issued"
+        );
+        assert!(
+            value(&samples, "certcentral_order_auto_renew", &o("3")).is_none(),
+            "canceled"
+        );
+        assert_eq!(
+            value(&samples, "certcentral_order_renewed", &o("4")),
+            Some(1.0),
+            "renewed by order 5"
+        );
+        assert_eq!(
+            value(&samples, "certcentral_order_actionable", &o("1")),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&samples, "certcentral_order_actionable", &o("5")),
+            Some(0.0),
+            "auto-renew, 70 days left"
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_compliance_violation",
+                &[("order_id", "1"), ("rule", "auto_renew_disabled")]
+            ),
+            Some(1.0)
+        );
+        assert!(
+            value(
+                &samples,
+                "certcentral_compliance_violation",
+                &[("order_id", "4"), ("rule", "expired_not_renewed")]
+            )
+            .is_none(),
+            "renewed"
+        );
+        assert_eq!(
+            value(&samples, "certcentral_order_pending_requests", &o("2")),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_compliance_violation",
+                &[("order_id", "2"), ("rule", "approval_pending_too_long")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_order_oldest_pending_request_age_seconds",
+                &o("2")
+            ),
+            Some(5.0 * 86_400.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_compliance_violations",
+                &[("rule", "auto_renew_disabled")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_compliance_violations",
+                &[("rule", "weak_key")]
+            ),
+            Some(0.0)
+        );
+        // Quotes and backslashes are escaped (prometheus-parse keeps the
+        // escapes; the Prometheus end-to-end test reads them unescaped).
+        assert!(text.contains(r#"common_name="a\"b\\c.example""#));
+        // Subaccounts: the duplicate of order 1 is exported once, from the report.
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_certificate_days_remaining",
+                &[("order_id", "900"), ("subaccount_id", "77")]
+            ),
+            Some(30.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_subaccount_orders",
+                &[("subaccount_id", "77"), ("status", "issued")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_subaccount_order_cost",
+                &[("currency", "EUR")]
+            ),
+            Some(5.5)
+        );
+        // Aggregates.
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_certificates_expiring",
+                &[("within", "30d")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_actionable_certificates_expiring",
+                &[("within", "7d")]
+            ),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn cut_per_order_series_keep_the_aggregates() {
+        let settings = RenderSettings {
+            per_order_horizon: Some(chrono::Duration::days(30)),
+            ..RenderSettings::default()
+        };
+        let exposition = render(&[state()], now(), &settings);
+        let samples = parse(std::str::from_utf8(&exposition.text).unwrap());
+        let has = |id: &str| {
+            samples.iter().any(|s| {
+                s.metric == "certcentral_certificate_days_remaining"
+                    && s.labels.get("order_id") == Some(id)
+            })
+        };
+        assert!(has("1") && has("4"));
+        assert!(!has("5"), "70 days out, past the horizon");
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_certificates_expiring",
+                &[("within", "90d")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&samples, "certcentral_orders", &[("status", "issued")]),
+            Some(2.0)
+        );
+    }
+
+    #[test]
+    fn before_the_first_poll_up_is_zero() {
+        let state = Arc::new(AccountState {
+            account: "prod".into(),
+            poll_interval: Duration::from_secs(60),
+            fleet: None,
+            last_success: None,
+            last_poll: None,
+            details_backlog: 0,
+        });
+        let exposition = render(&[state], now(), &RenderSettings::default());
+        let samples = parse(std::str::from_utf8(&exposition.text).unwrap());
+        assert_eq!(value(&samples, "certcentral_up", &[]), Some(0.0));
+        assert!(
+            value(
+                &samples,
+                "certcentral_last_successful_poll_timestamp_seconds",
+                &[]
+            )
+            .is_none()
+        );
+    }
+}

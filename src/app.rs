@@ -124,7 +124,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         telemetry_path: config.telemetry_path.clone(),
     });
     let router = server::router(state, config.web.auth.clone());
-    let served = server::serve(listener, router, &config.web, shutdown_signal()).await;
+    let served = server::serve(listener, router, &config.web, crate::shutdown::signal()).await;
 
     for poller in &pollers {
         poller.abort();
@@ -169,28 +169,4 @@ fn until_next_utc_day(now: DateTime<Utc>) -> Duration {
     let tomorrow = now.date_naive().succ_opt().unwrap_or(now.date_naive());
     let next = crate::fleet::start_of_day(tomorrow);
     (next - now).to_std().unwrap_or_default() + Duration::from_millis(100)
-}
-
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot listen for SIGTERM");
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {},
-            _ = terminate.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down");
 }

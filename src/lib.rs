@@ -16,5 +16,6 @@ pub mod fleet;
 pub mod metrics;
 pub mod poller;
 pub mod server;
+pub mod shutdown;
 pub mod simulator;
 pub mod store;

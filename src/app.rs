@@ -74,7 +74,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             max_body_bytes: MAX_BODY_BYTES,
             max_concurrency: config.concurrency,
             max_retries: config.max_retries,
-            retry_base_delay: Duration::from_secs(1),
+            retry_base_delay: config.retry_delay,
         };
         let client = Client::new(&account.name, settings, api_telemetry.clone(), limiter)
             .with_context(|| format!("building the HTTP client of account {}", account.name))?;
@@ -87,6 +87,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             detail_budget,
             detail_max_age: chrono::Duration::from_std(config.detail_max_age)
                 .unwrap_or(chrono::Duration::days(1)),
+            waiting_max_age: chrono::Duration::from_std(config.waiting_max_age)
+                .unwrap_or(chrono::Duration::hours(1)),
             expired_retention: config.render.expired_retention,
             concurrency: config.concurrency,
             deadline: config.poll_timeout,

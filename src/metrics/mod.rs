@@ -62,13 +62,17 @@ const EXPIRING_WITHIN_DAYS: [i64; 3] = [7, 30, 90];
 /// The rendered fleet metrics, shared by every scrape until the next render.
 pub struct Exposition {
     pub text: Bytes,
+    /// Every account had finished a poll when this was rendered: readiness
+    /// follows what `/metrics` serves, not what the poller knows.
+    pub all_polled: bool,
     gzip: OnceLock<GzipPrefix>,
 }
 
 impl Exposition {
-    fn new(text: String) -> Exposition {
+    fn new(text: String, all_polled: bool) -> Exposition {
         Exposition {
             text: Bytes::from(text),
+            all_polled,
             gzip: OnceLock::new(),
         }
     }
@@ -557,7 +561,8 @@ pub fn render(
 
     subaccounts(&mut w, states);
 
-    Exposition::new(w.into_string())
+    let all_polled = states.iter().all(|s| s.last_poll.is_some());
+    Exposition::new(w.into_string(), all_polled)
 }
 
 /// A per-order family over the orders with a certificate in use.

@@ -169,7 +169,7 @@ async fn healthy() -> &'static str {
 }
 
 async fn ready(State(state): State<Arc<ServerState>>) -> Response {
-    if state.board.all_polled() {
+    if state.exposition.borrow().all_polled {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (

@@ -176,7 +176,7 @@ pub struct Client {
 }
 
 /// 429s ridden out for one request before it fails.
-const MAX_RATE_LIMITED_RETRIES: usize = 5;
+const MAX_RATE_LIMITED_RETRIES: usize = 10;
 
 #[derive(Deserialize)]
 struct ErrorBody {

@@ -225,6 +225,17 @@ pub struct PollSettings {
 const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitted", "processing"];
 /// Order statuses whose details are never worth a request.
 const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
+/// Every `kind` of failed poll.
+const POLL_ERROR_KINDS: [&str; 8] = [
+    "auth",
+    "rate_limited",
+    "api",
+    "server",
+    "timeout",
+    "transport",
+    "decode",
+    "deadline",
+];
 /// Consecutive detail failures (after retries) that end the details step.
 const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
 /// Subaccount orders per page (the endpoint's maximum).
@@ -275,6 +286,14 @@ impl Poller {
                 }
             },
         };
+        // Known series exist from the start at 0, so that increase() sees
+        // the first failure.
+        for result in ["success", "failure"] {
+            telemetry.polls.with_label_values(&[&account, result]);
+        }
+        for kind in POLL_ERROR_KINDS {
+            telemetry.errors.with_label_values(&[&account, kind]);
+        }
         Poller {
             account,
             client: Arc::new(client),

@@ -160,7 +160,7 @@ fn a_rejected_key_keeps_the_process_serving_with_up_0_and_never_shows_the_key() 
                 "certcentral_api_requests_total",
                 &[("endpoint", "report"), ("code", "401")]
             )
-            .is_some()
+            .is_some_and(|v| v >= 1.0)
     );
     assert!(exporter.process.is_running());
     let landing = exporter.get("/").text().unwrap();

@@ -125,7 +125,9 @@ fn wants_series(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) ->
         (Some(horizon), Some(expiry)) => expiry - now <= horizon,
         _ => true,
     };
-    status_ok && horizon_ok
+    // An order waiting on approval keeps its series: the approval alert
+    // needs them, whatever the certificate's expiry.
+    (status_ok && horizon_ok) || has_waiting_requests(order)
 }
 
 /// Whether an order gets any series at all: a certificate, or a request
@@ -364,9 +366,9 @@ pub fn render(
             );
         }
     }
-    expiring_aggregates(&mut w, &rows, now);
-
     let sub_rows = subaccount_rows(states);
+    expiring_aggregates(&mut w, &rows, &sub_rows, now);
+
     per_order(
         &mut w,
         &rows,
@@ -374,11 +376,11 @@ pub fn render(
         "When the order's active certificate expires (00:00 UTC of its valid_till date), Unix seconds.",
         |order| order.expiry().map(unix_seconds),
     );
-    for (labels, order) in &sub_rows {
-        if let Some(expiry) = order.expiry() {
+    for row in &sub_rows {
+        if let Some(expiry) = row.order.expiry() {
             w.sample(
                 "certcentral_certificate_expiry_timestamp_seconds",
-                labels,
+                &row.labels,
                 unix_seconds(expiry),
             );
         }
@@ -390,11 +392,11 @@ pub fn render(
         "Whole days until the active certificate expires, floor((expiry - now) / 86400); negative once expired.",
         |order| order.days_remaining(now).map(|d| d as f64),
     );
-    for (labels, order) in &sub_rows {
-        if let Some(expiry) = order.expiry() {
+    for row in &sub_rows {
+        if let Some(expiry) = row.order.expiry() {
             w.sample(
                 "certcentral_certificate_days_remaining",
-                labels,
+                &row.labels,
                 days_until(expiry, now) as f64,
             );
         }
@@ -595,28 +597,40 @@ fn per_order_row(
 /// Counts of unexpired certificates expiring within 7, 30 and 90 days, by
 /// account, container and product: what dashboards and alerts fall back
 /// on when per-order series are cut for very large accounts.
-fn expiring_aggregates(w: &mut TextWriter, rows: &[Row<'_>], now: DateTime<Utc>) {
+///
+/// Subaccount orders count too; nothing is known of their automation, so
+/// they count as actionable (an alert early rather than never).
+fn expiring_aggregates(
+    w: &mut TextWriter,
+    rows: &[Row<'_>],
+    sub_rows: &[SubaccountRow<'_>],
+    now: DateTime<Utc>,
+) {
     type Key<'a> = (&'a str, &'a str, &'a str, i64);
     let mut all: BTreeMap<Key<'_>, (usize, usize)> = BTreeMap::new();
-    for row in rows.iter().filter(|r| r.certificate) {
-        let Some(days_left) = row.order.days_remaining(now) else {
-            continue;
-        };
+    let orders = rows.iter().filter(|r| r.certificate).filter_map(|row| {
         let report = &row.order.report;
+        let days_left = row.order.days_remaining(now)?;
+        Some((
+            row.account,
+            &*report.container_name,
+            &*report.product_name_id,
+            days_left,
+            row.verdict.actionable,
+        ))
+    });
+    let subaccount_orders = sub_rows.iter().filter_map(|row| {
+        let days_left = days_until(row.order.expiry()?, now);
+        Some((row.account, "", &*row.order.product, days_left, true))
+    });
+    for (account, container, product, days_left, actionable) in orders.chain(subaccount_orders) {
         for within in EXPIRING_WITHIN_DAYS {
             let entry = all
-                .entry((
-                    row.account,
-                    &report.container_name,
-                    &report.product_name_id,
-                    within,
-                ))
+                .entry((account, container, product, within))
                 .or_default();
             if (0..within).contains(&days_left) {
                 entry.0 += 1;
-                if row.verdict.actionable {
-                    entry.1 += 1;
-                }
+                entry.1 += usize::from(actionable);
             }
         }
     }
@@ -654,9 +668,16 @@ fn expiring_aggregates(w: &mut TextWriter, rows: &[Row<'_>], now: DateTime<Utc>)
     }
 }
 
-/// Issued subaccount orders (that the report does not hold), with their
-/// label blocks: they share the expiry families, with `subaccount_id`.
-fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<(String, &SubaccountOrderRecord)> {
+/// An issued subaccount order (that the report does not hold), with its
+/// label block: it shares the expiry families, with `subaccount_id`.
+struct SubaccountRow<'a> {
+    account: &'a str,
+    labels: String,
+    order: &'a SubaccountOrderRecord,
+}
+
+/// The issued subaccount orders of every account.
+fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<SubaccountRow<'_>> {
     let mut rows = Vec::new();
     for state in states {
         let Some(fleet) = &state.fleet else { continue };
@@ -671,7 +692,11 @@ fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<(String, &SubaccountOrde
                     .with("organization", &order.subaccount_organization)
                     .with("subaccount_id", &order.subaccount_id.to_string())
                     .finish();
-                rows.push((labels, order));
+                rows.push(SubaccountRow {
+                    account: &state.account,
+                    labels,
+                    order,
+                });
             }
         }
     }
@@ -1015,7 +1040,7 @@ mod tests {
             value(
                 &samples,
                 "certcentral_certificates_expiring",
-                &[("within", "30d")]
+                &[("within", "30d"), ("container", "c")]
             ),
             Some(1.0)
         );
@@ -1023,7 +1048,7 @@ mod tests {
             value(
                 &samples,
                 "certcentral_actionable_certificates_expiring",
-                &[("within", "7d")]
+                &[("within", "7d"), ("container", "c")]
             ),
             Some(0.0)
         );
@@ -1045,14 +1070,16 @@ mod tests {
         };
         assert!(has("1") && has("4"));
         assert!(!has("5"), "70 days out, past the horizon");
-        assert_eq!(
+        // Orders 1 and 5 (70 days) from the report; subaccount order 900.
+        let expiring = |container: &str| {
             value(
                 &samples,
                 "certcentral_certificates_expiring",
-                &[("within", "90d")]
-            ),
-            Some(2.0)
-        );
+                &[("within", "90d"), ("container", container)],
+            )
+        };
+        assert_eq!(expiring("c"), Some(2.0));
+        assert_eq!(expiring(""), Some(1.0));
         assert_eq!(
             value(&samples, "certcentral_orders", &[("status", "issued")]),
             Some(2.0)

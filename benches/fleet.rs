@@ -32,7 +32,8 @@
 //! `horizon` run only at the sizes in `BENCH_DETAILS_SIZES` and
 //! `BENCH_HORIZON_SIZES`), `BENCH_SOAK_POLLS=50` (0: no soak),
 //! `BENCH_SOAK_ORDERS=100000`, `BENCH_SCRAPE_SECONDS=10` (time budget of
-//! each scrape phase).
+//! each scrape phase), `BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2"` (variables
+//! given to the exporter and simulator processes, for allocator experiments).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -188,7 +189,16 @@ impl Proc {
     fn spawn(dir: &Path, name: &str, args: &[&str]) -> Proc {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        // BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2 ...": allocator experiments.
+        if let Ok(vars) = std::env::var("BENCH_EXPORTER_ENV") {
+            for pair in vars.split_whitespace() {
+                if let Some((key, value)) = pair.split_once('=') {
+                    command.env(key, value);
+                }
+            }
+        }
+        let child = command
             .args(args)
             .env("CERTCENTRAL_API_KEY", "bench-exporter")
             .stdin(Stdio::null())
@@ -703,7 +713,7 @@ struct Row {
     orders: usize,
     mode: Mode,
     load: f64,
-    parse: Option<Arc<ParseCost>>,
+    parse: Arc<ParseCost>,
     poll: PollCost,
     hwm_end: f64,
     rss_end: f64,
@@ -747,7 +757,7 @@ fn run_mode(
         orders,
         mode,
         load,
-        parse: (mode == Mode::Report).then(|| parse.clone()),
+        parse: parse.clone(),
         poll,
         hwm_end,
         rss_end,
@@ -788,17 +798,21 @@ fn ms(d: Duration) -> String {
 
 fn row_line(row: &Row) -> String {
     let secs = |d: Duration| format!("{:.3}", d.as_secs_f64());
-    let (report_mb, cold, warm, gunzip, csv, ratio) = match &row.parse {
-        Some(p) => (
-            format!("{:.1}", p.report_bytes as f64 / MB),
-            secs(p.parse_cold),
-            secs(p.parse_warm),
-            secs(p.gunzip),
-            secs(p.csv),
-            format!("{:.2}", row.poll.cpu / p.csv.as_secs_f64()),
-        ),
-        None => Default::default(),
+    let p = &row.parse;
+    // The in-process columns are the same for every mode of a size.
+    let first = |text: String| {
+        if row.mode == Mode::Report {
+            text
+        } else {
+            String::new()
+        }
     };
+    let report_mb = first(format!("{:.1}", p.report_bytes as f64 / MB));
+    let cold = first(secs(p.parse_cold));
+    let warm = first(secs(p.parse_warm));
+    let gunzip = first(secs(p.gunzip));
+    let csv = first(secs(p.csv));
+    let ratio = format!("{:.2}", row.poll.cpu / p.csv.as_secs_f64());
     let cells = [
         row.orders.to_string(),
         row.mode.name().to_owned(),

@@ -314,3 +314,68 @@ fn a_429_burst_and_a_run_of_500s_are_ridden_out_without_losing_data() {
         "one line per failure, retries at debug: {failures} {retries}"
     );
 }
+
+#[test]
+fn several_accounts_from_a_config_file_each_under_its_own_label() {
+    let alpha = Simulator::start(50, 1, &["--api-key", "key-alpha"]);
+    let beta = Simulator::start(80, 2, &["--api-key", "key-beta"]);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("beta.key");
+    std::fs::write(&key_file, "key-beta\n").unwrap();
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let config = dir.path().join("accounts.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "accounts:\n  - name: alpha\n    api_key_env: ALPHA_KEY\n    url: {}\n  - name: beta\n    api_key_file: {}\n    url: {}\n    rate_limit: 5000/3m,500/5s\n    compliance:\n      disabled_rules: [duplicates_present]\n",
+            alpha.api_url(),
+            key_file.display(),
+            beta.api_url()
+        ),
+    )
+    .unwrap();
+    let mut exporter = Exporter::start(
+        &[
+            "--config.file",
+            config.to_str().unwrap(),
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "1h",
+        ],
+        &[("ALPHA_KEY", "key-alpha")],
+    );
+    exporter.wait_ready();
+    let scrape = exporter.scrape();
+    for (account, sim) in [("alpha", &alpha), ("beta", &beta)] {
+        assert_eq!(
+            scrape.value("certcentral_up", &[("account", account)]),
+            Some(1.0),
+            "{}",
+            exporter.process.logs()
+        );
+        let orders = scrape.sum("certcentral_orders", &[("account", account)]);
+        assert_eq!(orders, sim.orders().len() as f64, "{account}");
+    }
+    assert!(
+        scrape
+            .value(
+                "certcentral_compliance_violations",
+                &[("account", "alpha"), ("rule", "duplicates_present")]
+            )
+            .is_some()
+    );
+    assert!(
+        scrape
+            .value(
+                "certcentral_compliance_violations",
+                &[("account", "beta"), ("rule", "duplicates_present")]
+            )
+            .is_none(),
+        "switched off for beta only"
+    );
+}

@@ -30,7 +30,8 @@ fn valid() -> Value {
 #[test]
 fn order_creation_is_validated_as_documented_and_appears_in_the_next_report() {
     let sim = Simulator::start(30, 1, &[]);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
         (
             "ssl_plus",
             Box::new(|b| b["certificate"]["common_name"] = json!("")),

@@ -126,15 +126,45 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         telemetry_path: config.telemetry_path.clone(),
     });
     let router = server::router(state, config.web.auth.clone());
-    let served = server::serve(listener, router, &config.web, crate::shutdown::signal()).await;
-
+    let (stop, stopped) = watch::channel(false);
+    let web = config.web.clone();
+    let mut server = tokio::spawn(async move {
+        let mut stopped = stopped;
+        server::serve(listener, router, &web, async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    let early = tokio::select! {
+        () = crate::shutdown::signal() => None,
+        ended = &mut server => Some(ended),
+    };
+    // Stop accepting, cancel any poll in flight (the store is written by
+    // rename, so it stays whole), and give open requests a moment.
+    let _ = stop.send(true);
     for poller in &pollers {
         poller.abort();
     }
     renderer.abort();
+    let served = match early {
+        Some(ended) => ended,
+        None => match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+            Ok(ended) => ended,
+            Err(_) => {
+                tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; closing them");
+                server.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
     tracing::info!("stopped");
-    served.context("serving HTTP")
+    served
+        .context("the HTTP server task")?
+        .context("serving HTTP")
 }
+
+/// How long requests in flight may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Renders the exposition whenever an account's state changes, and at each
 /// UTC midnight (days remaining change then, and only then).

@@ -4,15 +4,14 @@
 //! `prometheus::Registry` and are appended at scrape time.
 
 mod exposition;
-mod gzip;
+pub mod gzip;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 pub use exposition::{Kind, LabelBlock, TextWriter};
-pub use gzip::GzipPrefix;
+pub use gzip::{GzipPrefix, PrefixWriter};
 
 use std::collections::BTreeMap;
 
@@ -59,28 +58,13 @@ impl RenderSettings {
 /// Windows of the `certcentral_certificates_expiring` aggregates, in days.
 const EXPIRING_WITHIN_DAYS: [i64; 3] = [7, 30, 90];
 
-/// The rendered fleet metrics, shared by every scrape until the next render.
+/// The rendered fleet metrics, shared by every scrape until the next
+/// render; kept deflated (see [`gzip`]).
 pub struct Exposition {
-    pub text: Bytes,
+    pub body: GzipPrefix,
     /// Every account had finished a poll when this was rendered: readiness
     /// follows what `/metrics` serves, not what the poller knows.
     pub all_polled: bool,
-    gzip: OnceLock<GzipPrefix>,
-}
-
-impl Exposition {
-    fn new(text: String, all_polled: bool) -> Exposition {
-        Exposition {
-            text: Bytes::from(text),
-            all_polled,
-            gzip: OnceLock::new(),
-        }
-    }
-
-    /// The text deflated, computed on the first gzip scrape and kept.
-    pub fn gzip_prefix(&self) -> &GzipPrefix {
-        self.gzip.get_or_init(|| GzipPrefix::new(&self.text))
-    }
 }
 
 /// Statuses whose orders have a certificate in use: per-order series exist
@@ -200,7 +184,7 @@ pub fn render(
             }
         }
     }
-    let mut w = TextWriter::with_capacity(4096 + rows.len() * 5 * 220);
+    let mut w = TextWriter::default();
 
     w.family(
         "certcentral_up",
@@ -516,17 +500,21 @@ pub fn render(
     w.family(
         "certcentral_order_pending_requests",
         Kind::Gauge,
-        "Requests on the order waiting on approval or validation (status pending or submitted).",
+        "Requests on the order waiting on approval or validation (status pending or submitted); orders without any have no series.",
     );
     for row in rows.iter().filter(|r| r.series) {
-        let Some(details) = &row.order.details else {
-            continue;
-        };
-        w.sample(
-            "certcentral_order_pending_requests",
-            &row.labels,
-            details.waiting_requests().count() as f64,
-        );
+        let waiting = row
+            .order
+            .details
+            .as_ref()
+            .map_or(0, |d| d.waiting_requests().count());
+        if waiting > 0 {
+            w.sample(
+                "certcentral_order_pending_requests",
+                &row.labels,
+                waiting as f64,
+            );
+        }
     }
     w.family(
         "certcentral_order_oldest_pending_request_age_seconds",
@@ -564,7 +552,10 @@ pub fn render(
     subaccounts(&mut w, states);
 
     let all_polled = states.iter().all(|s| s.last_poll.is_some());
-    Exposition::new(w.into_string(), all_polled)
+    Exposition {
+        body: w.finish(),
+        all_polled,
+    }
 }
 
 /// A per-order family over the orders with a certificate in use.
@@ -879,7 +870,7 @@ mod tests {
     #[test]
     fn renders_a_fleet_prometheus_can_read() {
         let exposition = render(&[state()], now(), &RenderSettings::default());
-        let text = std::str::from_utf8(&exposition.text).unwrap();
+        let text = &String::from_utf8(exposition.body.text()).unwrap();
         let samples = parse(text);
         // No series twice: Prometheus would reject the whole scrape.
         let mut seen = HashSet::new();
@@ -1061,7 +1052,7 @@ mod tests {
             ..RenderSettings::default()
         };
         let exposition = render(&[state()], now(), &settings);
-        let samples = parse(std::str::from_utf8(&exposition.text).unwrap());
+        let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());
         let has = |id: &str| {
             samples.iter().any(|s| {
                 s.metric == "certcentral_certificate_days_remaining"
@@ -1097,7 +1088,7 @@ mod tests {
             details_backlog: 0,
         });
         let exposition = render(&[state], now(), &RenderSettings::default());
-        let samples = parse(std::str::from_utf8(&exposition.text).unwrap());
+        let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());
         assert_eq!(value(&samples, "certcentral_up", &[]), Some(0.0));
         assert!(
             value(

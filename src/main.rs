@@ -81,10 +81,13 @@ fn install_panic_hook() {
                 .flatten()
                 .fold(text.to_owned(), |text, key| key.redact(&text))
         };
-        let message = redact(
-            info.payload_as_str()
-                .unwrap_or("(a panic without a message)"),
-        );
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(a panic without a message)");
+        let message = redact(message);
         let location = info
             .location()
             .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
@@ -23,43 +24,52 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// `limit` (1 to 1000, default 1000) and `offset` (default 0).
-fn paging(query: &HashMap<String, String>) -> Result<(usize, usize), Box<Response>> {
-    let limit = match query.get("limit") {
-        None => 1000,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=1000).contains(&limit) => limit,
-            _ => {
-                return Err(Box::new(error(
+/// `limit` (1 to 1000, default 1000) and `offset` (default 0), or the
+/// documented error.
+pub struct Paging {
+    limit: usize,
+    offset: usize,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Paging, Response> {
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let limit = match query.get("limit") {
+            None => 1000,
+            Some(text) => match text.parse::<usize>() {
+                Ok(limit) if (1..=1000).contains(&limit) => limit,
+                _ => {
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_limit",
+                        "limit must be a number from 1 to 1000",
+                    ));
+                }
+            },
+        };
+        let offset = match query.get("offset") {
+            None => 0,
+            Some(text) => text.parse::<usize>().map_err(|_| {
+                error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_limit",
-                    "limit must be a number from 1 to 1000",
-                )));
-            }
-        },
-    };
-    let offset = match query.get("offset") {
-        None => 0,
-        Some(text) => text.parse::<usize>().map_err(|_| {
-            Box::new(error(
-                StatusCode::BAD_REQUEST,
-                "invalid_offset",
-                "offset must be a number, 0 or more",
-            ))
-        })?,
-    };
-    Ok((limit, offset))
+                    "invalid_offset",
+                    "offset must be a number, 0 or more",
+                )
+            })?,
+        };
+        Ok(Paging { limit, offset })
+    }
 }
 
 /// `GET /report/order`.
 pub async fn report_page(
     State(shared): State<Arc<Shared>>,
-    Query(query): Query<HashMap<String, String>>,
+    Paging { limit, offset }: Paging,
 ) -> Response {
-    let (limit, offset) = match paging(&query) {
-        Ok(paging) => paging,
-        Err(response) => return *response,
-    };
     let world = shared.world();
     let body = report::page(world.orders.iter().skip(offset).take(limit));
     drop(world);
@@ -244,12 +254,8 @@ pub async fn reissues(
 /// `GET /account/subaccount/order`.
 pub async fn subaccount_orders(
     State(shared): State<Arc<Shared>>,
-    Query(query): Query<HashMap<String, String>>,
+    Paging { limit, offset }: Paging,
 ) -> Response {
-    let (limit, offset) = match paging(&query) {
-        Ok(paging) => paging,
-        Err(response) => return *response,
-    };
     let world = shared.world();
     let orders: Vec<Value> = world
         .subaccount_orders

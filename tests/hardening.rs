@@ -1068,3 +1068,57 @@ fn an_invalid_web_config_exits_2_naming_the_field() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// The container (no Docker engine here: the Dockerfile is linted by
+// hadolint in CI; this checks it agrees with the binary).
+
+#[test]
+fn the_container_image_agrees_with_the_binary() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let lines: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    let last = |prefix: &str| {
+        lines
+            .iter()
+            .rev()
+            .find(|l| l.starts_with(prefix))
+            .copied()
+            .unwrap_or_default()
+    };
+    assert!(
+        last("FROM ").contains("distroless"),
+        "a runtime without a shell: {}",
+        last("FROM ")
+    );
+    assert_eq!(last("EXPOSE "), "EXPOSE 10056", "the default listen port");
+    let uid: u32 = last("USER ")
+        .trim_start_matches("USER ")
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("a numeric user, for runAsNonRoot");
+    assert_ne!(uid, 0);
+    assert_eq!(
+        last("ENTRYPOINT "),
+        "ENTRYPOINT [\"/usr/local/bin/certcentral-exporter\"]"
+    );
+
+    // `docker run IMAGE --help`: the container's environment and nothing else.
+    let out = Command::new(BIN)
+        .arg("--help")
+        .env_clear()
+        .env("STATE_DIRECTORY", "/var/lib/certcentral-exporter")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--web.listen-address") && help.contains(":10056"),
+        "{help}"
+    );
+}

@@ -109,7 +109,7 @@ fn pem_body(text: &[u8]) -> Option<Vec<u8>> {
         }
         None => text,
     };
-    let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact)
         .ok()

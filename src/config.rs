@@ -376,7 +376,8 @@ pub fn default_detail_budget(windows: &[Window], headroom: f64, interval: Durati
 
 /// Where the state store goes when `--storage.path` is not given:
 /// systemd's `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/certcentral-exporter`,
-/// else `~/.local/state/certcentral-exporter`; none without a home.
+/// else `~/.local/state/certcentral-exporter`; none without a home, and
+/// none in a container that sets `$container`.
 pub fn default_storage_path() -> Option<PathBuf> {
     let from_env = |var: &str| {
         std::env::var_os(var)
@@ -385,6 +386,11 @@ pub fn default_storage_path() -> Option<PathBuf> {
     };
     if let Some(dir) = from_env("STATE_DIRECTORY") {
         return Some(dir);
+    }
+    // In a container (which says so in $container, as OCI images and
+    // systemd-nspawn do) nothing is kept unless a path is given.
+    if from_env("container").is_some() {
+        return None;
     }
     if let Some(dir) = from_env("XDG_STATE_HOME") {
         return Some(dir.join("certcentral-exporter"));

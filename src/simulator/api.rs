@@ -536,7 +536,10 @@ fn validate(product: &str, body: &[u8], today: NaiveDate) -> Result<NewOrder, Ap
     }
     let common_name = text("/certificate/common_name")
         .ok_or_else(|| bad_request("missing_param", "certificate.common_name is required."))?;
-    let csr = text("/certificate/csr")
+    let csr = request
+        .pointer("/certificate/csr")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| bad_request("missing_param", "certificate.csr is required."))?;
     match text("/certificate/signature_hash") {
         None => {

@@ -596,12 +596,23 @@ impl World {
 
     /// Sorts drafts by creation time, gives them ids in that order, and
     /// links each lineage's renewals.
-    fn number(&mut self, rng: &mut fastrand::Rng, mut drafts: Vec<Draft>, lineages: u32) {
-        drafts.sort_by_key(|d| d.order.created);
+    fn number(&mut self, rng: &mut fastrand::Rng, drafts: Vec<Draft>, lineages: u32) {
+        // Sorting small keys, then moving each draft once, is much faster
+        // than sorting the drafts themselves.
+        let mut keys: Vec<(NaiveDateTime, usize)> = drafts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.order.created, i))
+            .collect();
+        keys.sort_unstable();
+        let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
         let mut id = 10_000_000 + rng.u64(0..1_000) * 100;
         let mut last_of_lineage: Vec<Option<usize>> = vec![None; lineages as usize];
-        self.orders = Vec::with_capacity(drafts.len());
-        for (index, draft) in drafts.into_iter().enumerate() {
+        self.orders = Vec::with_capacity(slots.len());
+        for (index, (_, slot)) in keys.into_iter().enumerate() {
+            let Some(draft) = slots[slot].take() else {
+                continue;
+            };
             let mut order = draft.order;
             id += 1 + rng.u64(0..3);
             order.id = id;
@@ -1044,13 +1055,14 @@ impl World {
         let count = (self.orders.len() / 10).clamp(4, 50_000);
         let today = self.today;
         let mut list = Vec::with_capacity(count);
+        let mut mirrored = std::collections::HashSet::new();
         for i in 0..count {
             let subaccount = (i % catalog::SUBACCOUNTS.len()) as u8;
             let other_price = (i % 9 == 4).then(|| (f64::from(rng.u32(10..90)) + 0.5, "EUR"));
             if i % 6 == 5 {
                 // Mirrors an order of the main report.
                 let main = &self.orders[rng.usize(0..self.orders.len())];
-                if list.iter().any(|s: &SubaccountOrder| s.id == main.id) {
+                if !mirrored.insert(main.id) {
                     continue;
                 }
                 let certificate = main.active_certificate();
@@ -2056,7 +2068,12 @@ mod tests {
             let started = std::time::Instant::now();
             let world = World::generate(n, 1, today());
             assert_eq!(world.orders.len(), n);
-            println!("{n} orders generated in {:?}", started.elapsed());
+            println!(
+                "{n} orders generated in {:?} ({} bytes per order, {} subaccount orders)",
+                started.elapsed(),
+                std::mem::size_of::<Order>(),
+                world.subaccount_orders.len()
+            );
         }
     }
 }

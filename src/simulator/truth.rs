@@ -51,7 +51,7 @@ fn price((cost, currency): (f64, &'static str)) -> PriceTruth {
 /// The key of an order's CSR.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyTruth {
-    /// `rsa` or `ec`; `null` when the CSR cannot be read.
+    /// `rsa`, `ec` or `other`; `null` when the CSR cannot be read.
     pub algorithm: Option<&'static str>,
     pub bits: Option<u32>,
     pub readable: bool,
@@ -106,8 +106,7 @@ pub struct OrderTruth {
     pub is_out_of_contract: bool,
     pub disable_ct: bool,
     pub signature_hash: &'static str,
-    /// `null` for a CSR posted through the API that is not one of the
-    /// simulator's own.
+    /// The CSR's key; `null` for subaccount-only orders (no CSR).
     pub key: Option<KeyTruth>,
     /// Requests pending or submitted.
     pub pending_requests: usize,
@@ -121,7 +120,8 @@ pub struct OrderTruth {
     /// `order_prices`).
     pub other_price: Option<PriceTruth>,
     /// Per-order series are expected: issued or reissue pending (a
-    /// certificate in use), or expired no more than 30 days ago.
+    /// certificate in use), or expired no more than 30 days ago; for
+    /// subaccount-only orders, issued ones the listing gives an expiry for.
     pub exported: bool,
     /// Nothing will replace the certificate before it expires; `null` for
     /// subaccount-only orders (the exporter has no details for them).
@@ -139,19 +139,73 @@ fn days_until(expiry: i64, now: DateTime<Utc>) -> i64 {
     (expiry - now.timestamp()).div_euclid(DAY)
 }
 
-fn key_of(order: &Order) -> Option<KeyTruth> {
-    let csr = match order.extra.as_ref().and_then(|e| e.csr.as_deref()) {
-        None => order.csr,
-        Some(posted) => Csr::WEIGHTED
-            .iter()
-            .map(|(c, _)| *c)
-            .find(|c| c.pem().trim() == posted.trim())?,
+fn key_of(order: &Order) -> KeyTruth {
+    let Some(posted) = order.extra.as_ref().and_then(|e| e.csr.as_deref()) else {
+        return catalog_key(order.csr);
     };
-    Some(KeyTruth {
+    match Csr::WEIGHTED
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| c.pem().trim() == posted.trim())
+    {
+        Some(csr) => catalog_key(csr),
+        None => posted_key(posted),
+    }
+}
+
+fn catalog_key(csr: Csr) -> KeyTruth {
+    KeyTruth {
         algorithm: csr.algorithm(),
         bits: csr.bits(),
         readable: csr.bits().is_some(),
-    })
+    }
+}
+
+/// The key of a CSR posted through the API, read with x509-parser (PEM,
+/// or bare base64 of the DER request).
+fn posted_key(text: &str) -> KeyTruth {
+    use base64::Engine;
+    use x509_parser::prelude::{FromDer, X509CertificationRequest};
+    use x509_parser::public_key::PublicKey;
+    let unreadable = KeyTruth {
+        algorithm: None,
+        bits: None,
+        readable: false,
+    };
+    let der = if text.contains("-----BEGIN") {
+        match x509_parser::pem::parse_x509_pem(text.trim().as_bytes()) {
+            Ok((_, pem)) => pem.contents,
+            Err(_) => return unreadable,
+        }
+    } else {
+        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        match base64::engine::general_purpose::STANDARD.decode(compact) {
+            Ok(der) => der,
+            Err(_) => return unreadable,
+        }
+    };
+    let Ok((_, request)) = X509CertificationRequest::from_der(&der) else {
+        return unreadable;
+    };
+    let bits = |size: usize| u32::try_from(size).ok();
+    match request.certification_request_info.subject_pki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => KeyTruth {
+            algorithm: Some("rsa"),
+            bits: bits(rsa.key_size()),
+            readable: true,
+        },
+        Ok(PublicKey::EC(ec)) => KeyTruth {
+            algorithm: Some("ec"),
+            bits: bits(ec.key_size()),
+            readable: true,
+        },
+        Ok(other) => KeyTruth {
+            algorithm: Some("other"),
+            bits: bits(other.key_size()),
+            readable: true,
+        },
+        Err(_) => unreadable,
+    }
 }
 
 fn time(at: chrono::NaiveDateTime) -> String {
@@ -185,18 +239,16 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
         if order.signature_hash == Hash::Sha1 {
             findings.push("weak_signature_hash");
         }
-        if let Some(key) = &key {
-            let weak = match (key.algorithm, key.bits) {
-                (Some("rsa"), Some(bits)) => bits < MIN_RSA_BITS,
-                (Some("ec"), Some(bits)) => bits < MIN_EC_BITS,
-                _ => false,
-            };
-            if weak {
-                findings.push("weak_key");
-            }
-            if !key.readable {
-                findings.push("csr_unreadable");
-            }
+        let weak = match (key.algorithm, key.bits) {
+            (Some("rsa"), Some(bits)) => bits < MIN_RSA_BITS,
+            (Some("ec"), Some(bits)) => bits < MIN_EC_BITS,
+            _ => false,
+        };
+        if weak {
+            findings.push("weak_key");
+        }
+        if !key.readable {
+            findings.push("csr_unreadable");
         }
         if let Some((Some(from), Some(till))) = active.map(|c| (c.valid_from, c.valid_till))
             && (till - from).num_days() > max_validity_days(from)
@@ -275,7 +327,7 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
         is_out_of_contract: order.is_out_of_contract,
         disable_ct: order.disable_ct,
         signature_hash: order.signature_hash.as_str(),
-        key,
+        key: Some(key),
         pending_requests: waiting.len(),
         oldest_pending_request: oldest.map(time),
         reissues,
@@ -311,10 +363,9 @@ pub fn subaccount_order(order: &SubaccountOrder, now: DateTime<Utc>) -> OrderTru
     let sub = order.subaccount();
     let expiry = order.valid_till.map(start_of_day);
     let days = expiry.map(|e| days_until(e, now));
+    // The listing gives an expiry only for issued certificates of
+    // immediate subaccounts: only those can have per-order series.
     let shown = sub.immediate && order.status == super::fleet::Status::Issued;
-    let expired_recently = order.status == super::fleet::Status::Expired
-        && sub.immediate
-        && days.is_some_and(|d| d >= -EXPIRED_RETENTION_DAYS);
     OrderTruth {
         id: order.id,
         in_report: false,
@@ -356,7 +407,7 @@ pub fn subaccount_order(order: &SubaccountOrder, now: DateTime<Utc>) -> OrderTru
         cost: f64::from(order.cost_cents) / 100.0,
         currency: "USD",
         other_price: order.other_price.map(price),
-        exported: shown || expired_recently,
+        exported: shown,
         actionable: None,
         findings: Vec::new(),
     }
@@ -427,6 +478,25 @@ mod tests {
                 && t.in_report
                 && t.valid_till.is_some())
         );
+    }
+
+    #[test]
+    fn posted_csrs_are_read() {
+        for (csr, _) in Csr::WEIGHTED {
+            let key = posted_key(csr.pem());
+            assert_eq!(
+                (key.algorithm, key.bits),
+                (csr.algorithm(), csr.bits()),
+                "{csr:?}"
+            );
+        }
+        let bare: String = Csr::Ec256
+            .pem()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert_eq!(posted_key(&bare).bits, Some(256));
+        assert!(!posted_key("x").readable);
     }
 
     #[test]

@@ -132,21 +132,23 @@ pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) 
             let world = shared.world();
             let report = world.orders.len();
             let total = report + world.subaccount_orders.len();
-            let end = (cursor.position + CHUNK).min(total);
-            while cursor.position < end && cursor.left > 0 {
+            let mut written = 0;
+            while cursor.position < total && cursor.left > 0 && written < CHUNK {
                 let position = cursor.position;
                 cursor.position += 1;
-                let truth = if position < report {
-                    truth::order(&world, &world.orders[position], now)
+                // Filter and skip on the order itself: a truth is only
+                // worked out for the orders sent.
+                let (status, in_report) = if position < report {
+                    (world.orders[position].status, true)
                 } else {
                     let s = &world.subaccount_orders[position - report];
                     if s.in_report {
                         continue;
                     }
-                    truth::subaccount_order(s, now)
+                    (s.status, false)
                 };
-                if want_in_report.is_some_and(|want| want != truth.in_report)
-                    || want_status.is_some_and(|want| want.as_str() != truth.status)
+                if want_in_report.is_some_and(|want| want != in_report)
+                    || want_status.is_some_and(|want| want != status)
                 {
                     continue;
                 }
@@ -154,6 +156,11 @@ pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) 
                     cursor.skip -= 1;
                     continue;
                 }
+                let truth = if in_report {
+                    truth::order(&world, &world.orders[position], now)
+                } else {
+                    truth::subaccount_order(&world.subaccount_orders[position - report], now)
+                };
                 if cursor.wrote_any {
                     out.push(b',');
                 }
@@ -162,6 +169,7 @@ pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) 
                     out.extend_from_slice(b"null");
                 }
                 cursor.left -= 1;
+                written += 1;
             }
             drop(world);
             if cursor.position >= total || cursor.left == 0 {

@@ -42,7 +42,7 @@ use fleet::World;
 use ratelimit::ServerLimits;
 
 /// Command-line options of `certcentral-exporter simulate`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct SimulateArgs {
     /// Address to serve the simulated API on.
     #[arg(long, default_value = "127.0.0.1:10057")]
@@ -76,7 +76,7 @@ pub struct SimulateArgs {
 }
 
 /// Settings of one simulated CertCentral account.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimulatorConfig {
     /// Orders in the report (the subaccount listing adds a tenth).
     pub orders: usize,
@@ -94,6 +94,42 @@ pub struct SimulatorConfig {
     pub today: Option<NaiveDate>,
     /// How orders placed through the API are approved.
     pub approval: Approval,
+}
+
+/// The key is never printed, not even the simulator's.
+fn redacted(key: &Option<String>) -> &'static str {
+    if key.is_some() { "<redacted>" } else { "<any>" }
+}
+
+impl std::fmt::Debug for SimulateArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulateArgs")
+            .field("listen", &self.listen)
+            .field("orders", &self.orders)
+            .field("seed", &self.seed)
+            .field("api_key", &redacted(&self.api_key))
+            .field("rate_limit", &self.rate_limit)
+            .field("retry_after", &self.retry_after)
+            .field("faults", &self.faults)
+            .field("today", &self.today)
+            .field("approval", &self.approval)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SimulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorConfig")
+            .field("orders", &self.orders)
+            .field("seed", &self.seed)
+            .field("api_key", &redacted(&self.api_key))
+            .field("rate_limit", &self.rate_limit)
+            .field("retry_after", &self.retry_after)
+            .field("faults", &self.faults)
+            .field("today", &self.today)
+            .field("approval", &self.approval)
+            .finish()
+    }
 }
 
 impl SimulatorConfig {
@@ -135,7 +171,7 @@ struct Stats {
 }
 
 /// The simulator's state, shared by every request.
-pub struct Shared {
+struct Shared {
     world: RwLock<World>,
     seed: u64,
     api_key: Option<String>,

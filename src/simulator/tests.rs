@@ -969,6 +969,13 @@ async fn controls_change_what_every_endpoint_says() {
     assert_eq!(info["orders"], 59);
 }
 
+#[test]
+fn the_key_never_appears_in_debug_output() {
+    let mut config = config(1);
+    config.api_key = Some("s3cret-key".into());
+    assert!(!format!("{config:?}").contains("s3cret"));
+}
+
 #[tokio::test]
 async fn unknown_api_paths_get_the_error_shape() {
     let base = start(config(5)).await;

@@ -2,7 +2,7 @@
 //! from a seed and a day ("today"), and the changes tests make to it.
 //!
 //! Orders are compact (names, CSRs, containers and the like are indexes
-//! into [`catalog`](super::catalog); the common case allocates nothing), so
+//! into [`catalog`]; the common case allocates nothing), so
 //! that a million orders fit and generate quickly. Everything an endpoint
 //! says about an order is derived from this one model, which keeps the
 //! report, the details, the reissue list and the truth consistent.

@@ -9,6 +9,21 @@
 //!
 //! Run alone with `certcentral-exporter simulate`, in-process with
 //! [`spawn_local`], or mount [`router`] in a test server.
+//!
+//! The API (`X-DC-DEVKEY` required, any non-empty key unless `--api-key`):
+//! - `GET /services/v2/report/order?limit=&offset=`: the CSV report,
+//!   newest orders first (see [`report`] for the documented decisions);
+//! - `GET /services/v2/order/certificate/{id}` (id, thumbprint or serial);
+//! - `GET /services/v2/order/certificate/{id}/reissue[?show_archived=true]`;
+//! - `GET /services/v2/account/subaccount/order?limit=&offset=`;
+//! - `POST /services/v2/order/certificate/{product}`.
+//!
+//! Errors have the documented shape `{"errors":[{"code","message"}]}`:
+//! 401 `invalid_api_key`, 429 `request_limit_exceeded` (Retry-After only
+//! with `--retry-after`), 400 for bad parameters, 404 `not_found`, 500
+//! `server_error` (fault mode). Bodies are gzipped on `Accept-Encoding:
+//! gzip`. The controls under `/_simulator/` are listed in `control.rs`'s
+//! documentation; the truth's fields in [`truth::OrderTruth`].
 
 mod api;
 pub mod catalog;

@@ -74,7 +74,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             max_body_bytes: MAX_BODY_BYTES,
             max_concurrency: config.concurrency,
             max_retries: config.max_retries,
-            retry_base_delay: Duration::from_secs(1),
+            retry_base_delay: config.retry_delay,
         };
         let client = Client::new(&account.name, settings, api_telemetry.clone(), limiter)
             .with_context(|| format!("building the HTTP client of account {}", account.name))?;
@@ -87,6 +87,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             detail_budget,
             detail_max_age: chrono::Duration::from_std(config.detail_max_age)
                 .unwrap_or(chrono::Duration::days(1)),
+            waiting_max_age: chrono::Duration::from_std(config.waiting_max_age)
+                .unwrap_or(chrono::Duration::hours(1)),
             expired_retention: config.render.expired_retention,
             concurrency: config.concurrency,
             deadline: config.poll_timeout,
@@ -124,15 +126,45 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         telemetry_path: config.telemetry_path.clone(),
     });
     let router = server::router(state, config.web.auth.clone());
-    let served = server::serve(listener, router, &config.web, crate::shutdown::signal()).await;
-
+    let (stop, stopped) = watch::channel(false);
+    let web = config.web.clone();
+    let mut server = tokio::spawn(async move {
+        let mut stopped = stopped;
+        server::serve(listener, router, &web, async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    let early = tokio::select! {
+        () = crate::shutdown::signal() => None,
+        ended = &mut server => Some(ended),
+    };
+    // Stop accepting, cancel any poll in flight (the store is written by
+    // rename, so it stays whole), and give open requests a moment.
+    let _ = stop.send(true);
     for poller in &pollers {
         poller.abort();
     }
     renderer.abort();
+    let served = match early {
+        Some(ended) => ended,
+        None => match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+            Ok(ended) => ended,
+            Err(_) => {
+                tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; closing them");
+                server.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
     tracing::info!("stopped");
-    served.context("serving HTTP")
+    served
+        .context("the HTTP server task")?
+        .context("serving HTTP")
 }
+
+/// How long requests in flight may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Renders the exposition whenever an account's state changes, and at each
 /// UTC midnight (days remaining change then, and only then).

@@ -82,11 +82,18 @@ pub struct ExporterArgs {
     /// Read an order's details again after this long, even if unchanged.
     #[arg(long = "certcentral.detail-max-age", default_value = "24h", value_parser = parse_duration)]
     pub detail_max_age: Duration,
+    /// Read the details of orders waiting on a request (approval, validation)
+    /// again after this long.
+    #[arg(long = "certcentral.waiting-refresh", default_value = "1h", value_parser = parse_duration)]
+    pub waiting_refresh: Duration,
+    /// First delay before retrying a failed request; each retry doubles it.
+    #[arg(long = "certcentral.retry-delay", default_value = "1s", value_parser = parse_short_duration)]
+    pub retry_delay: Duration,
     /// Directory for the state kept across restarts ("" for none; default
     /// $STATE_DIRECTORY, $XDG_STATE_HOME/certcentral-exporter or
     /// ~/.local/state/certcentral-exporter; none with --demo).
     #[arg(long = "storage.path")]
-    pub storage_path: Option<PathBuf>,
+    pub storage_path: Option<String>,
     /// Time between polls (humantime: 90s, 15m, 1h).
     #[arg(long = "poll.interval", default_value = "15m", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -165,6 +172,11 @@ fn parse_page_size(text: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_short_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration like 500ms or 2s ({e})"))
+}
+
 fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
     let full = match text.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
@@ -234,8 +246,8 @@ impl ExporterArgs {
             (vec![account], None)
         };
         let storage_path = match &self.storage_path {
-            Some(path) if path.as_os_str().is_empty() => None,
-            Some(path) => Some(path.clone()),
+            Some(path) if path.is_empty() => None,
+            Some(path) => Some(PathBuf::from(path)),
             None if self.demo => None,
             None => config::default_storage_path(),
         };
@@ -266,6 +278,8 @@ impl ExporterArgs {
             max_retries: usize::from(self.max_retries),
             detail_budget: self.detail_budget,
             detail_max_age: self.detail_max_age,
+            waiting_max_age: self.waiting_refresh,
+            retry_delay: self.retry_delay,
             storage_path,
         })
     }

@@ -50,6 +50,10 @@ pub struct Config {
     /// rate limit and the poll interval.
     pub detail_budget: Option<usize>,
     pub detail_max_age: Duration,
+    /// Orders waiting on a request have their details read again after this.
+    pub waiting_max_age: Duration,
+    /// First delay before retrying a failed request (doubling after).
+    pub retry_delay: Duration,
     /// Where the state store lives; `None` keeps nothing across restarts.
     pub storage_path: Option<PathBuf>,
 }

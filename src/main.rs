@@ -1,13 +1,19 @@
 //! `certcentral-exporter`: parse the command line, set up logging, hand over.
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::Parser;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use certcentral_exporter::certcentral::ApiKey;
 use certcentral_exporter::cli::{Cli, Command, LogFormat, LogLevel, one_line_error};
 use certcentral_exporter::{app, simulator};
+
+/// The API keys in use, so that a panic message that happens to hold one
+/// is redacted before it is logged.
+static KEYS: OnceLock<Vec<ApiKey>> = OnceLock::new();
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -23,6 +29,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.exporter.log_level, cli.exporter.log_format);
+    install_panic_hook();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -31,7 +38,16 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Some(Command::Simulate(args)) => runtime.block_on(simulator::run(args)),
+        Some(Command::Simulate(args)) => {
+            let _ = KEYS.set(
+                args.api_key
+                    .as_deref()
+                    .and_then(ApiKey::new)
+                    .into_iter()
+                    .collect(),
+            );
+            runtime.block_on(simulator::run(args))
+        }
         None => {
             let config = match cli.exporter.into_config() {
                 Ok(config) => config,
@@ -40,6 +56,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let _ = KEYS.set(config.accounts.iter().map(|a| a.api_key.clone()).collect());
             runtime.block_on(app::run(config))
         }
     };
@@ -51,6 +68,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Panics are logged as one error event in the configured log format
+/// (so that a JSON log stays JSON), with any API key redacted, instead of
+/// the default multi-line message. `RUST_BACKTRACE=1` adds the backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let redact = |text: &str| {
+            KEYS.get()
+                .into_iter()
+                .flatten()
+                .fold(text.to_owned(), |text, key| key.redact(&text))
+        };
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(a panic without a message)");
+        let message = redact(message);
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        let thread = thread.name().unwrap_or("unnamed");
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            let backtrace = redact(&backtrace.to_string());
+            tracing::error!(panic = %message, %location, thread, %backtrace, "panicked");
+        } else {
+            tracing::error!(panic = %message, %location, thread, "panicked");
+        }
+    }));
 }
 
 fn init_logging(level: LogLevel, format: LogFormat) {

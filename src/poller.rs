@@ -150,11 +150,6 @@ impl Board {
         states.get(account).cloned()
     }
 
-    /// True once every account has finished its first poll.
-    pub fn all_polled(&self) -> bool {
-        self.states().iter().all(|s| s.last_poll.is_some())
-    }
-
     /// A receiver that changes whenever an account's state is published.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
@@ -214,6 +209,8 @@ pub struct PollSettings {
     pub detail_budget: usize,
     /// Details older than this are read again (spread over polls).
     pub detail_max_age: chrono::Duration,
+    /// Orders waiting on a request are read again after this long.
+    pub waiting_max_age: chrono::Duration,
     /// Expired orders keep being read for details this long after expiry.
     pub expired_retention: chrono::Duration,
     /// Detail requests in flight at once.
@@ -222,11 +219,23 @@ pub struct PollSettings {
     pub deadline: Duration,
 }
 
-/// Order statuses whose orders wait on someone; their details are read at
-/// every poll (within the budget) to follow their requests.
+/// Order statuses whose orders wait on someone; their details are read
+/// again after `waiting_max_age` (within the budget) to follow their
+/// requests.
 const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitted", "processing"];
 /// Order statuses whose details are never worth a request.
 const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
+/// Every `kind` of failed poll.
+const POLL_ERROR_KINDS: [&str; 8] = [
+    "auth",
+    "rate_limited",
+    "api",
+    "server",
+    "timeout",
+    "transport",
+    "decode",
+    "deadline",
+];
 /// Consecutive detail failures (after retries) that end the details step.
 const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
 /// Subaccount orders per page (the endpoint's maximum).
@@ -277,6 +286,14 @@ impl Poller {
                 }
             },
         };
+        // Known series exist from the start at 0, so that increase() sees
+        // the first failure.
+        for result in ["success", "failure"] {
+            telemetry.polls.with_label_values(&[&account, result]);
+        }
+        for kind in POLL_ERROR_KINDS {
+            telemetry.errors.with_label_values(&[&account, kind]);
+        }
         Poller {
             account,
             client: Arc::new(client),
@@ -505,8 +522,9 @@ impl Poller {
                 None => changed.push(id),
                 Some(d) if d.fingerprint != fleet::fingerprint(&order.report) => changed.push(id),
                 Some(d)
-                    if WAITING_ORDER_STATUSES.contains(&order.status())
-                        || d.waiting_requests().next().is_some() =>
+                    if (WAITING_ORDER_STATUSES.contains(&order.status())
+                        || d.waiting_requests().next().is_some())
+                        && now - d.fetched_at > self.settings.waiting_max_age =>
                 {
                     waiting.push(id)
                 }

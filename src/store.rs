@@ -166,17 +166,7 @@ mod tests {
     fn details(fingerprint: u32) -> Arc<OrderDetails> {
         Arc::new(OrderDetails {
             fingerprint,
-            fetched_at: Utc::now(),
-            key_size: Some(2048),
-            signature_hash: Some("sha256".into()),
-            ca_name: None,
-            order_valid_till: None,
-            multi_year_plan: false,
-            auto_reissue: false,
-            disable_ct: Some(false),
-            was_renewed_by_order_id: None,
-            requests: Vec::new(),
-            reissues: None,
+            ..crate::fleet::fixtures::details()
         })
     }
 

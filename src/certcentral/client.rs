@@ -176,7 +176,7 @@ pub struct Client {
 }
 
 /// 429s ridden out for one request before it fails.
-const MAX_RATE_LIMITED_RETRIES: usize = 5;
+const MAX_RATE_LIMITED_RETRIES: usize = 10;
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -203,6 +203,20 @@ impl Client {
             .connect_timeout(settings.connect_timeout)
             .gzip(true)
             .build()?;
+        // The series alerts watch exist from the start at 0.
+        for endpoint in [
+            Endpoint::Report,
+            Endpoint::Order,
+            Endpoint::Reissue,
+            Endpoint::SubaccountOrders,
+        ] {
+            for code in ["200", "429"] {
+                telemetry
+                    .requests
+                    .with_label_values(&[account, endpoint.as_str(), code]);
+            }
+        }
+        telemetry.limiter_wait.with_label_values(&[account]);
         Ok(Client {
             in_flight: Semaphore::new(settings.max_concurrency.max(1)),
             http,

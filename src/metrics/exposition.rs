@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use super::gzip::{GzipPrefix, PrefixWriter};
+
 /// The TYPE of a metric family.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -10,17 +12,23 @@ pub enum Kind {
     Counter,
 }
 
-/// Appends families and samples to a text buffer. Each family is written
-/// once, with all its samples, as the format requires.
+/// Writes families and samples, deflating as it goes (see
+/// [`super::gzip`]). Each family is written once, with all its samples, as
+/// the format requires.
 #[derive(Default)]
 pub struct TextWriter {
     out: String,
+    sink: PrefixWriter,
 }
 
+/// Text buffered before it is handed to the compressor.
+const CHUNK: usize = 256 * 1024;
+
 impl TextWriter {
-    pub fn with_capacity(bytes: usize) -> TextWriter {
-        TextWriter {
-            out: String::with_capacity(bytes),
+    fn spill(&mut self) {
+        if self.out.len() >= CHUNK {
+            self.sink.write(self.out.as_bytes());
+            self.out.clear();
         }
     }
 
@@ -54,10 +62,13 @@ impl TextWriter {
         self.out.push(' ');
         push_value(&mut self.out, value);
         self.out.push('\n');
+        self.spill();
     }
 
-    pub fn into_string(self) -> String {
-        self.out
+    /// The whole text, deflated.
+    pub fn finish(mut self) -> GzipPrefix {
+        self.sink.write(self.out.as_bytes());
+        self.sink.finish()
     }
 }
 
@@ -157,7 +168,7 @@ mod tests {
         w.sample("m", "", f64::NAN);
         w.sample("m", "", f64::INFINITY);
         assert_eq!(
-            w.into_string(),
+            String::from_utf8(w.finish().text()).unwrap(),
             "# HELP m help \\\\ with\\nnewline\n# TYPE m gauge\nm 3\nm -2\nm 0.25\nm NaN\nm +Inf\n"
         );
     }

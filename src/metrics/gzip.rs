@@ -1,60 +1,124 @@
-//! Gzip for `/metrics` without compressing the big part on every scrape.
+//! The rendered exposition, kept compressed.
 //!
-//! The fleet's exposition changes once per poll, the process counters after
-//! it on every scrape. The fleet part is deflated once, ending in a sync
-//! flush (a byte boundary, no final block); each scrape deflates only the
-//! small tail, appends it as the stream's last blocks, and closes the gzip
-//! member with the CRC-32 of both parts combined. The result is one ordinary
-//! gzip member, readable by every client (some, like curl, read only the
-//! first member of a multi-member file).
+//! At 100,000 orders the fleet's exposition is around 100 MB of text and
+//! 7 MB deflated. It is deflated as it is written, never held as text: the
+//! stream ends in a sync flush (a byte boundary, no final block), so each
+//! scrape only deflates the small tail of process counters, appends it as
+//! the stream's last blocks, and closes the gzip member with the CRC-32 of
+//! both parts combined. The result is one ordinary gzip member, readable by
+//! every client (some, like curl, read only the first member of a
+//! multi-member file). A client that does not accept gzip gets the text
+//! inflated for it.
 
 use std::io::Write;
 
-use flate2::Compression;
+use bytes::Bytes;
 use flate2::write::DeflateEncoder;
+use flate2::{Compression, Decompress, FlushDecompress, Status};
 
-/// A deflated prefix that any tail can be appended to.
+/// Text deflated up to a sync flush, that any tail can be appended to.
 pub struct GzipPrefix {
-    deflated: Vec<u8>,
+    deflated: Bytes,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+/// Deflates text as it is written.
+pub struct PrefixWriter {
+    encoder: DeflateEncoder<Vec<u8>>,
     crc: crc32fast::Hasher,
     len: u64,
 }
 
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
-impl GzipPrefix {
-    /// Deflates `text` up to a sync flush.
-    pub fn new(text: &[u8]) -> GzipPrefix {
-        let mut encoder =
-            DeflateEncoder::new(Vec::with_capacity(text.len() / 6), Compression::fast());
-        // Writing into a Vec cannot fail.
-        let _ = encoder.write_all(text);
-        let _ = encoder.flush();
-        let deflated = std::mem::take(encoder.get_mut());
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(text);
-        GzipPrefix {
-            deflated,
-            crc,
-            len: text.len() as u64,
+impl Default for PrefixWriter {
+    fn default() -> Self {
+        PrefixWriter {
+            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
+            crc: crc32fast::Hasher::new(),
+            len: 0,
         }
     }
+}
 
-    /// One gzip member holding the prefix's text followed by `tail`.
-    pub fn with_tail(&self, tail: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER.len() + self.deflated.len() + tail.len() / 4 + 64);
-        out.extend_from_slice(&HEADER);
-        out.extend_from_slice(&self.deflated);
-        let mut encoder = DeflateEncoder::new(out, Compression::fast());
+impl PrefixWriter {
+    pub fn write(&mut self, text: &[u8]) {
+        // Writing into a Vec cannot fail.
+        let _ = self.encoder.write_all(text);
+        self.crc.update(text);
+        self.len += text.len() as u64;
+    }
+
+    /// Ends the text with a sync flush.
+    pub fn finish(mut self) -> GzipPrefix {
+        let _ = self.encoder.flush();
+        let mut deflated = std::mem::take(self.encoder.get_mut());
+        deflated.shrink_to_fit();
+        GzipPrefix {
+            deflated: Bytes::from(deflated),
+            crc: self.crc,
+            len: self.len,
+        }
+    }
+}
+
+impl GzipPrefix {
+    /// Deflates `text` in one go.
+    pub fn new(text: &[u8]) -> GzipPrefix {
+        let mut writer = PrefixWriter::default();
+        writer.write(text);
+        writer.finish()
+    }
+
+    /// Length of the text.
+    pub fn text_len(&self) -> u64 {
+        self.len
+    }
+
+    /// Length of the deflated text.
+    pub fn compressed_len(&self) -> usize {
+        self.deflated.len()
+    }
+
+    /// One gzip member holding the prefix's text followed by `tail`, as
+    /// chunks (the deflated prefix is shared, not copied).
+    pub fn with_tail(&self, tail: &[u8]) -> [Bytes; 3] {
+        let mut encoder =
+            DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
         let _ = encoder.write_all(tail);
-        let mut out = encoder.finish().unwrap_or_default();
+        let mut end = encoder.finish().unwrap_or_default();
         let mut crc = self.crc.clone();
         let mut tail_crc = crc32fast::Hasher::new();
         tail_crc.update(tail);
         crc.combine(&tail_crc);
-        out.extend_from_slice(&crc.finalize().to_le_bytes());
-        out.extend_from_slice(&((self.len + tail.len() as u64) as u32).to_le_bytes());
-        out
+        end.extend_from_slice(&crc.finalize().to_le_bytes());
+        end.extend_from_slice(&((self.len + tail.len() as u64) as u32).to_le_bytes());
+        [
+            Bytes::from_static(&HEADER),
+            self.deflated.clone(),
+            Bytes::from(end),
+        ]
+    }
+
+    /// The text, inflated.
+    pub fn text(&self) -> Vec<u8> {
+        let mut inflater = Decompress::new(false);
+        let mut out = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+        loop {
+            let read = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
+            let input = self.deflated.get(read..).unwrap_or_default();
+            if input.is_empty() {
+                return out;
+            }
+            out.reserve(64 * 1024);
+            let before = (inflater.total_in(), inflater.total_out());
+            match inflater.decompress_vec(input, &mut out, FlushDecompress::Sync) {
+                Ok(Status::StreamEnd) | Err(_) => return out,
+                Ok(_) if before == (inflater.total_in(), inflater.total_out()) => return out,
+                Ok(_) => {}
+            }
+        }
     }
 }
 
@@ -64,9 +128,10 @@ mod tests {
     use flate2::read::GzDecoder;
     use std::io::Read;
 
-    fn gunzip_single_member(bytes: &[u8]) -> Vec<u8> {
+    fn gunzip_single_member(chunks: [Bytes; 3]) -> Vec<u8> {
+        let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
         let mut text = Vec::new();
-        GzDecoder::new(bytes).read_to_end(&mut text).unwrap();
+        GzDecoder::new(&bytes[..]).read_to_end(&mut text).unwrap();
         text
     }
 
@@ -76,23 +141,37 @@ mod tests {
             .map(|i| format!("metric{{order_id=\"{i}\"}} {i}\n"))
             .collect();
         let tail = "# TYPE live counter\nlive 42\n";
-        let gz = GzipPrefix::new(prefix.as_bytes()).with_tail(tail.as_bytes());
+        let mut writer = PrefixWriter::default();
+        for piece in prefix.as_bytes().chunks(777) {
+            writer.write(piece);
+        }
+        let gz = writer.finish();
+        assert!(
+            gz.compressed_len() < prefix.len() / 4,
+            "compresses: {} bytes",
+            gz.compressed_len()
+        );
         assert_eq!(
-            gunzip_single_member(&gz),
+            gunzip_single_member(gz.with_tail(tail.as_bytes())),
             format!("{prefix}{tail}").into_bytes()
         );
-        assert!(
-            gz.len() < prefix.len() / 4,
-            "compresses: {} bytes",
-            gz.len()
-        );
+        assert_eq!(gz.text(), prefix.as_bytes());
+        assert_eq!(gz.text_len(), prefix.len() as u64);
     }
 
     #[test]
     fn empty_parts() {
-        let gz = GzipPrefix::new(b"").with_tail(b"");
-        assert_eq!(gunzip_single_member(&gz), b"");
-        let gz = GzipPrefix::new(b"abc").with_tail(b"");
-        assert_eq!(gunzip_single_member(&gz), b"abc");
+        let gz = GzipPrefix::new(b"");
+        assert_eq!(gunzip_single_member(gz.with_tail(b"")), b"");
+        assert_eq!(gz.text(), b"");
+        let gz = GzipPrefix::new(b"abc");
+        assert_eq!(gunzip_single_member(gz.with_tail(b"")), b"abc");
+        assert_eq!(gz.text(), b"abc");
+    }
+
+    #[test]
+    fn large_text_inflates_whole() {
+        let text: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(GzipPrefix::new(&text).text(), text);
     }
 }

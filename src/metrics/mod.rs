@@ -4,15 +4,14 @@
 //! `prometheus::Registry` and are appended at scrape time.
 
 mod exposition;
-mod gzip;
+pub mod gzip;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 pub use exposition::{Kind, LabelBlock, TextWriter};
-pub use gzip::GzipPrefix;
+pub use gzip::{GzipPrefix, PrefixWriter};
 
 use std::collections::BTreeMap;
 
@@ -59,24 +58,13 @@ impl RenderSettings {
 /// Windows of the `certcentral_certificates_expiring` aggregates, in days.
 const EXPIRING_WITHIN_DAYS: [i64; 3] = [7, 30, 90];
 
-/// The rendered fleet metrics, shared by every scrape until the next render.
+/// The rendered fleet metrics, shared by every scrape until the next
+/// render; kept deflated (see [`gzip`]).
 pub struct Exposition {
-    pub text: Bytes,
-    gzip: OnceLock<GzipPrefix>,
-}
-
-impl Exposition {
-    fn new(text: String) -> Exposition {
-        Exposition {
-            text: Bytes::from(text),
-            gzip: OnceLock::new(),
-        }
-    }
-
-    /// The text deflated, computed on the first gzip scrape and kept.
-    pub fn gzip_prefix(&self) -> &GzipPrefix {
-        self.gzip.get_or_init(|| GzipPrefix::new(&self.text))
-    }
+    pub body: GzipPrefix,
+    /// Every account had finished a poll when this was rendered: readiness
+    /// follows what `/metrics` serves, not what the poller knows.
+    pub all_polled: bool,
 }
 
 /// Statuses whose orders have a certificate in use: per-order series exist
@@ -121,7 +109,9 @@ fn wants_series(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) ->
         (Some(horizon), Some(expiry)) => expiry - now <= horizon,
         _ => true,
     };
-    status_ok && horizon_ok
+    // An order waiting on approval keeps its series: the approval alert
+    // needs them, whatever the certificate's expiry.
+    (status_ok && horizon_ok) || has_waiting_requests(order)
 }
 
 /// Whether an order gets any series at all: a certificate, or a request
@@ -194,7 +184,7 @@ pub fn render(
             }
         }
     }
-    let mut w = TextWriter::with_capacity(4096 + rows.len() * 5 * 220);
+    let mut w = TextWriter::default();
 
     w.family(
         "certcentral_up",
@@ -360,9 +350,9 @@ pub fn render(
             );
         }
     }
-    expiring_aggregates(&mut w, &rows, now);
-
     let sub_rows = subaccount_rows(states);
+    expiring_aggregates(&mut w, &rows, &sub_rows, now);
+
     per_order(
         &mut w,
         &rows,
@@ -370,11 +360,11 @@ pub fn render(
         "When the order's active certificate expires (00:00 UTC of its valid_till date), Unix seconds.",
         |order| order.expiry().map(unix_seconds),
     );
-    for (labels, order) in &sub_rows {
-        if let Some(expiry) = order.expiry() {
+    for row in &sub_rows {
+        if let Some(expiry) = row.order.expiry() {
             w.sample(
                 "certcentral_certificate_expiry_timestamp_seconds",
-                labels,
+                &row.labels,
                 unix_seconds(expiry),
             );
         }
@@ -386,11 +376,11 @@ pub fn render(
         "Whole days until the active certificate expires, floor((expiry - now) / 86400); negative once expired.",
         |order| order.days_remaining(now).map(|d| d as f64),
     );
-    for (labels, order) in &sub_rows {
-        if let Some(expiry) = order.expiry() {
+    for row in &sub_rows {
+        if let Some(expiry) = row.order.expiry() {
             w.sample(
                 "certcentral_certificate_days_remaining",
-                labels,
+                &row.labels,
                 days_until(expiry, now) as f64,
             );
         }
@@ -510,17 +500,21 @@ pub fn render(
     w.family(
         "certcentral_order_pending_requests",
         Kind::Gauge,
-        "Requests on the order waiting on approval or validation (status pending or submitted).",
+        "Requests on the order waiting on approval or validation (status pending or submitted); orders without any have no series.",
     );
     for row in rows.iter().filter(|r| r.series) {
-        let Some(details) = &row.order.details else {
-            continue;
-        };
-        w.sample(
-            "certcentral_order_pending_requests",
-            &row.labels,
-            details.waiting_requests().count() as f64,
-        );
+        let waiting = row
+            .order
+            .details
+            .as_ref()
+            .map_or(0, |d| d.waiting_requests().count());
+        if waiting > 0 {
+            w.sample(
+                "certcentral_order_pending_requests",
+                &row.labels,
+                waiting as f64,
+            );
+        }
     }
     w.family(
         "certcentral_order_oldest_pending_request_age_seconds",
@@ -557,7 +551,11 @@ pub fn render(
 
     subaccounts(&mut w, states);
 
-    Exposition::new(w.into_string())
+    let all_polled = states.iter().all(|s| s.last_poll.is_some());
+    Exposition {
+        body: w.finish(),
+        all_polled,
+    }
 }
 
 /// A per-order family over the orders with a certificate in use.
@@ -590,28 +588,40 @@ fn per_order_row(
 /// Counts of unexpired certificates expiring within 7, 30 and 90 days, by
 /// account, container and product: what dashboards and alerts fall back
 /// on when per-order series are cut for very large accounts.
-fn expiring_aggregates(w: &mut TextWriter, rows: &[Row<'_>], now: DateTime<Utc>) {
+///
+/// Subaccount orders count too; nothing is known of their automation, so
+/// they count as actionable (an alert early rather than never).
+fn expiring_aggregates(
+    w: &mut TextWriter,
+    rows: &[Row<'_>],
+    sub_rows: &[SubaccountRow<'_>],
+    now: DateTime<Utc>,
+) {
     type Key<'a> = (&'a str, &'a str, &'a str, i64);
     let mut all: BTreeMap<Key<'_>, (usize, usize)> = BTreeMap::new();
-    for row in rows.iter().filter(|r| r.certificate) {
-        let Some(days_left) = row.order.days_remaining(now) else {
-            continue;
-        };
+    let orders = rows.iter().filter(|r| r.certificate).filter_map(|row| {
         let report = &row.order.report;
+        let days_left = row.order.days_remaining(now)?;
+        Some((
+            row.account,
+            &*report.container_name,
+            &*report.product_name_id,
+            days_left,
+            row.verdict.actionable,
+        ))
+    });
+    let subaccount_orders = sub_rows.iter().filter_map(|row| {
+        let days_left = days_until(row.order.expiry()?, now);
+        Some((row.account, "", &*row.order.product, days_left, true))
+    });
+    for (account, container, product, days_left, actionable) in orders.chain(subaccount_orders) {
         for within in EXPIRING_WITHIN_DAYS {
             let entry = all
-                .entry((
-                    row.account,
-                    &report.container_name,
-                    &report.product_name_id,
-                    within,
-                ))
+                .entry((account, container, product, within))
                 .or_default();
             if (0..within).contains(&days_left) {
                 entry.0 += 1;
-                if row.verdict.actionable {
-                    entry.1 += 1;
-                }
+                entry.1 += usize::from(actionable);
             }
         }
     }
@@ -649,9 +659,16 @@ fn expiring_aggregates(w: &mut TextWriter, rows: &[Row<'_>], now: DateTime<Utc>)
     }
 }
 
-/// Issued subaccount orders (that the report does not hold), with their
-/// label blocks: they share the expiry families, with `subaccount_id`.
-fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<(String, &SubaccountOrderRecord)> {
+/// An issued subaccount order (that the report does not hold), with its
+/// label block: it shares the expiry families, with `subaccount_id`.
+struct SubaccountRow<'a> {
+    account: &'a str,
+    labels: String,
+    order: &'a SubaccountOrderRecord,
+}
+
+/// The issued subaccount orders of every account.
+fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<SubaccountRow<'_>> {
     let mut rows = Vec::new();
     for state in states {
         let Some(fleet) = &state.fleet else { continue };
@@ -666,7 +683,11 @@ fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<(String, &SubaccountOrde
                     .with("organization", &order.subaccount_organization)
                     .with("subaccount_id", &order.subaccount_id.to_string())
                     .finish();
-                rows.push((labels, order));
+                rows.push(SubaccountRow {
+                    account: &state.account,
+                    labels,
+                    order,
+                });
             }
         }
     }
@@ -849,7 +870,7 @@ mod tests {
     #[test]
     fn renders_a_fleet_prometheus_can_read() {
         let exposition = render(&[state()], now(), &RenderSettings::default());
-        let text = std::str::from_utf8(&exposition.text).unwrap();
+        let text = &String::from_utf8(exposition.body.text()).unwrap();
         let samples = parse(text);
         // No series twice: Prometheus would reject the whole scrape.
         let mut seen = HashSet::new();
@@ -1010,7 +1031,7 @@ mod tests {
             value(
                 &samples,
                 "certcentral_certificates_expiring",
-                &[("within", "30d")]
+                &[("within", "30d"), ("container", "c")]
             ),
             Some(1.0)
         );
@@ -1018,7 +1039,7 @@ mod tests {
             value(
                 &samples,
                 "certcentral_actionable_certificates_expiring",
-                &[("within", "7d")]
+                &[("within", "7d"), ("container", "c")]
             ),
             Some(0.0)
         );
@@ -1031,7 +1052,7 @@ mod tests {
             ..RenderSettings::default()
         };
         let exposition = render(&[state()], now(), &settings);
-        let samples = parse(std::str::from_utf8(&exposition.text).unwrap());
+        let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());
         let has = |id: &str| {
             samples.iter().any(|s| {
                 s.metric == "certcentral_certificate_days_remaining"
@@ -1040,14 +1061,16 @@ mod tests {
         };
         assert!(has("1") && has("4"));
         assert!(!has("5"), "70 days out, past the horizon");
-        assert_eq!(
+        // Orders 1 and 5 (70 days) from the report; subaccount order 900.
+        let expiring = |container: &str| {
             value(
                 &samples,
                 "certcentral_certificates_expiring",
-                &[("within", "90d")]
-            ),
-            Some(2.0)
-        );
+                &[("within", "90d"), ("container", container)],
+            )
+        };
+        assert_eq!(expiring("c"), Some(2.0));
+        assert_eq!(expiring(""), Some(1.0));
         assert_eq!(
             value(&samples, "certcentral_orders", &[("status", "issued")]),
             Some(2.0)
@@ -1065,7 +1088,7 @@ mod tests {
             details_backlog: 0,
         });
         let exposition = render(&[state], now(), &RenderSettings::default());
-        let samples = parse(std::str::from_utf8(&exposition.text).unwrap());
+        let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());
         assert_eq!(value(&samples, "certcentral_up", &[]), Some(0.0));
         assert!(
             value(

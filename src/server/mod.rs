@@ -116,30 +116,31 @@ async fn metrics(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> R
     if let Err(err) = TextEncoder::new().encode(&state.registry.gather(), &mut live) {
         tracing::error!(error = %err, "cannot encode the process metrics");
     }
-    let mut response = if accepts_gzip(&headers) {
-        // The first gzip scrape after a render deflates the whole fleet
-        // text: keep that off the async workers.
-        let body =
-            tokio::task::spawn_blocking(move || exposition.gzip_prefix().with_tail(&live)).await;
-        match body {
-            Ok(body) => {
-                let mut response = Response::new(Body::from(body));
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                response
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "compressing /metrics failed");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
+    let gzip = accepts_gzip(&headers);
+    // Deflating the tail is quick; inflating the whole text for a client
+    // without gzip is not: both off the async workers.
+    let chunks = tokio::task::spawn_blocking(move || {
+        if gzip {
+            exposition.body.with_tail(&live).to_vec()
+        } else {
+            vec![Bytes::from(exposition.body.text()), Bytes::from(live)]
         }
-    } else {
-        let parts = [exposition.text.clone(), Bytes::from(live)];
-        let stream = futures_util::stream::iter(parts.map(Ok::<_, std::convert::Infallible>));
-        Response::new(Body::from_stream(stream))
+    })
+    .await;
+    let chunks = match chunks {
+        Ok(chunks) => chunks,
+        Err(err) => {
+            tracing::error!(error = %err, "rendering /metrics failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
     };
+    let stream =
+        futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
+    let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
@@ -169,7 +170,7 @@ async fn healthy() -> &'static str {
 }
 
 async fn ready(State(state): State<Arc<ServerState>>) -> Response {
-    if state.board.all_polled() {
+    if state.exposition.borrow().all_polled {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (

@@ -509,7 +509,7 @@ fn validate(product: &str, body: &[u8], today: NaiveDate) -> Result<NewOrder, Ap
     let Some(index) = product_index(product).filter(|&i| PRODUCTS[usize::from(i)].0.orderable)
     else {
         return Err(ApiError {
-            status: StatusCode::NOT_FOUND,
+            status: StatusCode::BAD_REQUEST,
             code: "invalid_product",
             message: "This endpoint orders ssl_plus, ssl_multi_domain, ssl_wildcard, \
                       ssl_ev_plus, ssl_ev_multi_domain or ssl_cloud_wildcard."
@@ -570,17 +570,23 @@ fn validate(product: &str, body: &[u8], today: NaiveDate) -> Result<NewOrder, Ap
             ));
         }
     };
+    // The simulator does not model organization validation: an id it does
+    // not know (or a new organization given by name) is taken as the
+    // account's first organization.
     let organization_id = match request.get("organization") {
         Some(Value::Object(org)) => match org.get("id") {
-            Some(id) => id
-                .as_u64()
-                .filter(|id| catalog::ORGANIZATIONS.iter().any(|o| o.id == *id))
-                .ok_or_else(|| {
+            Some(id) => {
+                let id = id.as_u64().filter(|id| *id > 0).ok_or_else(|| {
                     bad_request(
                         "invalid_organization",
-                        "organization.id is not an organization of this account.",
+                        "organization.id must be an organization id.",
                     )
-                })?,
+                })?;
+                catalog::ORGANIZATIONS
+                    .iter()
+                    .find(|o| o.id == id)
+                    .map_or(catalog::ORGANIZATIONS[0].id, |o| o.id)
+            }
             None if org.get("name").and_then(Value::as_str).is_some() => {
                 catalog::ORGANIZATIONS[0].id
             }

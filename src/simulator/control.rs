@@ -1,8 +1,12 @@
 //! `/_simulator/`: the simulator's truth and controls, for tests. Not part
 //! of CertCentral; no key needed, no rate limit, no faults.
 //!
-//! - `GET /_simulator/orders[?in_report=&status=&limit=&offset=]`: the
-//!   truth about every order (JSON array of [`OrderTruth`](super::truth::OrderTruth));
+//! - `GET /_simulator/orders[?status=&limit=&offset=]`: the truth about
+//!   every order of the report (JSON array of
+//!   [`OrderTruth`](super::truth::OrderTruth));
+//! - `GET /_simulator/subaccount-orders`: the truth about the subaccount
+//!   listing (JSON array of
+//!   [`SubaccountOrderTruth`](super::truth::SubaccountOrderTruth));
 //! - `GET /_simulator/orders/{id}`: one order's truth;
 //! - `DELETE /_simulator/orders/{id}`: the order leaves the account;
 //! - `POST /_simulator/orders/{id}/reissue` (body optional:
@@ -42,7 +46,6 @@ fn no_order(id: u64) -> Response {
 
 /// Which truths a listing asks for.
 struct Filter {
-    in_report: Option<bool>,
     status: Option<Status>,
     limit: usize,
     offset: usize,
@@ -64,13 +67,6 @@ impl Filter {
             })
         };
         Ok(Filter {
-            in_report: query
-                .get("in_report")
-                .map(|v| {
-                    v.parse::<bool>()
-                        .map_err(|_| "in_report must be true or false".to_owned())
-                })
-                .transpose()?,
             status: query
                 .get("status")
                 .map(|s| Status::parse(s).ok_or_else(|| format!("unknown status {s:?}")))
@@ -87,8 +83,7 @@ const CHUNK: usize = 2_000;
 /// Where a streamed listing of truths has got to.
 #[derive(Clone, Copy)]
 struct Cursor {
-    /// Position in the combined list (report orders, then the
-    /// subaccount listing).
+    /// Index of the next order.
     position: usize,
     /// Matching items still to skip (`offset`).
     skip: usize,
@@ -99,8 +94,8 @@ struct Cursor {
     done: bool,
 }
 
-/// `GET /_simulator/orders`: the truth about every order, report orders
-/// by ascending id then subaccount-only ones; streamed in chunks, each
+/// `GET /_simulator/orders`: the truth about every order of the report,
+/// by ascending id; streamed in chunks, each
 /// under a short read lock, so that a large fleet does not need its whole
 /// JSON in memory.
 pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
@@ -119,7 +114,7 @@ pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) 
     };
     let stream = futures_util::stream::unfold(cursor, move |mut cursor| {
         let shared = shared.clone();
-        let (want_in_report, want_status) = (filter.in_report, filter.status);
+        let want_status = filter.status;
         async move {
             if cursor.done {
                 return None;
@@ -130,42 +125,25 @@ pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) 
                 cursor.started = true;
             }
             let world = shared.world();
-            let report = world.orders.len();
-            let total = report + world.subaccount_orders.len();
+            let total = world.orders.len();
             let mut written = 0;
             while cursor.position < total && cursor.left > 0 && written < CHUNK {
-                let position = cursor.position;
+                let order = &world.orders[cursor.position];
                 cursor.position += 1;
                 // Filter and skip on the order itself: a truth is only
                 // worked out for the orders sent.
-                let (status, in_report) = if position < report {
-                    (world.orders[position].status, true)
-                } else {
-                    let s = &world.subaccount_orders[position - report];
-                    if s.in_report {
-                        continue;
-                    }
-                    (s.status, false)
-                };
-                if want_in_report.is_some_and(|want| want != in_report)
-                    || want_status.is_some_and(|want| want != status)
-                {
+                if want_status.is_some_and(|want| want != order.status) {
                     continue;
                 }
                 if cursor.skip > 0 {
                     cursor.skip -= 1;
                     continue;
                 }
-                let truth = if in_report {
-                    truth::order(&world, &world.orders[position], now)
-                } else {
-                    truth::subaccount_order(&world.subaccount_orders[position - report], now)
-                };
                 if cursor.wrote_any {
                     out.push(b',');
                 }
                 cursor.wrote_any = true;
-                if serde_json::to_writer(&mut out, &truth).is_err() {
+                if serde_json::to_writer(&mut out, &truth::order(&world, order, now)).is_err() {
                     out.extend_from_slice(b"null");
                 }
                 cursor.left -= 1;
@@ -186,8 +164,8 @@ pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) 
         .into_response()
 }
 
-/// `GET /_simulator/orders/{id}`: one order's truth (report or
-/// subaccount-only).
+/// `GET /_simulator/orders/{id}`: one order's truth (a report order, or
+/// else an order of the subaccount listing, in its own shape).
 pub async fn order(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
     let world = shared.world();
     let now = Utc::now();
@@ -195,9 +173,27 @@ pub async fn order(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Re
         return Json(truth::order(&world, order, now)).into_response();
     }
     match world.subaccount_orders.binary_search_by_key(&id, |s| s.id) {
-        Ok(i) => Json(truth::subaccount_order(&world.subaccount_orders[i], now)).into_response(),
+        Ok(i) => Json(truth::subaccount_order(
+            &world,
+            &world.subaccount_orders[i],
+            now,
+        ))
+        .into_response(),
         Err(_) => no_order(id),
     }
+}
+
+/// `GET /_simulator/subaccount-orders`: the truth about every order of the
+/// subaccount listing, by ascending id.
+pub async fn subaccount_orders(State(shared): State<Arc<Shared>>) -> Response {
+    let world = shared.world();
+    let now = Utc::now();
+    let list: Vec<truth::SubaccountOrderTruth> = world
+        .subaccount_orders
+        .iter()
+        .map(|s| truth::subaccount_order(&world, s, now))
+        .collect();
+    Json(list).into_response()
 }
 
 /// `DELETE /_simulator/orders/{id}`: the order leaves the account (the

@@ -1059,7 +1059,7 @@ impl World {
         for i in 0..count {
             let subaccount = (i % catalog::SUBACCOUNTS.len()) as u8;
             let other_price = (i % 9 == 4).then(|| (f64::from(rng.u32(10..90)) + 0.5, "EUR"));
-            if i % 6 == 5 {
+            if i % 6 == 1 {
                 // Mirrors an order of the main report.
                 let main = &self.orders[rng.usize(0..self.orders.len())];
                 if !mirrored.insert(main.id) {

@@ -443,6 +443,10 @@ pub fn router(config: &SimulatorConfig) -> Router {
         .route("/_simulator/orders/{id}/reissue", post(control::reissue))
         .route("/_simulator/orders/{id}/touch", post(control::touch))
         .route(
+            "/_simulator/subaccount-orders",
+            get(control::subaccount_orders),
+        )
+        .route(
             "/_simulator/stats",
             get(control::stats).delete(control::reset_stats),
         )

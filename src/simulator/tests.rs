@@ -388,11 +388,28 @@ async fn the_subaccount_listing_pages_and_overlaps_the_report() {
     assert!(past["orders"].as_array().unwrap().is_empty());
     let response = get(&base, "/account/subaccount/order?limit=2000").await;
     assert_eq!(response.status(), 400);
-    // The truth lists subaccount-only orders too.
+    // The truth of the listing: what the exporter can know of each order.
     let truths = truth(&base).await;
-    let only = truths.iter().filter(|t| t["in_report"] == false).count();
-    assert!(only > 0);
-    assert_eq!(truths.len() - only, rows.len());
+    assert_eq!(truths.len(), rows.len(), "the report's orders");
+    let subs = json_of(
+        client()
+            .get(format!("{base}/_simulator/subaccount-orders"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let subs = subs.as_array().unwrap();
+    assert_eq!(subs.len() as u64, total);
+    for (sub, listed) in subs.iter().zip(orders) {
+        assert_eq!(sub["id"], listed["id"]);
+        assert_eq!(sub["subaccount_id"], listed["subaccount"]["account_id"]);
+        assert_eq!(sub["valid_till"], listed["certificate"]["valid_till"]);
+        assert_eq!(
+            sub["in_report"],
+            json!(report_ids.contains(&listed["id"].to_string()))
+        );
+    }
 }
 
 async fn post(base: &str, product: &str, body: &str) -> reqwest::Response {
@@ -510,11 +527,11 @@ async fn orders_are_validated_as_documented_and_appear_in_the_report() {
             "missing_param",
         ),
         ("ssl_plus", "{not json".to_owned(), 400, "invalid_json"),
-        ("code_signing", order_body(|_| {}), 404, "invalid_product"),
+        ("code_signing", order_body(|_| {}), 400, "invalid_product"),
         (
             "ssl_securesite_pro",
             order_body(|_| {}),
-            404,
+            400,
             "invalid_product",
         ),
     ];

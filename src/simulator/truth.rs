@@ -61,21 +61,21 @@ pub struct KeyTruth {
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderTruth {
     pub id: u64,
-    /// In the order report (else only in the subaccount listing).
+    /// Always true here (subaccount-only orders are in
+    /// [`SubaccountOrderTruth`]).
     pub in_report: bool,
     pub status: &'static str,
     pub common_name: String,
     /// Product `name_id` (the `product` label).
     pub product: &'static str,
     pub product_name: &'static str,
-    pub container_id: Option<u64>,
-    /// Container name (the `container` label); empty for subaccount-only
-    /// orders.
+    pub container_id: u64,
+    /// Container name (the `container` label).
     pub container: &'static str,
-    pub organization_id: Option<u64>,
-    /// Organization name (the `organization` label): the order's, or the
-    /// subaccount's for subaccount-only orders.
+    pub organization_id: u64,
+    /// Organization name (the `organization` label).
     pub organization: &'static str,
+    /// The subaccount, when the subaccount listing shows the order too.
     pub subaccount: Option<SubaccountTruth>,
     pub date_created: String,
     /// The active certificate (latest issued, not archived).
@@ -106,8 +106,8 @@ pub struct OrderTruth {
     pub is_out_of_contract: bool,
     pub disable_ct: bool,
     pub signature_hash: &'static str,
-    /// The CSR's key; `null` for subaccount-only orders (no CSR).
-    pub key: Option<KeyTruth>,
+    /// The CSR's key.
+    pub key: KeyTruth,
     /// Requests pending or submitted.
     pub pending_requests: usize,
     pub oldest_pending_request: Option<String>,
@@ -120,14 +120,12 @@ pub struct OrderTruth {
     /// `order_prices`).
     pub other_price: Option<PriceTruth>,
     /// Per-order series are expected: issued or reissue pending (a
-    /// certificate in use), or expired no more than 30 days ago; for
-    /// subaccount-only orders, issued ones the listing gives an expiry for.
+    /// certificate in use), or expired no more than 30 days ago.
     pub exported: bool,
-    /// Nothing will replace the certificate before it expires; `null` for
-    /// subaccount-only orders (the exporter has no details for them).
-    pub actionable: Option<bool>,
+    /// Nothing will replace the certificate before it expires.
+    pub actionable: bool,
     /// Compliance rules the order breaks, sorted.
-    pub findings: Vec<&'static str>,
+    pub expected_findings: Vec<&'static str>,
 }
 
 /// 00:00:00 UTC of `day`.
@@ -289,7 +287,7 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
         .subaccount_orders
         .binary_search_by_key(&order.id, |s| s.id)
         .ok()
-        .map(|i| subaccount_truth(&world.subaccount_orders[i]));
+        .map(|i| subaccount_ref(&world.subaccount_orders[i]));
     OrderTruth {
         id: order.id,
         in_report: true,
@@ -297,9 +295,9 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
         common_name: order.common_name(),
         product: order.product().name_id,
         product_name: order.product().name,
-        container_id: Some(order.container().id),
+        container_id: order.container().id,
         container: order.container().name,
-        organization_id: Some(order.organization().id),
+        organization_id: order.organization().id,
         organization: order.organization().name,
         subaccount,
         date_created: time(order.created),
@@ -327,7 +325,7 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
         is_out_of_contract: order.is_out_of_contract,
         disable_ct: order.disable_ct,
         signature_hash: order.signature_hash.as_str(),
-        key: Some(key),
+        key,
         pending_requests: waiting.len(),
         oldest_pending_request: oldest.map(time),
         reissues,
@@ -343,12 +341,12 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
             || (order.status == super::fleet::Status::Expired
                 && within_retention
                 && days.is_some()),
-        actionable: Some(actionable),
-        findings,
+        actionable,
+        expected_findings: findings,
     }
 }
 
-fn subaccount_truth(order: &SubaccountOrder) -> SubaccountTruth {
+fn subaccount_ref(order: &SubaccountOrder) -> SubaccountTruth {
     let sub = order.subaccount();
     SubaccountTruth {
         id: sub.id,
@@ -358,75 +356,71 @@ fn subaccount_truth(order: &SubaccountOrder) -> SubaccountTruth {
     }
 }
 
-/// The truth about an order only the subaccount listing shows.
-pub fn subaccount_order(order: &SubaccountOrder, now: DateTime<Utc>) -> OrderTruth {
-    let sub = order.subaccount();
-    let expiry = order.valid_till.map(start_of_day);
-    let days = expiry.map(|e| days_until(e, now));
-    // The listing gives an expiry only for issued certificates of
-    // immediate subaccounts: only those can have per-order series.
-    let shown = sub.immediate && order.status == super::fleet::Status::Issued;
-    OrderTruth {
-        id: order.id,
-        in_report: false,
-        status: order.status.as_str(),
-        common_name: order.common_name(),
-        product: order.product().name_id,
-        product_name: order.product().name,
-        container_id: None,
-        container: "",
-        organization_id: None,
-        organization: sub.organization,
-        subaccount: Some(subaccount_truth(order)),
-        date_created: time(order.created),
-        certificate_id: (order.certificate_id != 0).then_some(order.certificate_id),
-        thumbprint: None,
-        serial_number: None,
-        valid_from: None,
-        valid_till: order.valid_till,
-        report_valid_till: None,
-        expiry_timestamp: expiry,
-        days_remaining: days,
-        multi_year_plan: false,
-        order_valid_till: None,
-        auto_renew: false,
-        auto_reissue: false,
-        has_duplicates: false,
-        renewed: false,
-        is_renewed: false,
-        renewed_order_id: None,
-        renewed_by_order_id: None,
-        disable_renewal_notifications: false,
-        is_out_of_contract: false,
-        disable_ct: false,
-        signature_hash: "sha256",
-        key: None,
-        pending_requests: 0,
-        oldest_pending_request: None,
-        reissues: BTreeMap::new(),
-        cost: f64::from(order.cost_cents) / 100.0,
-        currency: "USD",
-        other_price: order.other_price.map(price),
-        exported: shown,
-        actionable: None,
-        findings: Vec::new(),
-    }
+/// The truth about one order of the subaccount listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubaccountOrderTruth {
+    pub id: u64,
+    pub subaccount_id: u64,
+    /// The subaccount's organization (the `organization` label of its
+    /// series).
+    pub subaccount_organization: &'static str,
+    pub account_type: &'static str,
+    /// The listing shows certificates (immediate subaccounts only).
+    pub immediate: bool,
+    /// Also in the order report: exported from there, once.
+    pub in_report: bool,
+    pub status: &'static str,
+    pub common_name: String,
+    pub product: &'static str,
+    /// The expiry as the listing shows it (issued orders of immediate
+    /// subaccounts), which is all the exporter can know.
+    pub valid_till: Option<NaiveDate>,
+    /// 00:00:00 UTC of `valid_till`, Unix seconds.
+    pub expiry_timestamp: Option<i64>,
+    pub days_remaining: Option<i64>,
+    /// The certificate's real expiry, shown or not.
+    pub actual_valid_till: Option<NaiveDate>,
+    /// Per-order series are expected (not in the report, and an expiry
+    /// shown).
+    pub exported: bool,
+    /// `order_price`, in USD.
+    pub cost: f64,
+    pub currency: &'static str,
+    /// Reissue costs in another currency (`order_prices`).
+    pub other_price: Option<PriceTruth>,
 }
 
-/// Every order's truth at `now`: the report's orders by ascending id, then
-/// the orders only the subaccount listing shows.
-pub fn all(world: &World, now: DateTime<Utc>) -> impl Iterator<Item = OrderTruth> + '_ {
-    world
-        .orders
-        .iter()
-        .map(move |o| order(world, o, now))
-        .chain(
-            world
-                .subaccount_orders
-                .iter()
-                .filter(|s| !s.in_report)
-                .map(move |s| subaccount_order(s, now)),
-        )
+/// The truth about an order of the subaccount listing at `now` (an order
+/// also in the report mirrors it).
+pub fn subaccount_order(
+    world: &World,
+    order: &SubaccountOrder,
+    now: DateTime<Utc>,
+) -> SubaccountOrderTruth {
+    let sub = order.subaccount();
+    let main = order.in_report.then(|| world.order(order.id)).flatten();
+    let shown = sub.immediate && order.status == super::fleet::Status::Issued;
+    let valid_till = order.valid_till.filter(|_| shown);
+    let expiry = valid_till.map(start_of_day);
+    SubaccountOrderTruth {
+        id: order.id,
+        subaccount_id: sub.id,
+        subaccount_organization: sub.organization,
+        account_type: sub.account_type,
+        immediate: sub.immediate,
+        in_report: order.in_report,
+        status: order.status.as_str(),
+        common_name: main.map_or_else(|| order.common_name(), Order::common_name),
+        product: main.map_or(order.product(), Order::product).name_id,
+        valid_till,
+        expiry_timestamp: expiry,
+        days_remaining: expiry.map(|e| days_until(e, now)),
+        actual_valid_till: order.valid_till,
+        exported: shown && !order.in_report,
+        cost: f64::from(order.cost_cents / 100),
+        currency: "USD",
+        other_price: order.other_price.map(price),
+    }
 }
 
 #[cfg(test)]
@@ -445,7 +439,11 @@ mod tests {
     #[test]
     fn every_finding_appears_in_a_small_fleet() {
         let world = World::generate(40, 1, now().date_naive());
-        let truths: Vec<OrderTruth> = all(&world, now()).collect();
+        let truths: Vec<OrderTruth> = world
+            .orders
+            .iter()
+            .map(|o| order(&world, o, now()))
+            .collect();
         for rule in [
             "weak_signature_hash",
             "weak_key",
@@ -459,24 +457,32 @@ mod tests {
             "approval_pending_too_long",
             "expired_not_renewed",
         ] {
-            assert!(truths.iter().any(|t| t.findings.contains(&rule)), "{rule}");
+            assert!(
+                truths.iter().any(|t| t.expected_findings.contains(&rule)),
+                "{rule}"
+            );
         }
-        assert!(truths.iter().any(|t| t.actionable == Some(true)));
-        assert!(
-            truths
-                .iter()
-                .any(|t| t.actionable == Some(false) && t.exported)
-        );
+        assert!(truths.iter().any(|t| t.actionable));
+        assert!(truths.iter().any(|t| !t.actionable && t.exported));
         assert!(truths.iter().any(|t| t.renewed && t.status == "issued"));
         assert!(
             truths
                 .iter()
-                .any(|t| !t.in_report && t.subaccount.is_some())
+                .any(|t| t.valid_till != t.report_valid_till && t.valid_till.is_some())
+        );
+        let subs: Vec<SubaccountOrderTruth> = world
+            .subaccount_orders
+            .iter()
+            .map(|s| subaccount_order(&world, s, now()))
+            .collect();
+        assert!(subs.iter().any(|s| s.in_report));
+        assert!(
+            subs.iter()
+                .any(|s| s.exported && s.expiry_timestamp.is_some())
         );
         assert!(
-            truths.iter().any(|t| t.valid_till != t.report_valid_till
-                && t.in_report
-                && t.valid_till.is_some())
+            subs.iter()
+                .any(|s| s.valid_till.is_none() && s.actual_valid_till.is_some())
         );
     }
 
@@ -502,13 +508,17 @@ mod tests {
     #[test]
     fn days_remaining_follow_the_interface() {
         let world = World::generate(40, 1, now().date_naive());
-        for t in all(&world, now()) {
+        for o in &world.orders {
+            let t = order(&world, o, now());
             if let (Some(expiry), Some(days)) = (t.expiry_timestamp, t.days_remaining) {
                 assert_eq!(days, (expiry - now().timestamp()).div_euclid(86_400));
             }
         }
         // Due today at noon: expired 12 hours ago, day -1.
-        let due_today = all(&world, now())
+        let due_today = world
+            .orders
+            .iter()
+            .map(|o| order(&world, o, now()))
             .find(|t| t.valid_till == Some(now().date_naive()))
             .unwrap();
         assert_eq!(due_today.days_remaining, Some(-1));

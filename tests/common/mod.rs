@@ -247,6 +247,17 @@ impl Scrape {
             .map(|s| value(&s.value))
     }
 
+    /// The sum of `metric` over every series whose labels include `labels`.
+    pub fn sum(&self, metric: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|s| {
+                s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+            })
+            .map(|s| value(&s.value))
+            .sum()
+    }
+
     pub fn has(&self, metric: &str) -> bool {
         self.samples.iter().any(|s| s.metric == metric)
     }

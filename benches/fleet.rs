@@ -1,0 +1,1066 @@
+//! The fleet benchmark: how the exporter copes with 1,000 to 1,000,000
+//! orders (issue 7). `cargo bench --bench fleet` prints one markdown table;
+//! `docs/performance.md` publishes it with the machine it ran on.
+//!
+//! For each fleet size it starts the real binary twice, as processes on
+//! loopback: `certcentral-exporter simulate` (the CertCentral stand-in, CSRs
+//! included) and the exporter polling it. It measures
+//!
+//! - the exporter's first poll: wall time (the exporter's own
+//!   `duration_ms`), time from spawn to `/-/ready` (the metrics rendered),
+//!   and CPU (utime+stime of `/proc/PID/stat`, from the first `/-/healthy`
+//!   to `/-/ready`: the report pages over HTTP with gzip, the parse, the
+//!   fleet, compliance and the render). `--certcentral.detail-budget 0`, so
+//!   the poll is the report read (plus one subaccount listing request),
+//!   except in the `details` mode;
+//! - in this process, over the same report bytes: `report::parse_page`
+//!   (with a cold CSR cache, as on a first poll, and warm, as on every poll
+//!   after), gunzip of the page as the simulator sends it, and a bare
+//!   `csv::ByteRecord` pass (the floor for this work), each in thread CPU
+//!   time;
+//! - peak and current RSS of the exporter (VmHWM, VmRSS);
+//! - `/metrics` under 10 concurrent scrapers, plain and gzip, each reading
+//!   the whole body: p50/p99 latency and body sizes;
+//! - a soak: 50 polls at 100,000 orders with scrapes running; RSS after the
+//!   first poll against RSS at the end.
+//!
+//! Without `--bench` (that is, under `cargo test --all-targets`) it runs a
+//! smoke version: 1,000 orders, a few scrapes, no soak, in a few seconds.
+//!
+//! Environment: `BENCH_SIZES=1000,10000` (fleet sizes), `BENCH_MODES`
+//! (`report,details,horizon`: which exporter runs per size; `details` and
+//! `horizon` run only at the sizes in `BENCH_DETAILS_SIZES` and
+//! `BENCH_HORIZON_SIZES`), `BENCH_SOAK_POLLS=50` (0: no soak),
+//! `BENCH_SOAK_ORDERS=100000`, `BENCH_SCRAPE_SECONDS=10` (time budget of
+//! each scrape phase), `BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2"` (variables
+//! given to the exporter and simulator processes, for allocator experiments).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use certcentral_exporter::certcentral::report::{ParseContext, parse_page};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certcentral-exporter");
+/// Rate limits far above CertCentral's, on both sides: the benchmark
+/// measures the exporter, not the limiter.
+const RATE_LIMIT: &str = "1000000/3m,100000/5s";
+const PAGE_SIZE: usize = 1000;
+const SCRAPERS: usize = 10;
+const MB: f64 = 1024.0 * 1024.0;
+
+// ---------------------------------------------------------------- settings
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// Default settings, `--certcentral.detail-budget 0`.
+    Report,
+    /// Default settings and the default detail budget (every order's
+    /// details read in the first poll, rate limits being far away).
+    Details,
+    /// `--metrics.per-order-horizon 30d`, detail budget 0.
+    Horizon,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Report => "report",
+            Mode::Details => "report+details",
+            Mode::Horizon => "horizon 30d",
+        }
+    }
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Mode::Report => &["--certcentral.detail-budget", "0"],
+            Mode::Details => &[],
+            Mode::Horizon => &[
+                "--certcentral.detail-budget",
+                "0",
+                "--metrics.per-order-horizon",
+                "30d",
+            ],
+        }
+    }
+}
+
+struct Settings {
+    full: bool,
+    sizes: Vec<usize>,
+    modes: Vec<Mode>,
+    details_sizes: Vec<usize>,
+    horizon_sizes: Vec<usize>,
+    soak_polls: usize,
+    soak_orders: usize,
+    scrape_budget: Duration,
+    max_scrapes: usize,
+}
+
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => text
+            .split(',')
+            .map(|s| s.trim().replace('_', ""))
+            .map(|s| {
+                s.parse()
+                    .unwrap_or_else(|_| panic!("{name}: '{s}' is not a number"))
+            })
+            .collect(),
+        _ => default.to_vec(),
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    env_list(name, &[default])
+        .first()
+        .copied()
+        .unwrap_or(default)
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        // cargo bench passes --bench; cargo test (CI) does not.
+        let full = std::env::args().any(|a| a == "--bench");
+        let modes = match std::env::var("BENCH_MODES") {
+            Ok(text) if !text.trim().is_empty() => text
+                .split(',')
+                .map(|m| match m.trim() {
+                    "report" => Mode::Report,
+                    "details" => Mode::Details,
+                    "horizon" => Mode::Horizon,
+                    other => panic!("BENCH_MODES: unknown mode '{other}'"),
+                })
+                .collect(),
+            _ if full => vec![Mode::Report, Mode::Details, Mode::Horizon],
+            _ => vec![Mode::Report],
+        };
+        if full {
+            Settings {
+                full,
+                sizes: env_list("BENCH_SIZES", &[1_000, 10_000, 100_000, 1_000_000]),
+                modes,
+                details_sizes: env_list("BENCH_DETAILS_SIZES", &[10_000, 100_000]),
+                horizon_sizes: env_list("BENCH_HORIZON_SIZES", &[100_000, 1_000_000]),
+                soak_polls: env_usize("BENCH_SOAK_POLLS", 50),
+                soak_orders: env_usize("BENCH_SOAK_ORDERS", 100_000),
+                scrape_budget: Duration::from_secs(env_usize("BENCH_SCRAPE_SECONDS", 10) as u64),
+                max_scrapes: 50,
+            }
+        } else {
+            Settings {
+                full,
+                sizes: env_list("BENCH_SIZES", &[1_000]),
+                modes,
+                details_sizes: env_list("BENCH_DETAILS_SIZES", &[]),
+                horizon_sizes: env_list("BENCH_HORIZON_SIZES", &[]),
+                soak_polls: env_usize("BENCH_SOAK_POLLS", 0),
+                soak_orders: env_usize("BENCH_SOAK_ORDERS", 1_000),
+                scrape_budget: Duration::from_secs(env_usize("BENCH_SCRAPE_SECONDS", 1) as u64),
+                max_scrapes: 5,
+            }
+        }
+    }
+
+    fn runs_mode(&self, mode: Mode, orders: usize) -> bool {
+        self.modes.contains(&mode)
+            && match mode {
+                Mode::Report => true,
+                Mode::Details => self.details_sizes.contains(&orders),
+                Mode::Horizon => self.horizon_sizes.contains(&orders),
+            }
+    }
+}
+
+// ------------------------------------------------------------- processes
+
+/// A child process, killed and reaped when dropped (on every exit path,
+/// panics included), its output kept in a file.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn spawn(dir: &Path, name: &str, args: &[&str]) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(BIN);
+        // BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2 ...": allocator experiments.
+        if let Ok(vars) = std::env::var("BENCH_EXPORTER_ENV") {
+            for pair in vars.split_whitespace() {
+                if let Some((key, value)) = pair.split_once('=') {
+                    command.env(key, value);
+                }
+            }
+        }
+        let child = command
+            .args(args)
+            .env("CERTCENTRAL_API_KEY", "bench-exporter")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .expect("start certcentral-exporter");
+        Proc { child, log }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(&self.log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{BIN} exited ({status}); its log:\n{}",
+                tail(&self.logs(), 3000)
+            );
+        }
+    }
+
+    /// The process's CPU time so far, two ways.
+    fn cpu(&self) -> Cpu {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("stat");
+        // Fields after the command name, which is in parentheses.
+        let after = &stat[stat.rfind(')').expect("stat format") + 2..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the whole line; `after`
+        // starts at field 3.
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        let mut threads_ns: u64 = 0;
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid())) {
+            for task in tasks.flatten() {
+                threads_ns += std::fs::read_to_string(task.path().join("schedstat"))
+                    .ok()
+                    .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+                    .unwrap_or(0);
+            }
+        }
+        Cpu {
+            stat: ticks as f64 / clock_ticks_per_second(),
+            threads: threads_ns as f64 / 1e9,
+        }
+    }
+
+    /// (VmHWM, VmRSS) in MB.
+    fn memory_mb(&self) -> (f64, f64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<f64>().ok())
+                .expect("VmHWM/VmRSS in /proc/PID/status")
+        };
+        (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU time of a process: utime+stime from `/proc/PID/stat` (every
+/// thread, dead ones included, in 10 ms ticks) and the sum of its live
+/// threads' `schedstat` (nanoseconds).
+#[derive(Clone, Copy)]
+struct Cpu {
+    stat: f64,
+    threads: f64,
+}
+
+impl Cpu {
+    /// Seconds from `before` to `self`: the nanosecond figure when it agrees
+    /// with utime+stime (no thread exited in between), else utime+stime.
+    fn since(self, before: Cpu) -> f64 {
+        let coarse = self.stat - before.stat;
+        let fine = self.threads - before.threads;
+        if (fine - coarse).abs() <= 0.03 + 0.02 * coarse {
+            fine
+        } else {
+            coarse
+        }
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // USER_HZ is 100 on every Linux architecture that matters here; getconf
+    // says so when it is there.
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn tail(text: &str, chars: usize) -> &str {
+    let start = text.len().saturating_sub(chars);
+    let start = (start..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    &text[start..]
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics after
+/// `timeout`.
+fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn http(timeout: Duration) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_gzip()
+        .timeout(timeout)
+        .build()
+        .expect("http client")
+}
+
+fn answers_ok(client: &reqwest::blocking::Client, url: &str) -> bool {
+    client
+        .get(url)
+        .send()
+        .is_ok_and(|r| r.status().is_success())
+}
+
+/// Time allowed for something that grows with the fleet.
+fn scaled(orders: usize, base_secs: u64) -> Duration {
+    Duration::from_secs(base_secs) + Duration::from_millis(orders as u64 / 2)
+}
+
+struct Simulator {
+    /// Kept for its Drop: the simulator stops with this value.
+    _proc: Proc,
+    base: String,
+}
+
+impl Simulator {
+    fn start(dir: &Path, orders: usize) -> Simulator {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let orders_text = orders.to_string();
+        let mut proc = Proc::spawn(
+            dir,
+            &format!("simulator-{orders}"),
+            &[
+                "--log.level",
+                "warn",
+                "simulate",
+                "--listen",
+                &listen,
+                "--orders",
+                &orders_text,
+                "--seed",
+                "1",
+                "--rate-limit",
+                RATE_LIMIT,
+            ],
+        );
+        let base = format!("http://{listen}");
+        let client = http(Duration::from_secs(2));
+        let stats = format!("{base}/_simulator/stats");
+        wait_for("the simulator to listen", scaled(orders, 60), || {
+            proc.assert_running();
+            answers_ok(&client, &stats).then_some(())
+        });
+        Simulator { _proc: proc, base }
+    }
+}
+
+// ------------------------------------------------------- in-process parse
+
+/// This thread's CPU time: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, exact
+/// to the nanosecond (std exposes no thread clock; libc is linked anyway).
+fn thread_cpu() -> Duration {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, now: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec (64-bit Linux layout).
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+fn timed<T>(total: &mut Duration, work: impl FnOnce() -> T) -> T {
+    let start = thread_cpu();
+    let out = work();
+    *total += thread_cpu().saturating_sub(start);
+    out
+}
+
+#[derive(Default)]
+struct ParseCost {
+    report_bytes: usize,
+    gzip_bytes: usize,
+    rows: usize,
+    csv: Duration,
+    parse_cold: Duration,
+    parse_warm: Duration,
+    gunzip: Duration,
+}
+
+/// A bare pass over the bytes: every record read as a `ByteRecord`, no
+/// field looked at beyond its count.
+fn bare_csv_pass(bytes: &[u8]) -> usize {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    let mut fields = 0;
+    while reader.read_byte_record(&mut record).expect("csv") {
+        fields += record.len();
+    }
+    fields
+}
+
+/// Reads every report page once (plain), and times over each: the bare csv
+/// pass, `parse_page` cold and warm, and gunzip of the page as the
+/// simulator gzips it. Pages are dropped as they are done, so that the
+/// benchmark's own memory stays small at 1M orders.
+fn measure_parse(sim: &Simulator, orders: usize) -> ParseCost {
+    let client = http(Duration::from_secs(120));
+    let mut cost = ParseCost::default();
+    let mut context = ParseContext::default();
+    let mut offset = 0;
+    loop {
+        let url = format!(
+            "{}/services/v2/report/order?limit={PAGE_SIZE}&offset={offset}",
+            sim.base
+        );
+        let page = client
+            .get(&url)
+            .header("X-DC-DEVKEY", "bench-reader")
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.bytes())
+            .expect("report page");
+        cost.report_bytes += page.len();
+        let fields = timed(&mut cost.csv, || bare_csv_pass(&page));
+        std::hint::black_box(fields);
+        let parsed = timed(&mut cost.parse_cold, || parse_page(&page, &mut context))
+            .expect("parse_page (cold)");
+        let records = parsed.records;
+        cost.rows += parsed.rows.len();
+        drop(parsed);
+        let again = timed(&mut cost.parse_warm, || parse_page(&page, &mut context))
+            .expect("parse_page (warm)");
+        drop(again);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&page).expect("gzip");
+        let gz = encoder.finish().expect("gzip");
+        cost.gzip_bytes += gz.len();
+        let plain = timed(&mut cost.gunzip, || {
+            let mut out = Vec::with_capacity(page.len());
+            flate2::read::GzDecoder::new(&gz[..])
+                .read_to_end(&mut out)
+                .expect("gunzip");
+            out
+        });
+        assert_eq!(plain.len(), page.len());
+        if records < PAGE_SIZE {
+            break;
+        }
+        offset += PAGE_SIZE;
+    }
+    assert_eq!(cost.rows, orders, "every order parsed");
+    cost
+}
+
+// -------------------------------------------------------------- exporter
+
+struct Exporter {
+    proc: Proc,
+    base: String,
+}
+
+struct PollCost {
+    /// The exporter's own measure of the poll (`duration_ms`).
+    poll_wall: Duration,
+    /// From spawn to `/-/ready`.
+    ready_wall: Duration,
+    cpu: f64,
+    hwm_after_poll: f64,
+    rss_after_poll: f64,
+}
+
+impl Exporter {
+    fn start(dir: &Path, name: &str, sim: &Simulator, extra: &[&str]) -> Exporter {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let url = format!("{}/services/v2", sim.base);
+        let mut args = vec![
+            "--certcentral.url",
+            &url,
+            "--certcentral.rate-limit",
+            RATE_LIMIT,
+            "--storage.path",
+            "",
+            "--web.listen-address",
+            &listen,
+            "--log.level",
+            "info",
+        ];
+        args.extend_from_slice(extra);
+        let proc = Proc::spawn(dir, name, &args);
+        Exporter {
+            proc,
+            base: format!("http://{listen}"),
+        }
+    }
+
+    /// Successful polls so far, with each one's `duration_ms`, from the log.
+    fn polls(&self) -> Vec<Duration> {
+        self.proc
+            .logs()
+            .lines()
+            .filter(|l| l.contains("poll succeeded"))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .find_map(|f| f.strip_prefix("duration_ms="))
+                    .and_then(|ms| ms.parse().ok())
+                    .map(Duration::from_millis)
+            })
+            .collect()
+    }
+
+    fn assert_no_failed_poll(&self) {
+        let logs = self.proc.logs();
+        assert!(
+            !logs.contains("poll failed"),
+            "a poll failed:\n{}",
+            tail(&logs, 3000)
+        );
+    }
+
+    /// Waits for the first poll, measuring it.
+    fn first_poll(&mut self, spawned: Instant, orders: usize) -> PollCost {
+        let client = http(Duration::from_secs(5));
+        let healthy = format!("{}/-/healthy", self.base);
+        let ready = format!("{}/-/ready", self.base);
+        let proc = &mut self.proc;
+        wait_for("/-/healthy", Duration::from_secs(30), || {
+            proc.assert_running();
+            answers_ok(&client, &healthy).then_some(())
+        });
+        let cpu_before = self.proc.cpu();
+        let proc = &mut self.proc;
+        wait_for("/-/ready (the first poll)", scaled(orders, 120), || {
+            proc.assert_running();
+            answers_ok(&client, &ready).then_some(())
+        });
+        let ready_wall = spawned.elapsed();
+        let cpu = self.proc.cpu().since(cpu_before);
+        let (hwm, rss) = self.proc.memory_mb();
+        self.assert_no_failed_poll();
+        let poll_wall = wait_for("the poll's log line", Duration::from_secs(5), || {
+            self.polls().first().copied()
+        });
+        PollCost {
+            poll_wall,
+            ready_wall,
+            cpu,
+            hwm_after_poll: hwm,
+            rss_after_poll: rss,
+        }
+    }
+}
+
+// --------------------------------------------------------------- scrapes
+
+#[derive(Clone, Copy)]
+enum Encoding {
+    Plain,
+    Gzip,
+}
+
+/// One scrape, reading the whole body; (latency, body bytes).
+fn scrape(client: &reqwest::blocking::Client, url: &str, encoding: Encoding) -> (Duration, u64) {
+    let start = Instant::now();
+    let mut request = client.get(url);
+    if let Encoding::Gzip = encoding {
+        request = request.header("Accept-Encoding", "gzip");
+    }
+    let mut response = request
+        .send()
+        .and_then(|r| r.error_for_status())
+        .expect("/metrics");
+    if let Encoding::Gzip = encoding {
+        let served = response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(served, Some("gzip"), "gzip served when asked");
+    }
+    let bytes = std::io::copy(&mut response, &mut std::io::sink()).expect("/metrics body");
+    (start.elapsed(), bytes)
+}
+
+struct ScrapeCost {
+    samples: usize,
+    p50: Duration,
+    p99: Duration,
+    body_bytes: u64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// `SCRAPERS` threads scraping back to back until each has done
+/// `max_scrapes` or the time budget is spent (at least 2 each).
+fn concurrent_scrapes(url: &str, encoding: Encoding, settings: &Settings) -> ScrapeCost {
+    let deadline = Instant::now() + settings.scrape_budget;
+    let max = settings.max_scrapes;
+    let threads: Vec<_> = (0..SCRAPERS)
+        .map(|_| {
+            let url = url.to_owned();
+            std::thread::spawn(move || {
+                let client = http(Duration::from_secs(300));
+                let mut samples = Vec::new();
+                let mut bytes = 0;
+                while samples.len() < 2 || (samples.len() < max && Instant::now() < deadline) {
+                    let (latency, body) = scrape(&client, &url, encoding);
+                    samples.push(latency);
+                    bytes = body;
+                }
+                (samples, bytes)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut body_bytes = 0;
+    for thread in threads {
+        let (samples, bytes) = thread.join().expect("scraper");
+        all.extend(samples);
+        body_bytes = bytes;
+    }
+    all.sort();
+    ScrapeCost {
+        samples: all.len(),
+        p50: percentile(&all, 0.50),
+        p99: percentile(&all, 0.99),
+        body_bytes,
+    }
+}
+
+/// Checks that the gzip body is one member that decodes to the metrics.
+fn check_gzip(url: &str) {
+    let body = http(Duration::from_secs(300))
+        .get(url)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .and_then(|r| r.bytes())
+        .expect("/metrics gzip");
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut text)
+        .expect("gzip body decodes");
+    assert!(text.starts_with(b"# HELP"), "gzip body is the exposition");
+}
+
+// ------------------------------------------------------------------ rows
+
+struct Row {
+    orders: usize,
+    mode: Mode,
+    load: f64,
+    parse: Arc<ParseCost>,
+    poll: PollCost,
+    hwm_end: f64,
+    rss_end: f64,
+    first_gzip: Duration,
+    plain: ScrapeCost,
+    gzip: ScrapeCost,
+}
+
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|l| l.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+fn run_mode(
+    dir: &Path,
+    sim: &Simulator,
+    orders: usize,
+    mode: Mode,
+    parse: &Arc<ParseCost>,
+    settings: &Settings,
+) -> Row {
+    let load = load_average();
+    let spawned = Instant::now();
+    let mut args = vec!["--poll.interval", "1h"];
+    args.extend_from_slice(mode.args());
+    let mut exporter = Exporter::start(dir, &format!("exporter-{orders}-{mode:?}"), sim, &args);
+    let poll = exporter.first_poll(spawned, orders);
+    let metrics = format!("{}/metrics", exporter.base);
+    // The first gzip scrape after a render deflates the whole text; time it
+    // alone, then the steady state.
+    let (first_gzip, _) = scrape(&http(Duration::from_secs(300)), &metrics, Encoding::Gzip);
+    check_gzip(&metrics);
+    let plain = concurrent_scrapes(&metrics, Encoding::Plain, settings);
+    let gzip = concurrent_scrapes(&metrics, Encoding::Gzip, settings);
+    exporter.proc.assert_running();
+    exporter.assert_no_failed_poll();
+    let (hwm_end, rss_end) = exporter.proc.memory_mb();
+    let row = Row {
+        orders,
+        mode,
+        load,
+        parse: parse.clone(),
+        poll,
+        hwm_end,
+        rss_end,
+        first_gzip,
+        plain,
+        gzip,
+    };
+    eprintln!("  {}", row_line(&row));
+    row
+}
+
+const HEADER: [&str; 20] = [
+    "orders",
+    "mode",
+    "load1",
+    "report MB",
+    "poll wall s",
+    "to ready s",
+    "poll CPU s",
+    "CPU µs/order",
+    "parse_page cold s",
+    "parse_page warm s",
+    "gunzip s",
+    "bare csv s",
+    "poll CPU / csv",
+    "RSS after poll MB",
+    "peak RSS MB",
+    "RSS end MB",
+    "body MB plain / gzip",
+    "plain p50 / p99 ms",
+    "gzip p50 / p99 ms",
+    "gzip 1st ms",
+];
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn row_line(row: &Row) -> String {
+    let secs = |d: Duration| format!("{:.3}", d.as_secs_f64());
+    let p = &row.parse;
+    // The in-process columns are the same for every mode of a size.
+    let first = |text: String| {
+        if row.mode == Mode::Report {
+            text
+        } else {
+            String::new()
+        }
+    };
+    let report_mb = first(format!("{:.1}", p.report_bytes as f64 / MB));
+    let cold = first(secs(p.parse_cold));
+    let warm = first(secs(p.parse_warm));
+    let gunzip = first(secs(p.gunzip));
+    let csv = first(secs(p.csv));
+    let ratio = format!("{:.2}", row.poll.cpu / p.csv.as_secs_f64());
+    let cells = [
+        row.orders.to_string(),
+        row.mode.name().to_owned(),
+        format!("{:.2}", row.load),
+        report_mb,
+        format!("{:.2}", row.poll.poll_wall.as_secs_f64()),
+        format!("{:.2}", row.poll.ready_wall.as_secs_f64()),
+        format!("{:.3}", row.poll.cpu),
+        format!("{:.1}", row.poll.cpu * 1e6 / row.orders as f64),
+        cold,
+        warm,
+        gunzip,
+        csv,
+        ratio,
+        format!("{:.0}", row.poll.rss_after_poll),
+        format!(
+            "{:.0} ({:.0} after poll)",
+            row.hwm_end, row.poll.hwm_after_poll
+        ),
+        format!("{:.0}", row.rss_end),
+        format!(
+            "{:.1} / {:.2}",
+            row.plain.body_bytes as f64 / MB,
+            row.gzip.body_bytes as f64 / MB
+        ),
+        format!(
+            "{} / {} (n={})",
+            ms(row.plain.p50),
+            ms(row.plain.p99),
+            row.plain.samples
+        ),
+        format!(
+            "{} / {} (n={})",
+            ms(row.gzip.p50),
+            ms(row.gzip.p99),
+            row.gzip.samples
+        ),
+        ms(row.first_gzip),
+    ];
+    format!("| {} |", cells.join(" | "))
+}
+
+// ------------------------------------------------------------------ soak
+
+struct Soak {
+    orders: usize,
+    polls: usize,
+    load: f64,
+    /// VmRSS sampled just after each poll's log line, MB.
+    rss: Vec<f64>,
+    hwm: f64,
+    steady_poll_cpu: Option<f64>,
+    scrapes: usize,
+    wall: Duration,
+}
+
+/// Polls back to back (`--poll.interval 2s`) with 4 scrapers (2 plain, 2
+/// gzip, one scrape a second each), sampling RSS after every poll.
+fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize) -> Soak {
+    let load = load_average();
+    let started = Instant::now();
+    let mut exporter = Exporter::start(
+        dir,
+        "exporter-soak",
+        sim,
+        &[
+            "--poll.interval",
+            "2s",
+            "--poll.timeout",
+            "10m",
+            "--certcentral.detail-budget",
+            "0",
+        ],
+    );
+    let mut rss = Vec::new();
+    let mut cpu_at = Vec::new();
+    let mut hwm = 0.0;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut scrapers = Vec::new();
+    let metrics = format!("{}/metrics", exporter.base);
+    let deadline = scaled(orders, 60) * polls as u32;
+    let give_up = Instant::now() + deadline;
+    // Polls 1 to 4 run without scrapes: their CPU is the steady-state poll's.
+    const QUIET_POLLS: usize = 4;
+    while rss.len() < polls {
+        exporter.proc.assert_running();
+        assert!(
+            Instant::now() < give_up,
+            "soak: {} polls in {deadline:?}",
+            rss.len()
+        );
+        let done = exporter.polls().len();
+        while rss.len() < done.min(polls) {
+            let (h, r) = exporter.proc.memory_mb();
+            hwm = h;
+            rss.push(r);
+            cpu_at.push(exporter.proc.cpu());
+            eprintln!("  soak: poll {} RSS {r:.0} MB (peak {h:.0} MB)", rss.len());
+        }
+        if rss.len() >= QUIET_POLLS && scrapers.is_empty() {
+            for i in 0..4 {
+                let url = metrics.clone();
+                let stop = stop.clone();
+                let encoding = if i % 2 == 0 {
+                    Encoding::Plain
+                } else {
+                    Encoding::Gzip
+                };
+                scrapers.push(std::thread::spawn(move || {
+                    let client = http(Duration::from_secs(300));
+                    let mut count = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let tick = Instant::now();
+                        scrape(&client, &url, encoding);
+                        count += 1;
+                        let pause = Duration::from_secs(1).saturating_sub(tick.elapsed());
+                        std::thread::sleep(pause);
+                    }
+                    count
+                }));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let scrapes = scrapers
+        .into_iter()
+        .map(|t| t.join().expect("soak scraper"))
+        .sum();
+    exporter.assert_no_failed_poll();
+    let steady_poll_cpu = (cpu_at.len() >= QUIET_POLLS)
+        .then(|| cpu_at[QUIET_POLLS - 1].since(cpu_at[0]) / (QUIET_POLLS - 1) as f64);
+    Soak {
+        orders,
+        polls,
+        load,
+        rss,
+        hwm,
+        steady_poll_cpu,
+        scrapes,
+        wall: started.elapsed(),
+    }
+}
+
+// ------------------------------------------------------------------ main
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}, MemTotal {memory}")
+}
+
+fn main() {
+    let settings = Settings::from_env();
+    let dir = tempfile::tempdir().expect("temp dir");
+    eprintln!(
+        "fleet benchmark ({}): {}; load average {:.2}; binary {BIN}",
+        if settings.full {
+            "full"
+        } else {
+            "smoke: run with cargo bench for the real one"
+        },
+        machine(),
+        load_average()
+    );
+    let mut rows = Vec::new();
+    let mut soak_result = None;
+    let mut sizes = settings.sizes.clone();
+    if settings.soak_polls > 0 && !sizes.contains(&settings.soak_orders) {
+        sizes.push(settings.soak_orders);
+    }
+    for &orders in &sizes {
+        eprintln!("{orders} orders: starting the simulator");
+        let sim = Simulator::start(dir.path(), orders);
+        if settings.sizes.contains(&orders) {
+            eprintln!("{orders} orders: reading and parsing the report in-process");
+            let parse = Arc::new(measure_parse(&sim, orders));
+            for mode in [Mode::Report, Mode::Details, Mode::Horizon] {
+                if settings.runs_mode(mode, orders) {
+                    eprintln!("{orders} orders: exporter, {}", mode.name());
+                    rows.push(run_mode(dir.path(), &sim, orders, mode, &parse, &settings));
+                }
+            }
+        }
+        if settings.soak_polls > 0 && orders == settings.soak_orders {
+            eprintln!("{orders} orders: soak, {} polls", settings.soak_polls);
+            soak_result = Some(soak(dir.path(), &sim, orders, settings.soak_polls));
+        }
+        drop(sim);
+    }
+
+    println!();
+    println!("Machine: {}", machine());
+    println!(
+        "Exporter: {BIN}, against `certcentral-exporter simulate` (seed 1, CSRs included) over loopback, \
+         rate limits {RATE_LIMIT} on both sides; poll CPU = utime+stime from /-/healthy to /-/ready \
+         (10 ms ticks); parse and csv columns are thread CPU in this process over the same bytes; \
+         scrapes: {SCRAPERS} concurrent scrapers reading whole bodies."
+    );
+    println!();
+    println!("| {} |", HEADER.join(" | "));
+    println!("|{}", "---|".repeat(HEADER.len()));
+    for row in &rows {
+        println!("{}", row_line(row));
+    }
+    if let Some(soak) = soak_result {
+        let first = soak.rss.first().copied().unwrap_or(f64::NAN);
+        let last = soak.rss.last().copied().unwrap_or(f64::NAN);
+        let max = soak.rss.iter().copied().fold(f64::MIN, f64::max);
+        let min = soak.rss.iter().copied().fold(f64::MAX, f64::min);
+        let every_tenth: Vec<String> = soak
+            .rss
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 10 == 0 || *i + 1 == soak.rss.len())
+            .map(|(i, r)| format!("#{}: {r:.0}", i + 1))
+            .collect();
+        println!();
+        println!(
+            "Soak: {} polls at {} orders in {:.0} s (load1 {:.2} at start), {} scrapes; RSS after poll 1: {first:.0} MB, \
+             after poll {}: {last:.0} MB ({:+.1}%), min {min:.0}, max {max:.0}, peak (VmHWM) {:.0} MB; \
+             steady-state poll CPU (polls 2-4, no scrapes): {}; RSS by poll (MB): {}",
+            soak.polls,
+            soak.orders,
+            soak.wall.as_secs_f64(),
+            soak.load,
+            soak.scrapes,
+            soak.rss.len(),
+            (last / first - 1.0) * 100.0,
+            soak.hwm,
+            soak.steady_poll_cpu
+                .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s")),
+            every_tenth.join(", ")
+        );
+    }
+}

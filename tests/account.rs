@@ -1,0 +1,381 @@
+//! The whole account: order details, reissues and subaccount orders, read
+//! inside the rate limit, and remembered across restarts.
+
+mod common;
+
+use common::{Exporter, Simulator, http};
+use serde_json::Value;
+
+/// CertCentral's windows (1,000 per 3 minutes, 100 per 5 seconds), 120
+/// times faster, enforced by the simulator and known to the exporter.
+const WINDOWS: &str = "1000/1500ms,100/42ms";
+
+fn requests(stats: &Value, endpoint: &str) -> u64 {
+    stats["requests"][endpoint]
+        .as_object()
+        .map_or(0, |codes| codes.values().filter_map(Value::as_u64).sum())
+}
+
+fn exporter(sim: &Simulator, store: &str, interval: &str) -> Exporter {
+    let url = sim.api_url();
+    Exporter::start(
+        &[
+            "--certcentral.url",
+            &url,
+            "--certcentral.rate-limit",
+            WINDOWS,
+            "--certcentral.detail-budget",
+            "100000",
+            "--certcentral.retry-delay",
+            "50ms",
+            "--poll.interval",
+            interval,
+            "--storage.path",
+            store,
+        ],
+        &[("CERTCENTRAL_API_KEY", "account-test-key")],
+    )
+}
+
+/// Scrapes until the exporter has finished `polls` polls.
+fn after_polls(exporter: &Exporter, polls: f64) -> common::Scrape {
+    exporter.scrape_until(&format!("{polls} polls"), |s| {
+        s.value("certcentral_polls_total", &[("result", "success")])
+            .unwrap_or(0.0)
+            + s.value("certcentral_polls_total", &[("result", "failure")])
+                .unwrap_or(0.0)
+            >= polls
+    })
+}
+
+#[test]
+fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
+    let sim = Simulator::start(10_000, 11, &["--rate-limit", WINDOWS]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let mut first = exporter(&sim, store, "20s");
+    first.wait_ready();
+    let scrape = after_polls(&first, 1.0);
+    assert_eq!(
+        scrape.value("certcentral_up", &[]),
+        Some(1.0),
+        "{}",
+        first.process.logs()
+    );
+    let s1 = sim.stats();
+    assert_eq!(
+        s1["rate_limited"], 0,
+        "a first poll from an empty store gets no 429: {s1}"
+    );
+    assert_eq!(
+        requests(&s1, "report"),
+        11,
+        "ten full pages and an empty eleventh"
+    );
+    let details_first = requests(&s1, "order");
+    assert!(details_first > 5000, "{s1}");
+    assert_eq!(scrape.value("certcentral_details_backlog", &[]), Some(0.0));
+
+    // A second poll with nothing changed costs the report pages and no detail.
+    let second = after_polls(&first, 2.0);
+    assert_eq!(second.value("certcentral_up", &[]), Some(1.0));
+    let s2 = sim.stats();
+    assert_eq!(requests(&s2, "report") - requests(&s1, "report"), 11);
+    assert_eq!(
+        requests(&s2, "order"),
+        details_first,
+        "no detail request: {s2}"
+    );
+    assert_eq!(requests(&s2, "reissue"), requests(&s1, "reissue"));
+    assert_eq!(s2["rate_limited"], 0);
+
+    // One changed order and one reissue: exactly their requests.
+    let truth = sim.orders();
+    let plain = truth
+        .iter()
+        .skip(30)
+        .find(|o| o["status"] == "issued" && o["valid_till"].is_string())
+        .unwrap();
+    let reissued = truth
+        .iter()
+        .skip(40)
+        .find(|o| o["status"] == "issued" && o["id"] != plain["id"])
+        .unwrap();
+    let client = http();
+    let touched: Value = client
+        .post(format!(
+            "{}/_simulator/orders/{}/touch",
+            sim.base, plain["id"]
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let moved: Value = client
+        .post(format!(
+            "{}/_simulator/orders/{}/reissue",
+            sim.base, reissued["id"]
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let third = after_polls(&first, 3.0);
+    let s3 = sim.stats();
+    assert_eq!(requests(&s3, "order") - requests(&s2, "order"), 2, "{s3}");
+    assert_eq!(
+        requests(&s3, "reissue") - requests(&s2, "reissue"),
+        1,
+        "only the reissued order has reissues"
+    );
+    let expiry_of = |scrape: &common::Scrape, id: &Value| {
+        scrape.value(
+            "certcentral_certificate_expiry_timestamp_seconds",
+            &[("order_id", &id.to_string())],
+        )
+    };
+    let day = |v: &Value| {
+        chrono::NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp() as f64
+    };
+    assert_eq!(
+        expiry_of(&third, &plain["id"]),
+        Some(day(&touched["valid_till"]))
+    );
+    assert_eq!(
+        expiry_of(&third, &reissued["id"]),
+        Some(day(&moved["valid_till"])),
+        "the reissue moved the expiry"
+    );
+    drop(first);
+
+    // A restart with the store costs the report pages and nothing more.
+    let before = sim.stats();
+    let mut second_run = exporter(&sim, store, "1h");
+    second_run.wait_ready();
+    let after = sim.stats();
+    assert_eq!(requests(&after, "report") - requests(&before, "report"), 11);
+    assert_eq!(
+        requests(&after, "order"),
+        requests(&before, "order"),
+        "no details after a restart: {after}"
+    );
+    assert_eq!(after["rate_limited"], 0);
+    drop(second_run);
+
+    // A store cut off mid-write is set aside and the details read again.
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().ends_with(".state.json"))
+        .unwrap()
+        .path();
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
+    let before = sim.stats();
+    let mut third_run = exporter(&sim, store, "1h");
+    third_run.wait_ready();
+    let logs = third_run.process.logs();
+    assert!(logs.contains("cannot be trusted"), "{logs}");
+    let aside = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().contains(".bad-"));
+    assert!(aside, "the damaged store is kept aside for a look");
+    assert!(requests(&sim.stats(), "order") > requests(&before, "order") + 5000);
+}
+
+#[test]
+fn subaccount_orders_match_the_simulator_and_are_exported_once() {
+    let sim = Simulator::start(400, 9, &["--rate-limit", WINDOWS]);
+    let mut exporter = exporter(&sim, "", "1h");
+    exporter.wait_ready();
+    let scrape = exporter.scrape();
+    let truth: Vec<Value> = http()
+        .get(format!("{}/_simulator/subaccount-orders", sim.base))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(truth.iter().any(|o| o["in_report"] == true));
+    let mut counts = std::collections::BTreeMap::new();
+    for order in &truth {
+        let id = order["id"].to_string();
+        let sub_id = order["subaccount_id"].to_string();
+        let series = scrape.value(
+            "certcentral_certificate_expiry_timestamp_seconds",
+            &[("order_id", &id), ("subaccount_id", &sub_id)],
+        );
+        if order["in_report"] == true {
+            assert!(
+                series.is_none(),
+                "order {id} is in the report: exported once, from there"
+            );
+            continue;
+        }
+        *counts
+            .entry((sub_id, order["status"].as_str().unwrap().to_owned()))
+            .or_insert(0.0) += 1.0;
+        assert_eq!(
+            series,
+            order["expiry_timestamp"].as_f64(),
+            "subaccount order {id}"
+        );
+    }
+    for ((sub_id, status), count) in counts {
+        let value = scrape.value(
+            "certcentral_subaccount_orders",
+            &[("subaccount_id", &sub_id), ("status", &status)],
+        );
+        assert_eq!(value, Some(count), "subaccount {sub_id} {status}");
+    }
+    assert!(
+        scrape
+            .value("certcentral_subaccount_order_cost", &[("currency", "USD")])
+            .unwrap()
+            > 0.0
+    );
+}
+
+#[test]
+fn a_429_burst_and_a_run_of_500s_are_ridden_out_without_losing_data() {
+    let sim = Simulator::start(300, 4, &["--rate-limit", WINDOWS]);
+    let mut exporter = exporter(&sim, "", "2s");
+    exporter.wait_ready();
+    let count = |s: &common::Scrape| {
+        s.samples
+            .iter()
+            .filter(|x| x.metric == "certcentral_certificate_days_remaining")
+            .count()
+    };
+    let baseline = count(&exporter.scrape());
+    assert!(baseline > 100);
+    let faults = |spec: &str| {
+        let status = http()
+            .put(format!("{}/_simulator/faults", sim.base))
+            .body(spec.to_owned())
+            .send()
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+    };
+
+    faults(r#"{"rate_limit_burst": 6}"#);
+    let scrape = exporter.scrape_until("the 429s to be counted", |s| {
+        s.sum("certcentral_api_requests_total", &[("code", "429")]) >= 6.0
+    });
+    let polls = scrape
+        .value("certcentral_polls_total", &[("result", "success")])
+        .unwrap();
+    let scrape = exporter.scrape_until("a poll after the burst", |s| {
+        s.value("certcentral_polls_total", &[("result", "success")])
+            .is_some_and(|v| v > polls)
+    });
+    assert_eq!(
+        scrape.value("certcentral_up", &[]),
+        Some(1.0),
+        "the burst was ridden out"
+    );
+    assert_eq!(
+        scrape.value("certcentral_poll_errors_total", &[("kind", "rate_limited")]),
+        Some(0.0),
+        "no poll failed for the burst"
+    );
+
+    faults(r#"{"error_rate": 1.0}"#);
+    let down = exporter.scrape_until("the outage to show", |s| {
+        s.value("certcentral_up", &[]) == Some(0.0)
+    });
+    assert!(
+        down.value("certcentral_poll_errors_total", &[("kind", "server")])
+            .is_some_and(|v| v >= 1.0)
+    );
+    assert_eq!(count(&down), baseline, "the last good data is still served");
+    assert!(
+        down.value("certcentral_api_retries_total", &[("kind", "server")])
+            .is_some_and(|v| v >= 3.0)
+    );
+
+    faults("{}");
+    let up = exporter.scrape_until("recovery", |s| s.value("certcentral_up", &[]) == Some(1.0));
+    assert_eq!(count(&up), baseline);
+    let logs = exporter.process.logs();
+    let failures = logs.lines().filter(|l| l.contains("poll failed")).count();
+    let retries = logs
+        .lines()
+        .filter(|l| l.contains("retrying a CertCentral request"))
+        .count();
+    assert!(
+        failures >= 1 && retries > failures,
+        "one line per failure, retries at debug: {failures} {retries}"
+    );
+}
+
+#[test]
+fn several_accounts_from_a_config_file_each_under_its_own_label() {
+    let alpha = Simulator::start(50, 1, &["--api-key", "key-alpha"]);
+    let beta = Simulator::start(80, 2, &["--api-key", "key-beta"]);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("beta.key");
+    std::fs::write(&key_file, "key-beta\n").unwrap();
+    std::fs::set_permissions(
+        &key_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let config = dir.path().join("accounts.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "accounts:\n  - name: alpha\n    api_key_env: ALPHA_KEY\n    url: {}\n  - name: beta\n    api_key_file: {}\n    url: {}\n    rate_limit: 5000/3m,500/5s\n    compliance:\n      disabled_rules: [duplicates_present]\n",
+            alpha.api_url(),
+            key_file.display(),
+            beta.api_url()
+        ),
+    )
+    .unwrap();
+    let mut exporter = Exporter::start(
+        &[
+            "--config.file",
+            config.to_str().unwrap(),
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "1h",
+        ],
+        &[("ALPHA_KEY", "key-alpha")],
+    );
+    exporter.wait_ready();
+    let scrape = exporter.scrape();
+    for (account, sim) in [("alpha", &alpha), ("beta", &beta)] {
+        assert_eq!(
+            scrape.value("certcentral_up", &[("account", account)]),
+            Some(1.0),
+            "{}",
+            exporter.process.logs()
+        );
+        let orders = scrape.sum("certcentral_orders", &[("account", account)]);
+        assert_eq!(orders, sim.orders().len() as f64, "{account}");
+    }
+    assert!(
+        scrape
+            .value(
+                "certcentral_compliance_violations",
+                &[("account", "alpha"), ("rule", "duplicates_present")]
+            )
+            .is_some()
+    );
+    assert!(
+        scrape
+            .value(
+                "certcentral_compliance_violations",
+                &[("account", "beta"), ("rule", "duplicates_present")]
+            )
+            .is_none(),
+        "switched off for beta only"
+    );
+}

@@ -1,0 +1,110 @@
+//! Compliance findings and the actionable flag, order by order, against the
+//! simulator's own truth.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{Exporter, Simulator};
+
+#[test]
+fn findings_and_actionable_match_the_simulator_order_by_order() {
+    let sim = Simulator::start(600, 21, &["--rate-limit", "200000/3m,20000/5s"]);
+    let url = sim.api_url();
+    let mut exporter = Exporter::start(
+        &[
+            "--certcentral.url",
+            &url,
+            "--certcentral.rate-limit",
+            "200000/3m,20000/5s",
+            "--certcentral.detail-budget",
+            "100000",
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "1h",
+        ],
+        &[("CERTCENTRAL_API_KEY", "k")],
+    );
+    exporter.wait_ready();
+    let scrape = exporter.scrape();
+    let mut findings: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for sample in scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "certcentral_compliance_violation")
+    {
+        let id = sample.labels.get("order_id").unwrap().to_owned();
+        findings
+            .entry(id)
+            .or_default()
+            .insert(sample.labels.get("rule").unwrap().to_owned());
+    }
+    let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
+    let mut every_rule = BTreeSet::new();
+    let mut actionable_seen = [0, 0];
+    for order in sim.orders() {
+        let id = order["id"].to_string();
+        let expected: BTreeSet<String> = order["expected_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        let got = findings.remove(&id).unwrap_or_default();
+        assert_eq!(
+            got, expected,
+            "findings of order {id} ({} {:?})",
+            order["status"], order["valid_till"]
+        );
+        every_rule.extend(expected);
+        if order["exported"] == true {
+            let flag = order["actionable"].as_bool().unwrap();
+            assert_eq!(
+                actionable.get(&id).copied(),
+                Some(f64::from(u8::from(flag))),
+                "actionable of order {id}"
+            );
+            actionable_seen[usize::from(flag)] += 1;
+        }
+    }
+    assert!(
+        findings.is_empty(),
+        "findings for orders the simulator does not have: {findings:?}"
+    );
+    let rules: BTreeSet<&str> = [
+        "weak_signature_hash",
+        "weak_key",
+        "csr_unreadable",
+        "validity_exceeds_baseline",
+        "auto_renew_disabled",
+        "renewal_notifications_disabled",
+        "duplicates_present",
+        "out_of_contract",
+        "ct_logging_disabled",
+        "approval_pending_too_long",
+        "expired_not_renewed",
+    ]
+    .into();
+    let seen: BTreeSet<&str> = every_rule.iter().map(String::as_str).collect();
+    assert_eq!(seen, rules, "the fleet shows every finding");
+    assert!(
+        actionable_seen[0] > 10 && actionable_seen[1] > 10,
+        "{actionable_seen:?}"
+    );
+    // The per-account counts agree with the per-order series.
+    for rule in rules {
+        let per_order = scrape
+            .samples
+            .iter()
+            .filter(|s| {
+                s.metric == "certcentral_compliance_violation" && s.labels.get("rule") == Some(rule)
+            })
+            .count() as f64;
+        assert_eq!(
+            scrape.value("certcentral_compliance_violations", &[("rule", rule)]),
+            Some(per_order),
+            "{rule}"
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! The exporter end to end on the order report: the real binary against the
+//! simulator over HTTP, scraped and parsed like Prometheus would.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use common::{Exporter, Simulator, http, wait_for};
+
+/// Fast windows on both sides, so a test reads thousands of orders in seconds.
+const FAST: &[&str] = &["--rate-limit", "200000/3m,20000/5s"];
+const FAST_EXPORTER: [&str; 6] = [
+    "--certcentral.rate-limit",
+    "200000/3m,20000/5s",
+    "--certcentral.detail-budget",
+    "100000",
+    "--certcentral.retry-delay",
+    "50ms",
+];
+
+fn exporter_for(sim: &Simulator, extra: &[&str], key: &str) -> Exporter {
+    let url = sim.api_url();
+    let mut args = vec!["--certcentral.url", &url, "--storage.path", ""];
+    args.extend_from_slice(&FAST_EXPORTER);
+    args.extend_from_slice(extra);
+    Exporter::start(&args, &[("CERTCENTRAL_API_KEY", key)])
+}
+
+fn as_u64(v: &serde_json::Value, field: &str) -> u64 {
+    v[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{field} in {v}"))
+}
+
+#[test]
+fn metrics_match_the_simulated_fleet_over_three_full_pages_and_an_empty_fourth() {
+    let sim = Simulator::start(3000, 42, FAST);
+    let mut exporter = exporter_for(&sim, &["--poll.interval", "1h"], "any-key");
+    exporter.wait_ready();
+    let scrape = exporter.scrape();
+    assert_eq!(
+        scrape.value("certcentral_up", &[("account", "default")]),
+        Some(1.0),
+        "{}",
+        exporter.process.logs()
+    );
+
+    let truth = sim.orders();
+    assert_eq!(truth.len(), 3000);
+    let expiry = scrape.by_label(
+        "certcentral_certificate_expiry_timestamp_seconds",
+        "order_id",
+    );
+    let days = scrape.by_label("certcentral_certificate_days_remaining", "order_id");
+    let auto_renew = scrape.by_label("certcentral_order_auto_renew", "order_id");
+    let duplicates = scrape.by_label("certcentral_order_has_duplicates", "order_id");
+    let renewed = scrape.by_label("certcentral_order_renewed", "order_id");
+    let mut exported = 0;
+    let mut statuses: BTreeMap<String, f64> = BTreeMap::new();
+    for order in &truth {
+        let id = as_u64(order, "id").to_string();
+        *statuses
+            .entry(order["status"].as_str().unwrap().to_owned())
+            .or_default() += 1.0;
+        if !order["exported"].as_bool().unwrap() {
+            assert!(
+                !auto_renew.contains_key(&id),
+                "order {id} ({}) has no per-order series",
+                order["status"]
+            );
+            continue;
+        }
+        exported += 1;
+        assert_eq!(
+            expiry.get(&id).copied(),
+            order["expiry_timestamp"].as_f64(),
+            "expiry of {id}"
+        );
+        assert_eq!(
+            days.get(&id).copied(),
+            order["days_remaining"].as_f64(),
+            "days remaining of {id}"
+        );
+        let flag = |name: &str| f64::from(u8::from(order[name].as_bool().unwrap()));
+        assert_eq!(
+            auto_renew.get(&id).copied(),
+            Some(flag("auto_renew")),
+            "auto-renew of {id}"
+        );
+        assert_eq!(
+            duplicates.get(&id).copied(),
+            Some(flag("has_duplicates")),
+            "duplicates of {id}"
+        );
+        assert_eq!(
+            renewed.get(&id).copied(),
+            Some(flag("renewed")),
+            "renewed of {id}"
+        );
+    }
+    assert!(exported > 1500, "most orders are issued: {exported}");
+    assert_eq!(scrape.by_label("certcentral_orders", "status"), statuses);
+
+    // 3000 orders: three full pages, then an empty (header-only) fourth.
+    let stats = sim.stats();
+    assert_eq!(stats["requests"]["report"]["200"], 4, "{stats}");
+    assert_eq!(stats["rate_limited"], 0);
+}
+
+#[test]
+fn an_order_that_leaves_the_report_leaves_metrics_at_the_next_poll() {
+    let sim = Simulator::start(60, 5, FAST);
+    let mut exporter = exporter_for(&sim, &["--poll.interval", "1s"], "any-key");
+    exporter.wait_ready();
+    let truth = sim.orders();
+    let gone = truth
+        .iter()
+        .find(|o| o["exported"].as_bool() == Some(true))
+        .expect("an issued order");
+    let id = as_u64(gone, "id").to_string();
+    let has = |s: &common::Scrape| {
+        s.samples
+            .iter()
+            .any(|x| x.labels.get("order_id") == Some(id.as_str()))
+    };
+    assert!(has(&exporter.scrape()));
+    let status = http()
+        .delete(format!("{}/_simulator/orders/{id}", sim.base))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+    let after = exporter.scrape_until("the removed order's series to go", |s| !has(s));
+    assert!(after.value("certcentral_up", &[]) == Some(1.0));
+    let issued_before = truth.iter().filter(|o| o["status"] == "issued").count() as f64;
+    let issued_now = after.value(
+        "certcentral_orders",
+        &[("status", gone["status"].as_str().unwrap())],
+    );
+    if gone["status"] == "issued" {
+        assert_eq!(issued_now, Some(issued_before - 1.0));
+    }
+}
+
+#[test]
+fn a_rejected_key_keeps_the_process_serving_with_up_0_and_never_shows_the_key() {
+    const KEY: &str = "WRONG-KEY-d7f3a9c2e1b04";
+    let sim = Simulator::start(20, 1, &["--api-key", "the-right-key"]);
+    let mut exporter = exporter_for(&sim, &["--poll.interval", "1s"], KEY);
+    exporter.wait_ready();
+    let scrape = exporter.scrape_until("a failed poll counted", |s| {
+        s.value("certcentral_poll_errors_total", &[("kind", "auth")])
+            .is_some_and(|v| v >= 2.0)
+    });
+    assert_eq!(scrape.value("certcentral_up", &[]), Some(0.0));
+    assert!(
+        scrape
+            .value(
+                "certcentral_api_requests_total",
+                &[("endpoint", "report"), ("code", "401")]
+            )
+            .is_some_and(|v| v >= 1.0)
+    );
+    assert!(exporter.process.is_running());
+    let landing = exporter.get("/").text().unwrap();
+    assert!(landing.contains("rejected the API key"), "{landing}");
+    let logs = exporter.process.logs();
+    assert!(
+        logs.contains("rejected the API key"),
+        "the failure is logged: {logs}"
+    );
+    for (what, text) in [
+        ("metrics", &scrape.text),
+        ("landing page", &landing),
+        ("logs", &logs),
+    ] {
+        assert!(!text.contains(KEY), "the key is in the {what}");
+    }
+}
+
+#[test]
+fn gzip_is_served_when_asked_and_matches_the_plain_text() {
+    let sim = Simulator::start(200, 3, FAST);
+    let mut exporter = exporter_for(&sim, &["--poll.interval", "1h"], "k");
+    exporter.wait_ready();
+    let client = reqwest::blocking::Client::builder()
+        .no_gzip()
+        .build()
+        .unwrap();
+    let url = format!("{}/metrics", exporter.base);
+    let plain = client.get(&url).send().unwrap().text().unwrap();
+    let response = client
+        .get(&url)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = response.bytes().unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        compressed.len() * 4 < text.len(),
+        "{} -> {}",
+        text.len(),
+        compressed.len()
+    );
+    // The fleet part is the same bytes; the process counters may have moved.
+    let fleet = |t: &str| {
+        t.lines()
+            .filter(|l| l.contains("certcentral_certificate_"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(fleet(&plain), fleet(&text));
+    common::Scrape::parse(&text);
+}
+
+#[test]
+fn the_landing_page_health_and_readiness() {
+    let sim = Simulator::start(10, 1, &[]);
+    let mut exporter = exporter_for(&sim, &["--poll.interval", "1h"], "k");
+    let healthy = format!("{}/-/healthy", exporter.base);
+    wait_for(
+        "the exporter to listen",
+        std::time::Duration::from_secs(30),
+        || {
+            http()
+                .get(&healthy)
+                .send()
+                .ok()
+                .filter(|r| r.status() == 200)
+        },
+    );
+    exporter.wait_ready();
+    let landing = exporter.get("/").text().unwrap();
+    assert!(
+        landing.contains("href=\"/metrics\"") && landing.contains("success"),
+        "{landing}"
+    );
+    let stats = wait_for("stats", std::time::Duration::from_secs(5), || {
+        Some(sim.stats())
+    });
+    assert!(stats["total"].as_u64().unwrap() >= 1);
+}

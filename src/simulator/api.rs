@@ -721,3 +721,24 @@ fn years_of(days: i64) -> u8 {
 pub async fn unknown_endpoint() -> Response {
     error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
 }
+
+#[cfg(test)]
+mod timing {
+    #[test]
+    fn details_render_time() {
+        let world = super::World::generate(
+            2000,
+            1,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        );
+        let started = std::time::Instant::now();
+        let mut bytes = 0;
+        for order in &world.orders[..1000] {
+            bytes += serde_json::to_vec(&super::order_json(order)).unwrap().len();
+        }
+        println!(
+            "1000 details rendered in {:?} ({bytes} bytes)",
+            started.elapsed()
+        );
+    }
+}

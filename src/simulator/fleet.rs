@@ -907,7 +907,7 @@ impl World {
                     }
                     _ => self.issue_current(rng, &mut newest),
                 }
-                if rng.u32(0..100) < 8 && newest.plan.is_none() {
+                if rng.u32(0..100) < 4 && newest.plan.is_none() {
                     // An ordinary reissue (same expiry), sometimes keeping
                     // the previous certificate unarchived.
                     if let Some(from) = newest.certificate.as_ref().and_then(|c| c.valid_from) {
@@ -1021,7 +1021,7 @@ impl World {
             let when = order.created + Duration::days(rng.i64(1..30));
             self.add_request(order, when, RequestKind::Duplicate, RequestStatus::Approved);
         }
-        if order.status.has_certificate() && rng.u32(0..100) < 3 {
+        if order.status.has_certificate() && rng.u32(0..100) < 1 {
             // A reissue somebody asked for and nobody approved.
             let when = order.created + Duration::days(rng.i64(1..20));
             let id = self.next_certificate();

@@ -21,8 +21,9 @@
 //! - peak and current RSS of the exporter (VmHWM, VmRSS);
 //! - `/metrics` under 10 concurrent scrapers, plain and gzip, each reading
 //!   the whole body: p50/p99 latency and body sizes;
-//! - a soak: 50 polls at 100,000 orders with scrapes running; RSS after the
-//!   first poll against RSS at the end.
+//! - a soak: 50 polls at 100,000 orders, one every 5 s, with scrapes
+//!   running; the RSS memory returns to after the first poll (the lowest
+//!   sample of its cycle) against the same after the last.
 //!
 //! Without `--bench` (that is, under `cargo test --all-targets`) it runs a
 //! smoke version: 1,000 orders, a few scrapes, no soak, in a few seconds.
@@ -31,9 +32,10 @@
 //! (`report,details,horizon`: which exporter runs per size; `details` and
 //! `horizon` run only at the sizes in `BENCH_DETAILS_SIZES` and
 //! `BENCH_HORIZON_SIZES`), `BENCH_SOAK_POLLS=50` (0: no soak),
-//! `BENCH_SOAK_ORDERS=100000`, `BENCH_SCRAPE_SECONDS=10` (time budget of
-//! each scrape phase), `BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2"` (variables
-//! given to the exporter and simulator processes, for allocator experiments).
+//! `BENCH_SOAK_ORDERS=100000`, `BENCH_SOAK_INTERVAL=5` (seconds between
+//! polls), `BENCH_SCRAPE_SECONDS=10` (time budget of each scrape phase),
+//! `BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2"` (variables given to the
+//! exporter and simulator processes, for allocator experiments).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -97,6 +99,7 @@ struct Settings {
     horizon_sizes: Vec<usize>,
     soak_polls: usize,
     soak_orders: usize,
+    soak_interval: u64,
     scrape_budget: Duration,
     max_scrapes: usize,
 }
@@ -148,6 +151,7 @@ impl Settings {
                 horizon_sizes: env_list("BENCH_HORIZON_SIZES", &[100_000, 1_000_000]),
                 soak_polls: env_usize("BENCH_SOAK_POLLS", 50),
                 soak_orders: env_usize("BENCH_SOAK_ORDERS", 100_000),
+                soak_interval: env_usize("BENCH_SOAK_INTERVAL", 5) as u64,
                 scrape_budget: Duration::from_secs(env_usize("BENCH_SCRAPE_SECONDS", 10) as u64),
                 max_scrapes: 50,
             }
@@ -160,6 +164,7 @@ impl Settings {
                 horizon_sizes: env_list("BENCH_HORIZON_SIZES", &[]),
                 soak_polls: env_usize("BENCH_SOAK_POLLS", 0),
                 soak_orders: env_usize("BENCH_SOAK_ORDERS", 1_000),
+                soak_interval: env_usize("BENCH_SOAK_INTERVAL", 1) as u64,
                 scrape_budget: Duration::from_secs(env_usize("BENCH_SCRAPE_SECONDS", 1) as u64),
                 max_scrapes: 5,
             }
@@ -517,6 +522,8 @@ fn measure_parse(sim: &Simulator, orders: usize) -> ParseCost {
 struct Exporter {
     proc: Proc,
     base: String,
+    /// Order details are read (no `--certcentral.detail-budget 0`).
+    details: bool,
 }
 
 struct PollCost {
@@ -550,6 +557,7 @@ impl Exporter {
         Exporter {
             proc,
             base: format!("http://{listen}"),
+            details: !extra.contains(&"--certcentral.detail-budget"),
         }
     }
 
@@ -589,7 +597,14 @@ impl Exporter {
         });
         let cpu_before = self.proc.cpu();
         let proc = &mut self.proc;
-        wait_for("/-/ready (the first poll)", scaled(orders, 120), || {
+        // With details, the first poll reads every order's details too
+        // (about 2 ms of wall each on a loaded 2-core machine).
+        let allowed = if self.details {
+            scaled(orders, 120) + Duration::from_millis(orders as u64 * 10)
+        } else {
+            scaled(orders, 120)
+        };
+        wait_for("/-/ready (the first poll)", allowed, || {
             proc.assert_running();
             answers_ok(&client, &ready).then_some(())
         });
@@ -860,59 +875,83 @@ fn row_line(row: &Row) -> String {
 struct Soak {
     orders: usize,
     polls: usize,
+    interval: u64,
     load: f64,
-    /// VmRSS sampled just after each poll's log line, MB.
-    rss: Vec<f64>,
+    /// Per poll cycle (from one poll's log line to the next), the lowest
+    /// and highest VmRSS sampled, MB. The lowest is the level memory
+    /// returns to once the poll and its render are done.
+    floors: Vec<f64>,
+    highs: Vec<f64>,
     hwm: f64,
     steady_poll_cpu: Option<f64>,
     scrapes: usize,
     wall: Duration,
 }
 
-/// Polls back to back (`--poll.interval 2s`) with 4 scrapers (2 plain, 2
-/// gzip, one scrape a second each), sampling RSS after every poll.
-fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize) -> Soak {
+/// Polls one every `interval` seconds (leaving the exporter idle between
+/// polls, so that each cycle shows the level memory returns to) with 4
+/// scrapers (2 plain, 2 gzip, one scrape a second each) from the 4th poll
+/// on, sampling RSS every 50 ms.
+fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize, interval: u64) -> Soak {
     let load = load_average();
     let started = Instant::now();
+    let interval_text = format!("{interval}s");
     let mut exporter = Exporter::start(
         dir,
         "exporter-soak",
         sim,
         &[
             "--poll.interval",
-            "2s",
+            &interval_text,
             "--poll.timeout",
             "10m",
             "--certcentral.detail-budget",
             "0",
         ],
     );
-    let mut rss = Vec::new();
+    let mut floors: Vec<f64> = Vec::new();
+    let mut highs: Vec<f64> = Vec::new();
     let mut cpu_at = Vec::new();
     let mut hwm = 0.0;
     let stop = Arc::new(AtomicBool::new(false));
     let mut scrapers = Vec::new();
     let metrics = format!("{}/metrics", exporter.base);
-    let deadline = scaled(orders, 60) * polls as u32;
+    let deadline = (scaled(orders, 10) + Duration::from_secs(interval)) * (polls as u32 + 1);
     let give_up = Instant::now() + deadline;
     // Polls 1 to 4 run without scrapes: their CPU is the steady-state poll's.
     const QUIET_POLLS: usize = 4;
-    while rss.len() < polls {
+    // Cycle i runs from poll i's log line to poll i+1's: wait for poll
+    // `polls + 1` so that the last cycle is whole.
+    let mut seen = 0;
+    while seen <= polls {
         exporter.proc.assert_running();
         assert!(
             Instant::now() < give_up,
-            "soak: {} polls in {deadline:?}",
-            rss.len()
+            "soak: {seen} polls in {deadline:?}"
         );
         let done = exporter.polls().len();
-        while rss.len() < done.min(polls) {
-            let (h, r) = exporter.proc.memory_mb();
-            hwm = h;
-            rss.push(r);
-            cpu_at.push(exporter.proc.cpu());
-            eprintln!("  soak: poll {} RSS {r:.0} MB (peak {h:.0} MB)", rss.len());
+        let (h, rss) = exporter.proc.memory_mb();
+        hwm = h;
+        if seen > 0 {
+            let cycle = seen - 1;
+            floors[cycle] = floors[cycle].min(rss);
+            highs[cycle] = highs[cycle].max(rss);
         }
-        if rss.len() >= QUIET_POLLS && scrapers.is_empty() {
+        while seen < done.min(polls + 1) {
+            seen += 1;
+            if seen > 1 {
+                eprintln!(
+                    "  soak: cycle {} RSS floor {:.0} MB, high {:.0} MB (peak {h:.0} MB)",
+                    seen - 1,
+                    floors[seen - 2],
+                    highs[seen - 2]
+                );
+            }
+            floors.push(rss);
+            highs.push(rss);
+            cpu_at.push(exporter.proc.cpu());
+        }
+        if seen >= QUIET_POLLS && scrapers.is_empty() {
             for i in 0..4 {
                 let url = metrics.clone();
                 let stop = stop.clone();
@@ -943,13 +982,17 @@ fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize) -> Soak {
         .map(|t| t.join().expect("soak scraper"))
         .sum();
     exporter.assert_no_failed_poll();
+    floors.truncate(polls);
+    highs.truncate(polls);
     let steady_poll_cpu = (cpu_at.len() >= QUIET_POLLS)
         .then(|| cpu_at[QUIET_POLLS - 1].since(cpu_at[0]) / (QUIET_POLLS - 1) as f64);
     Soak {
         orders,
         polls,
+        interval,
         load,
-        rss,
+        floors,
+        highs,
         hwm,
         steady_poll_cpu,
         scrapes,
@@ -957,7 +1000,59 @@ fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize) -> Soak {
     }
 }
 
+fn print_soak(soak: &Soak) {
+    let first = soak.floors.first().copied().unwrap_or(f64::NAN);
+    let last = soak.floors.last().copied().unwrap_or(f64::NAN);
+    let high = soak.highs.iter().copied().fold(f64::MIN, f64::max);
+    let series = |values: &[f64]| {
+        values
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 10 == 0 || *i + 1 == values.len())
+            .map(|(i, r)| format!("#{}: {r:.0}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!();
+    println!(
+        "Soak: {} polls at {} orders, one every {} s, in {:.0} s (load1 {:.2} at start), {} scrapes \
+         (2 plain + 2 gzip scrapers from poll 4, one scrape a second each).",
+        soak.polls,
+        soak.orders,
+        soak.interval,
+        soak.wall.as_secs_f64(),
+        soak.load,
+        soak.scrapes,
+    );
+    println!(
+        "RSS after poll 1 (lowest in its cycle): {first:.0} MB; after poll {}: {last:.0} MB ({:+.1}%); \
+         highest during any poll {high:.0} MB; VmHWM {:.0} MB. Steady-state poll CPU (polls 2-4, no scrapes): {}.",
+        soak.floors.len(),
+        (last / first - 1.0) * 100.0,
+        soak.hwm,
+        soak.steady_poll_cpu
+            .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s")),
+    );
+    println!(
+        "RSS per cycle, lowest (MB): {}; highest (MB): {}",
+        series(&soak.floors),
+        series(&soak.highs)
+    );
+}
+
 // ------------------------------------------------------------------ main
+
+/// The commit the benchmark was built from, when run in a git checkout.
+fn commit() -> String {
+    Command::new("git")
+        .args(["describe", "--always", "--dirty", "--abbrev=12"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map_or_else(|| "unknown".to_owned(), |s| s.trim().to_owned())
+}
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -1014,13 +1109,20 @@ fn main() {
         }
         if settings.soak_polls > 0 && orders == settings.soak_orders {
             eprintln!("{orders} orders: soak, {} polls", settings.soak_polls);
-            soak_result = Some(soak(dir.path(), &sim, orders, settings.soak_polls));
+            soak_result = Some(soak(
+                dir.path(),
+                &sim,
+                orders,
+                settings.soak_polls,
+                settings.soak_interval,
+            ));
         }
         drop(sim);
     }
 
     println!();
     println!("Machine: {}", machine());
+    println!("Commit: {}", commit());
     println!(
         "Exporter: {BIN}, against `certcentral-exporter simulate` (seed 1, CSRs included) over loopback, \
          rate limits {RATE_LIMIT} on both sides; poll CPU = utime+stime from /-/healthy to /-/ready \
@@ -1034,33 +1136,6 @@ fn main() {
         println!("{}", row_line(row));
     }
     if let Some(soak) = soak_result {
-        let first = soak.rss.first().copied().unwrap_or(f64::NAN);
-        let last = soak.rss.last().copied().unwrap_or(f64::NAN);
-        let max = soak.rss.iter().copied().fold(f64::MIN, f64::max);
-        let min = soak.rss.iter().copied().fold(f64::MAX, f64::min);
-        let every_tenth: Vec<String> = soak
-            .rss
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % 10 == 0 || *i + 1 == soak.rss.len())
-            .map(|(i, r)| format!("#{}: {r:.0}", i + 1))
-            .collect();
-        println!();
-        println!(
-            "Soak: {} polls at {} orders in {:.0} s (load1 {:.2} at start), {} scrapes; RSS after poll 1: {first:.0} MB, \
-             after poll {}: {last:.0} MB ({:+.1}%), min {min:.0}, max {max:.0}, peak (VmHWM) {:.0} MB; \
-             steady-state poll CPU (polls 2-4, no scrapes): {}; RSS by poll (MB): {}",
-            soak.polls,
-            soak.orders,
-            soak.wall.as_secs_f64(),
-            soak.load,
-            soak.scrapes,
-            soak.rss.len(),
-            (last / first - 1.0) * 100.0,
-            soak.hwm,
-            soak.steady_poll_cpu
-                .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s")),
-            every_tenth.join(", ")
-        );
+        print_soak(&soak);
     }
 }

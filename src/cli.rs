@@ -147,11 +147,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// The longest duration any flag takes: ten years. (Far larger values
+/// would overflow date arithmetic.)
+const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 86_400);
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text)
         .map_err(|e| format!("'{text}' is not a duration like 90s, 15m or 1h ({e})"))?;
     if duration < Duration::from_secs(1) {
         return Err(format!("'{text}' is shorter than one second"));
+    }
+    if duration > MAX_DURATION {
+        return Err(format!("'{text}' is longer than ten years"));
     }
     Ok(duration)
 }
@@ -173,8 +180,12 @@ fn parse_page_size(text: &str) -> Result<usize, String> {
 }
 
 fn parse_short_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("'{text}' is not a duration like 500ms or 2s ({e})"))
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration like 500ms or 2s ({e})"))?;
+    if duration > Duration::from_secs(3600) {
+        return Err(format!("'{text}' is longer than an hour"));
+    }
+    Ok(duration)
 }
 
 fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {

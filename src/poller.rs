@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::watch;
 
@@ -226,7 +226,7 @@ const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitt
 /// Order statuses whose details are never worth a request.
 const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
 /// Every `kind` of failed poll.
-const POLL_ERROR_KINDS: [&str; 8] = [
+const POLL_ERROR_KINDS: [&str; 9] = [
     "auth",
     "rate_limited",
     "api",
@@ -235,6 +235,7 @@ const POLL_ERROR_KINDS: [&str; 8] = [
     "transport",
     "decode",
     "deadline",
+    "panic",
 ];
 /// Consecutive detail failures (after retries) that end the details step.
 const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
@@ -310,13 +311,38 @@ impl Poller {
     }
 
     /// Polls now, then every interval, until the task is aborted. Polls run
-    /// one after another, so they never overlap.
+    /// one after another, so they never overlap. A poll that panics (a bug:
+    /// no input should make one) is a failed poll, not a dead poller.
     pub async fn run(mut self, board: Arc<Board>) {
         let mut ticks = tokio::time::interval(self.settings.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            self.poll(&board).await;
+            let started = Instant::now();
+            let polled = std::panic::AssertUnwindSafe(self.poll(&board))
+                .catch_unwind()
+                .await;
+            if polled.is_err() {
+                self.telemetry
+                    .polls
+                    .with_label_values(&[&self.account, "failure"])
+                    .inc();
+                self.telemetry
+                    .errors
+                    .with_label_values(&[&self.account, "panic"])
+                    .inc();
+                let mut state = self.state(&board);
+                state.last_poll = Some(PollOutcome {
+                    ended_at: Utc::now(),
+                    duration: started.elapsed(),
+                    failure: Some(PollFailure {
+                        kind: "panic",
+                        message: "the poll panicked (a bug: please report it with the log)"
+                            .to_owned(),
+                    }),
+                });
+                board.publish(state);
+            }
         }
     }
 
@@ -505,9 +531,10 @@ impl Poller {
             return false;
         }
         status != "expired"
-            || order
-                .expiry()
-                .is_some_and(|e| e + self.settings.expired_retention > now)
+            || order.expiry().is_some_and(|e| {
+                e.checked_add_signed(self.settings.expired_retention)
+                    .is_none_or(|end| end > now)
+            })
     }
 
     /// The orders whose details should be read now, most urgent first:

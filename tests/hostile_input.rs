@@ -14,7 +14,9 @@ use std::cell::Cell;
 use certcentral_exporter::certcentral::report::{
     CsrKey, ParseContext, ReportError, ReportPage, parse_page,
 };
-use certcentral_exporter::certcentral::wire::{OrderInfo, ReissueList, SubaccountOrderList};
+use certcentral_exporter::certcentral::wire::{
+    OrderInfo, ReissueList, SubaccountOrderList, decode,
+};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------
@@ -271,13 +273,14 @@ proptest! {
 /// cut would otherwise look gone); only a cut exactly between two records
 /// is a shorter page, which no parser can tell.
 #[test]
-#[ignore = "bug in src/certcentral/report.rs: a page cut inside its last field (or between that field and its newline) parses as a complete shorter page"]
 fn a_page_cut_anywhere_inside_a_row_is_an_error() {
     let rows: Vec<_> = (1..=3).map(row).collect();
     let (bytes, ends) = page(&rows);
     let mut wrong = Vec::new();
     for cut in ends[0] + 1..bytes.len() {
-        if ends.contains(&cut) {
+        // A cut at a record's end, or just before its newline, leaves a
+        // whole page (the last line of a CSV need not end in a newline).
+        if ends.contains(&cut) || ends.contains(&(cut + 1)) {
             continue;
         }
         match parse(&bytes[..cut]) {
@@ -367,7 +370,6 @@ fn a_ten_megabyte_field_is_read_in_bounded_memory() {
 /// become a 10 MB label on every per-order series. CertCentral itself
 /// limits a common name to 64 characters (X.509's ub-common-name).
 #[test]
-#[ignore = "bug in src/certcentral/report.rs: label values are kept whole, so a 10 MB field becomes a 10 MB label"]
 fn a_huge_label_value_is_an_error_for_its_row() {
     for name in [
         "common_name",
@@ -395,7 +397,6 @@ fn a_huge_label_value_is_an_error_for_its_row() {
 /// A skipped row's order id is kept for its log line (and remembered so
 /// that it is logged once): a 10 MB "order id" must not make a 10 MB line.
 #[test]
-#[ignore = "bug in src/certcentral/report.rs: SkippedRow.order_id keeps the whole field, which the poller logs and remembers"]
 fn a_skipped_row_keeps_a_bounded_order_id() {
     let mut rows: Vec<_> = (1..=3).map(row).collect();
     rows[1][column("order_id")] = vec![b'9'; TEN_MB];
@@ -490,9 +491,9 @@ const SUBACCOUNT_ORDERS: &str = r#"{"orders": [
 /// Decodes with each of the three answer types; never panics.
 fn decode_all(bytes: &[u8]) -> [bool; 3] {
     [
-        serde_json::from_slice::<OrderInfo>(bytes).is_ok(),
-        serde_json::from_slice::<ReissueList>(bytes).is_ok(),
-        serde_json::from_slice::<SubaccountOrderList>(bytes).is_ok(),
+        decode::<OrderInfo>(bytes).is_ok(),
+        decode::<ReissueList>(bytes).is_ok(),
+        decode::<SubaccountOrderList>(bytes).is_ok(),
     ]
 }
 
@@ -762,7 +763,6 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 /// they age out), and `[[]]` as an empty subaccount listing (every
 /// subaccount order would leave /metrics).
 #[test]
-#[ignore = "bug in src/certcentral/wire.rs: OrderInfo, SubaccountOrderList (and ReissueList) accept a JSON array as the struct"]
 fn an_array_is_not_an_answer() {
     for bytes in [
         &b"[]"[..],

@@ -479,7 +479,7 @@ impl Client {
     /// Reads a JSON answer; one that is not the documented object is an
     /// error (redacted: serde quotes the values it could not read).
     fn decode<T: DeserializeOwned>(&self, endpoint: Endpoint, body: &[u8]) -> Result<T, ApiError> {
-        serde_json::from_slice(body).map_err(|e| ApiError::Decode {
+        super::wire::decode(body).map_err(|e| ApiError::Decode {
             endpoint,
             detail: self
                 .settings

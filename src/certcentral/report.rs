@@ -109,7 +109,7 @@ fn pem_body(text: &[u8]) -> Option<Vec<u8>> {
         }
         None => text,
     };
-    let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact)
         .ok()
@@ -188,6 +188,14 @@ pub enum ReportError {
     #[error("the report page is not readable CSV: {0}")]
     Csv(#[from] csv::Error),
 }
+
+/// The longest value kept for a label (common name, container,
+/// organization, product, status). CertCentral limits a common name to 64
+/// characters; a 10 MB "name" is a broken row, not a label.
+pub const MAX_LABEL_BYTES: usize = 1024;
+
+/// The longest order id kept for the log line of a skipped row.
+const MAX_LOGGED_ID_BYTES: usize = 64;
 
 /// Shares one allocation between equal strings across rows and pages.
 #[derive(Debug, Default)]
@@ -291,7 +299,17 @@ pub fn parse_page(bytes: &[u8], context: &mut ParseContext) -> Result<ReportPage
     let columns = Columns::find(&record)?;
     let expected = record.len();
     let mut short: Option<(usize, usize)> = None;
+    let mut last_start = reader.position().byte() as usize;
     while reader.read_byte_record(&mut record)? {
+        let start = last_start;
+        last_start = reader.position().byte() as usize;
+        if last_start >= bytes.len() && cut_off(&bytes[start.min(bytes.len())..]) {
+            return Err(ReportError::Truncated {
+                record: page.records + 1,
+                found: record.len(),
+                expected,
+            });
+        }
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
             continue; // a blank line
         }
@@ -310,7 +328,7 @@ pub fn parse_page(bytes: &[u8], context: &mut ParseContext) -> Result<ReportPage
         match parse_row(&record, &columns, context) {
             Ok(row) => page.rows.push(row),
             Err(reason) => page.skipped.push(SkippedRow {
-                order_id: text(&record, Some(columns.order_id)).into_owned(),
+                order_id: bounded(&text(&record, Some(columns.order_id)), MAX_LOGGED_ID_BYTES),
                 reason,
             }),
         }
@@ -323,6 +341,27 @@ pub fn parse_page(bytes: &[u8], context: &mut ParseContext) -> Result<ReportPage
         });
     }
     Ok(page)
+}
+
+/// Whether the raw last record of an answer was cut off: it ends inside a
+/// quoted value (an odd number of double quotes: quotes inside values are
+/// doubled, so a whole record has an even number), or, with no newline
+/// after it, right after a field separator.
+fn cut_off(raw: &[u8]) -> bool {
+    let odd_quotes = raw.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+    odd_quotes || raw.last() == Some(&b',')
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary).
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 fn field(record: &csv::ByteRecord, column: Option<usize>) -> &[u8] {
@@ -352,6 +391,20 @@ fn parse_row(
     let flag = |name: &str, column| {
         parse_flag(field(record, column)).ok_or_else(|| format!("{name} is not 0 or 1"))
     };
+    for (name, column) in [
+        ("common_name", columns.common_name),
+        ("container_name", columns.container_name),
+        ("organization_name", columns.organization_name),
+        ("product_name_id", columns.product_name_id),
+        ("status", columns.status),
+        ("thumbprint", columns.thumbprint),
+        ("serial_number", columns.serial_number),
+        ("signature_hash", columns.signature_hash),
+    ] {
+        if field(record, column).len() > MAX_LABEL_BYTES {
+            return Err(format!("{name} is longer than {MAX_LABEL_BYTES} bytes"));
+        }
+    }
     let interner = &mut context.interner;
     let mut shared = |column| interner.intern(&text(record, column));
     let mut row = ReportRow {

@@ -12,6 +12,25 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// Decodes an answer that must be a JSON object. (serde's derive would also
+/// read an array as a struct's fields in order, so `[]` would pass as an
+/// order without details.)
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    match serde_json::from_slice::<Value>(bytes)? {
+        object @ Value::Object(_) => serde_json::from_value(object),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a JSON object, found {}",
+            match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
+        ))),
+    }
+}
+
 /// `GET /order/certificate/{id}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderInfo {
@@ -318,8 +337,11 @@ mod tests {
 
     #[test]
     fn not_an_object_is_an_error() {
-        assert!(serde_json::from_str::<OrderInfo>("[1,2]").is_err());
-        assert!(serde_json::from_str::<ReissueList>(r#"{"nope": 1}"#).is_err());
+        assert!(decode::<OrderInfo>(b"[1,2]").is_err());
+        assert!(decode::<OrderInfo>(b"[]").is_err());
+        assert!(decode::<SubaccountOrderList>(b"[[]]").is_err());
+        assert!(decode::<ReissueList>(br#"{"nope": 1}"#).is_err());
+        assert!(decode::<OrderInfo>(br#"{"id": 5}"#).is_ok());
     }
 
     #[test]

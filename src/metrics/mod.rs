@@ -78,9 +78,11 @@ fn is_exported(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> 
         return true;
     }
     status == "expired"
-        && order
-            .expiry()
-            .is_some_and(|expiry| expiry + settings.expired_retention > now)
+        && order.expiry().is_some_and(|expiry| {
+            expiry
+                .checked_add_signed(settings.expired_retention)
+                .is_none_or(|end| end > now)
+        })
 }
 
 /// An order with series, and its label block.

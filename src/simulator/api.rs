@@ -1,21 +1,28 @@
-//! The CertCentral endpoints the simulator serves, in the shapes the API
-//! pages document.
+//! The CertCentral endpoints the simulator serves, in the shapes their API
+//! pages document, all derived from the one [`World`] so that they agree
+//! with each other and with the report.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::StatusCode;
-use axum::http::request::Parts;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate, Utc};
-use serde_json::{Value, json};
+use bytes::Bytes;
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use serde_json::{Map, Value, json};
 
-use super::fleet::{PRODUCTS, SimCertificate, SimOrder, SimRequest};
-use super::{Shared, report};
+use super::Shared;
+use super::catalog::{self, PRODUCTS, product_index};
+use super::fleet::{
+    Approval, Certificate, NewOrder, Order, Status, SubaccountOrder, World, max_validity_days,
+    serial_number, thumbprint,
+};
+use super::report::{self, MAX_LIMIT};
 
-/// The documented error body.
+/// The documented error body, `{"errors":[{"code":...,"message":...}]}`.
 pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
@@ -24,294 +31,499 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// `limit` (1 to 1000, default 1000) and `offset` (default 0), or the
-/// documented error.
-pub struct Paging {
-    limit: usize,
-    offset: usize,
+/// An API error, answered in the documented shape.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Paging {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Paging, Response> {
-        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let limit = match query.get("limit") {
-            None => 1000,
-            Some(text) => match text.parse::<usize>() {
-                Ok(limit) if (1..=1000).contains(&limit) => limit,
-                _ => {
-                    return Err(error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_limit",
-                        "limit must be a number from 1 to 1000",
-                    ));
-                }
-            },
-        };
-        let offset = match query.get("offset") {
-            None => 0,
-            Some(text) => text.parse::<usize>().map_err(|_| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_offset",
-                    "offset must be a number, 0 or more",
-                )
-            })?,
-        };
-        Ok(Paging { limit, offset })
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.status, self.code, &self.message)
     }
 }
 
-/// `GET /report/order`.
-pub async fn report_page(
-    State(shared): State<Arc<Shared>>,
-    Paging { limit, offset }: Paging,
-) -> Response {
-    let world = shared.world();
-    let body = report::page(world.orders.iter().skip(offset).take(limit));
-    drop(world);
-    ([("content-type", "text/csv; charset=utf-8")], body).into_response()
+fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code,
+        message: message.into(),
+    }
 }
 
-fn find<'a>(orders: &'a [SimOrder], key: &str) -> Option<&'a SimOrder> {
-    let id = key.parse::<u64>().ok();
-    orders.iter().find(|o| {
-        Some(o.id) == id
-            || (!o.thumbprint.is_empty() && o.thumbprint.eq_ignore_ascii_case(key))
-            || (!o.serial_number.is_empty() && o.serial_number.eq_ignore_ascii_case(key))
+fn not_found() -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: "The requested order was not found.".into(),
+    }
+}
+
+/// The query string's parameters (the last value of a repeated one wins).
+fn query(raw: Option<String>) -> HashMap<String, String> {
+    raw.map(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
     })
+    .unwrap_or_default()
 }
 
-fn time(at: chrono::DateTime<Utc>) -> String {
+/// `limit` (1 to 1000, default 1000) and `offset` (0 or more, default 0).
+fn paging(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+    let limit = match query.get("limit").map(|t| t.trim()) {
+        None | Some("") => MAX_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            _ => {
+                return Err(bad_request(
+                    "invalid_limit",
+                    "limit must be a whole number from 1 to 1000.",
+                ));
+            }
+        },
+    };
+    let offset = match query.get("offset").map(|t| t.trim()) {
+        None | Some("") => 0,
+        Some(text) => text.parse::<usize>().map_err(|_| {
+            bad_request(
+                "invalid_offset",
+                "offset must be a whole number, 0 or more.",
+            )
+        })?,
+    };
+    Ok((limit, offset))
+}
+
+/// `GET /report/order?limit=&offset=`.
+pub async fn report_page(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+    let (limit, offset) = match paging(&query(raw)) {
+        Ok(paging) => paging,
+        Err(e) => return e.into_response(),
+    };
+    let body = report::page(&shared.world(), limit, offset);
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
+}
+
+/// ISO 8601 in UTC, as the JSON endpoints write times.
+fn time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
 }
 
-fn request_json(r: &SimRequest) -> Value {
-    json!({"id": r.id, "date": time(r.date), "type": r.kind, "status": r.status, "comments": "Certificate comment."})
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
 }
 
-/// `GET /order/certificate/{id}` (an order id, thumbprint or serial).
-pub async fn order_info(State(shared): State<Arc<Shared>>, Path(key): Path<String>) -> Response {
-    let world = shared.world();
-    let Some(order) = find(&world.orders, &key) else {
-        return error(StatusCode::NOT_FOUND, "not_found", "Order not found.");
+fn days_remaining(till: NaiveDate) -> i64 {
+    (till - today()).num_days()
+}
+
+fn ca_cert(order: &Order) -> Value {
+    if order.csr.algorithm() == Some("ec") {
+        json!({"id": "5E2C1F8A9B", "name": "DigiCert Global G3 TLS ECC SHA384 2020 CA1"})
+    } else {
+        json!({"id": "3A9F7C20E1", "name": "DigiCert Global G2 TLS RSA SHA256 2020 CA1"})
+    }
+}
+
+fn contact(user: &catalog::User) -> Value {
+    json!({
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "job_title": user.title,
+        "telephone": user.telephone,
+    })
+}
+
+/// The custom fields of an order, from its metadata (id, label, value
+/// triples separated by 0x1f).
+fn custom_fields(order: &Order) -> Vec<Value> {
+    let parts: Vec<&str> = order.metadata().split('\u{1f}').collect();
+    parts
+        .chunks(3)
+        .filter(|c| c.len() == 3)
+        .map(|c| json!({"metadata_id": c[0].parse::<u64>().unwrap_or(0), "label": c[1], "value": c[2]}))
+        .collect()
+}
+
+/// The order an id, thumbprint or serial number names, or the error.
+fn lookup(world: &World, key: Result<Path<String>, PathRejection>) -> Result<&Order, ApiError> {
+    let Ok(Path(key)) = key else {
+        return Err(not_found());
     };
-    let today = world.today;
-    let issued = order.in_use() || order.status == "expired" || order.status == "revoked";
+    world.find(key.trim()).ok_or_else(not_found)
+}
+
+/// `GET /order/certificate/{id}`: an order's details (the id may also be a
+/// certificate's thumbprint or serial number).
+pub async fn order_info(
+    State(shared): State<Arc<Shared>>,
+    key: Result<Path<String>, PathRejection>,
+) -> Response {
+    let world = shared.world();
+    match lookup(&world, key) {
+        Ok(order) => Json(order_json(order)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn order_json(order: &Order) -> Value {
+    let product = order.product();
+    let org = order.organization();
+    let container = order.container();
+    let user = order.user();
+    let active = order.active_certificate();
+    let names = order.dns_names();
+    let first = order.certificate.as_ref();
     let mut certificate = json!({
-        "common_name": order.common_name,
-        "dns_names": order.dns_names,
-        "date_created": time(order.date_created.and_utc()),
-        "csr": order.csr.pem(),
-        "organization": {"id": order.organization_id},
-        "organization_units": ["IT, Web"],
-        "server_platform": {"id": -1, "name": "OTHER"},
-        "signature_hash": order.signature_hash,
-        "key_size": order.csr.key_size(),
-        "ca_cert": {"id": "A1B2C3", "name": "DigiCert Global G2 TLS RSA SHA256 2020 CA1"},
+        "common_name": names[0],
+        "dns_names": names[1..],
+        "date_created": time(active.or(first).map_or(order.created, |c| c.requested)),
+        "csr": order.csr_pem(),
+        "organization": {"id": org.id},
+        "organization_units": ["IT, Web Operations"],
+        "server_platform": {"id": -1, "name": "OTHER",
+            "install_url": "http://www.digicert.com/SSL-certificate-installation.htm",
+            "csr_url": "http://www.digicert.com/csr-creation.htm"},
+        "signature_hash": order.signature_hash.as_str(),
+        "key_size": order.csr.stated_key_size(),
+        "ca_cert": ca_cert(order),
+        "cert_validity": {"years": order.validity_years},
+        "user_id": user.id,
     });
     let mut info = json!({
         "id": order.id,
-        "status": order.status,
+        "status": order.status.as_str(),
         "is_renewal": order.renewed_order_id.is_some(),
-        "is_renewed": world.renewed(order),
-        "date_created": time(order.date_created.and_utc()),
-        "organization": {"id": order.organization_id, "name": order.organization, "display_name": order.organization,
-                         "city": "Lehi", "state": "Utah", "country": "us"},
+        "is_renewed": order.renewed(),
+        "date_created": time(order.created),
+        "organization": {
+            "id": org.id,
+            "name": org.name,
+            "assumed_name": org.assumed_name,
+            "display_name": format!("{} ({})", org.name, org.assumed_name),
+            "city": org.city,
+            "state": org.state,
+            "country": org.country,
+        },
         "validity_years": order.validity_years,
+        "order_validity": {"years": order.validity_years},
         "disable_renewal_notifications": order.disable_renewal_notifications,
         "auto_renew": u8::from(order.auto_renew),
         "auto_reissue": u8::from(order.auto_reissue),
-        "container": {"id": order.container_id, "name": order.container, "is_active": true},
-        "product": {"name_id": order.product, "name": order.product_name, "type": "ssl_certificate",
-                    "validation_type": "ov", "validation_name": "OV", "csr_required": true},
-        "user": {"id": 44, "first_name": "John", "last_name": "Smith", "email": "john.smith@example.com"},
-        "purchased_dns_names": order.dns_names.len().saturating_sub(1),
-        "requests": order.requests.iter().map(request_json).collect::<Vec<_>>(),
-        "public_id": format!("P{}", order.id),
+        "container": {"id": container.id, "name": container.name, "is_active": true},
+        "product": {
+            "name_id": product.name_id,
+            "name": product.name,
+            "type": "ssl_certificate",
+            "validation_type": product.validation,
+            "validation_name": product.validation.to_uppercase(),
+            "validation_description": if product.validation == "ev" { "Extended Organization Validation (EV)" } else { "Normal Organization Validation" },
+            "csr_required": true,
+        },
+        "organization_contact": contact(user),
+        "technical_contact": contact(user),
+        "user": {"id": user.id, "first_name": user.first_name, "last_name": user.last_name, "email": user.email},
+        "purchased_dns_names": names.len().saturating_sub(1),
+        "requests": order.requests().iter().map(|r| {
+            let mut request = json!({"id": r.id, "date": time(r.date), "type": r.kind.as_str(), "status": r.status.as_str()});
+            if let (Some(comments), Some(object)) = (r.comments, request.as_object_mut()) {
+                object.insert("comments".into(), json!(comments));
+            }
+            request
+        }).collect::<Vec<_>>(),
+        "receipt_id": order.id + 54_321,
+        "public_id": format!("{:X}", order.id.wrapping_mul(0x9e37_79b9)),
+        "allow_duplicates": true,
+        "user_assignments": [{"id": user.id, "first_name": user.first_name, "last_name": user.last_name, "email": user.email}],
         "is_out_of_contract": order.is_out_of_contract,
-        "payment_method": "balance",
-        "product_name_id": order.product,
-        "custom_fields": [{"metadata_id": 12, "label": "Invoice #", "value": format!("INV-{}", order.id)}],
-        "disable_issuance_email": false,
+        "payment_method": if order.id.is_multiple_of(5) { "card" } else { "balance" },
+        "product_name_id": product.name_id,
+        "custom_fields": custom_fields(order),
+        "disable_issuance_email": order.disable_issuance_email,
         "disable_ct": order.disable_ct,
         "is_guest_access_enabled": false,
     });
-    if issued && let (Some(till), Some(object)) = (order.valid_till(), certificate.as_object_mut())
+    let Some(object) = info.as_object_mut() else {
+        return info;
+    };
+    if let Some(c) = active.filter(|c| c.issued.is_some())
+        && let Some(cert) = certificate.as_object_mut()
     {
-        object.insert("id".into(), json!(order.certificate_id));
-        object.insert("thumbprint".into(), json!(order.thumbprint));
-        object.insert("serial_number".into(), json!(order.serial_number));
+        cert.insert("id".into(), json!(c.id));
+        cert.insert("thumbprint".into(), json!(thumbprint(c.id)));
+        cert.insert("serial_number".into(), json!(serial_number(c.id)));
+        if let Some(from) = c.valid_from {
+            cert.insert("valid_from".into(), json!(from.to_string()));
+        }
+        if let Some(till) = c.valid_till {
+            cert.insert("valid_till".into(), json!(till.to_string()));
+            cert.insert("days_remaining".into(), json!(days_remaining(till)));
+        }
+        let (from, till) = match order.plan {
+            Some(plan) => (Some(plan.0), Some(plan.1)),
+            None => (
+                first.and_then(|f| f.valid_from).or(c.valid_from),
+                c.valid_till,
+            ),
+        };
         object.insert(
-            "valid_from".into(),
-            json!(order.valid_from.map(|d| d.to_string())),
+            "order_valid_from".into(),
+            json!(from.map(|d| d.to_string())),
         );
-        object.insert("valid_till".into(), json!(till.to_string()));
-        object.insert("days_remaining".into(), json!((till - today).num_days()));
+        object.insert(
+            "order_valid_till".into(),
+            json!(till.map(|d| d.to_string())),
+        );
+    } else if let Some(c) = first
+        && let Some(cert) = certificate.as_object_mut()
+    {
+        cert.insert("id".into(), json!(c.id));
     }
-    if let Some(object) = info.as_object_mut() {
-        object.insert("certificate".into(), certificate);
-        if let Some(previous) = order.renewed_order_id {
-            object.insert("renewed_order_id".into(), json!(previous));
-        }
-        if let Some(newer) = world
-            .orders
-            .iter()
-            .find(|o| o.renewed_order_id == Some(order.id))
-        {
-            object.insert("was_renewed_by_order_id".into(), json!(newer.id));
-        }
-        if issued {
-            let end = order.order_valid_till.or(order.report_valid_till);
-            object.insert(
-                "order_valid_from".into(),
-                json!(order.valid_from.map(|d| d.to_string())),
-            );
-            object.insert("order_valid_till".into(), json!(end.map(|d| d.to_string())));
-        }
-        if order.multi_year_plan {
-            object.insert("is_multi_year_plan".into(), json!("1"));
-        }
+    object.insert("certificate".into(), certificate);
+    if let Some(previous) = order.renewed_order_id {
+        object.insert("renewed_order_id".into(), json!(previous));
     }
-    Json(info).into_response()
+    if let Some(newer) = order.renewed_by {
+        object.insert("was_renewed_by_order_id".into(), json!(newer));
+    }
+    if order.plan.is_some() {
+        object.insert("is_multi_year_plan".into(), json!("1"));
+    }
+    info
 }
 
-/// `GET /order/certificate/{id}/reissue`.
+/// `GET /order/certificate/{id}/reissue[?show_archived=true]`: the order's
+/// certificates, newest first; archived ones only when asked for.
 pub async fn reissues(
     State(shared): State<Arc<Shared>>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    key: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
-    let world = shared.world();
-    let Some(order) = find(&world.orders, &key) else {
-        return error(StatusCode::NOT_FOUND, "not_found", "Order not found.");
-    };
-    let show_archived = query
+    let show_archived = query(raw)
         .get("show_archived")
-        .is_some_and(|v| v == "true" || v == "1");
-    let original;
-    let certificates: &[SimCertificate] = if order.reissues.is_empty() {
-        original = order.certificate_id.map(|id| SimCertificate {
-            id,
-            status: "issued",
-            date_created: order.date_created.and_utc(),
-            date_issued: Some(order.date_created.and_utc() + Duration::hours(1)),
-            valid_till: order.report_valid_till,
-            archived: false,
-        });
-        original.as_slice()
-    } else {
-        &order.reissues
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let world = shared.world();
+    let order = match lookup(&world, key) {
+        Ok(order) => order,
+        Err(e) => return e.into_response(),
     };
-    let list: Vec<Value> = certificates
-        .iter()
+    let mut list: Vec<&Certificate> = order
+        .certificates()
         .filter(|c| show_archived || !c.archived)
+        .collect();
+    list.sort_by_key(|c| std::cmp::Reverse((c.requested, c.id)));
+    let names = order.dns_names();
+    let certificates: Vec<Value> = list
+        .into_iter()
         .map(|c| {
-            let mut cert = json!({
-                "id": c.id,
-                "common_name": order.common_name,
-                "dns_names": order.dns_names,
-                "status": c.status,
-                "date_created": time(c.date_created),
-                "csr": order.csr.pem(),
-                "key_size": order.csr.key_size(),
-                "archived": u8::from(c.archived),
-                "user_id": 1576,
-                "email": "logan.nelson@example.com",
-                "firstname": "Logan",
-                "lastname": "Nelson",
-            });
-            if let (Some(issued), Some(object)) = (c.date_issued, cert.as_object_mut()) {
-                object.insert("date_issued".into(), json!(time(issued)));
-                object.insert(
-                    "thumbprint".into(),
-                    json!(format!(
-                        "{:040X}",
-                        u128::from(c.id) * 7_919 + u128::from(order.id)
-                    )),
-                );
-                object.insert(
-                    "serial_number".into(),
-                    json!(format!("{:032X}", u128::from(c.id) * 104_729)),
-                );
+            let user = &catalog::USERS[usize::from(c.user) % catalog::USERS.len()];
+            let mut cert = Map::new();
+            cert.insert("id".into(), json!(c.id));
+            if c.issued.is_some() {
+                cert.insert("thumbprint".into(), json!(thumbprint(c.id)));
+                cert.insert("serial_number".into(), json!(serial_number(c.id)));
+            }
+            cert.insert("common_name".into(), json!(names[0]));
+            cert.insert("dns_names".into(), json!(names[1..]));
+            cert.insert("status".into(), json!(c.status.as_str()));
+            cert.insert("date_created".into(), json!(time(c.requested)));
+            if let Some(issued) = c.issued {
+                cert.insert("date_issued".into(), json!(time(issued)));
                 if let Some(till) = c.valid_till {
-                    object.insert("valid_till".into(), json!(till.to_string()));
-                    object.insert(
-                        "days_remaining".into(),
-                        json!((till - world.today).num_days()),
-                    );
+                    cert.insert("valid_till".into(), json!(till.to_string()));
+                    cert.insert("days_remaining".into(), json!(days_remaining(till)));
                 }
             }
-            cert
+            cert.insert("csr".into(), json!(order.csr_pem()));
+            cert.insert("key_size".into(), json!(order.csr.stated_key_size()));
+            cert.insert("archived".into(), json!(u8::from(c.archived)));
+            cert.insert("user_id".into(), json!(user.id));
+            cert.insert("email".into(), json!(user.email));
+            cert.insert("firstname".into(), json!(user.first_name));
+            cert.insert("lastname".into(), json!(user.last_name));
+            if c.issued.is_some() {
+                cert.insert("receipt_id".into(), json!((c.id % 1_000_000).to_string()));
+                cert.insert(
+                    "purchased_dns_names".into(),
+                    json!(names.len().saturating_sub(1).to_string()),
+                );
+                cert.insert(
+                    "purchased_wildcard_names".into(),
+                    json!(u8::from(order.product().wildcard).to_string()),
+                );
+            }
+            Value::Object(cert)
         })
         .collect();
-    Json(json!({"certificates": list})).into_response()
+    Json(json!({"certificates": certificates})).into_response()
 }
 
-/// `GET /account/subaccount/order`.
+/// `GET /account/subaccount/order?limit=&offset=`: orders of subaccounts
+/// and sub-subaccounts, with `page.total`.
 pub async fn subaccount_orders(
     State(shared): State<Arc<Shared>>,
-    Paging { limit, offset }: Paging,
+    RawQuery(raw): RawQuery,
 ) -> Response {
+    let (limit, offset) = match paging(&query(raw)) {
+        Ok(paging) => paging,
+        Err(e) => return e.into_response(),
+    };
     let world = shared.world();
+    let total = world.subaccount_orders.len();
     let orders: Vec<Value> = world
         .subaccount_orders
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|o| {
-            let mut order = json!({
-                "id": o.id,
-                "subaccount": {"account_id": o.subaccount_id, "account_type": "enterprise", "organization_name": o.subaccount_organization},
-                "product": {"name_id": o.product, "name": o.product, "type": "ssl_certificate"},
-                "order_price": {"cost": o.cost, "currency": o.currency},
-                "status": o.status,
-                "number_of_sans": 1,
-                "date_created": "2026-01-07T09:33:08+00:00",
-                "validity_years": 1,
-            });
-            if let Some(object) = order.as_object_mut() {
-                if o.immediate {
-                    let mut certificate = json!({"id": 3_000_000 + o.id, "common_name": o.common_name,
-                        "dns_names": [format!("www.{}", o.common_name)], "organization_units": ["IT"], "signature_hash": "sha256"});
-                    if o.status == "issued"
-                        && let (Some(till), Some(c)) = (o.valid_till, certificate.as_object_mut())
-                    {
-                        c.insert("valid_till".into(), json!(till.to_string()));
-                        c.insert("thumbprint".into(), json!(format!("{:08X}", o.id)));
-                        c.insert("serial_number".into(), json!(format!("{:06X}", o.id)));
-                    }
-                    object.insert("certificate".into(), certificate);
-                }
-                if !o.extra_prices.is_empty() {
-                    let prices: Vec<Value> = o.extra_prices.iter().map(|(cost, currency)| json!({"cost": cost, "currency": currency})).collect();
-                    object.insert("order_prices".into(), json!(prices));
-                }
-            }
-            order
-        })
+        .map(|s| subaccount_json(&world, s))
         .collect();
-    let total = world.subaccount_orders.len();
     Json(json!({"orders": orders, "page": {"total": total, "limit": limit, "offset": offset}}))
         .into_response()
 }
 
-/// `POST /order/certificate/{product}`, validated as the order page says.
+fn subaccount_json(world: &World, s: &SubaccountOrder) -> Value {
+    let sub = s.subaccount();
+    let main = s.in_report.then(|| world.order(s.id)).flatten();
+    let product = main.map_or_else(|| s.product(), |o| o.product());
+    let common_name = main.map_or_else(|| s.common_name(), |o| o.common_name());
+    let mut names = main.map_or_else(
+        || vec![common_name.clone(), format!("www.{common_name}")],
+        |o| o.dns_names(),
+    );
+    names.remove(0);
+    let mut order = Map::new();
+    order.insert("id".into(), json!(s.id));
+    if sub.immediate {
+        let mut certificate = Map::new();
+        certificate.insert(
+            "id".into(),
+            json!(if s.certificate_id == 0 {
+                s.id * 3
+            } else {
+                s.certificate_id
+            }),
+        );
+        if s.status == Status::Issued && s.certificate_id != 0 {
+            certificate.insert("thumbprint".into(), json!(thumbprint(s.certificate_id)));
+            certificate.insert(
+                "serial_number".into(),
+                json!(serial_number(s.certificate_id)),
+            );
+        }
+        certificate.insert("common_name".into(), json!(common_name));
+        certificate.insert("dns_names".into(), json!(names));
+        if s.status == Status::Issued
+            && let Some(till) = s.valid_till
+        {
+            certificate.insert("valid_till".into(), json!(till.to_string()));
+        }
+        certificate.insert("organization_units".into(), json!(["IT Dept."]));
+        certificate.insert(
+            "signature_hash".into(),
+            json!(main.map_or("sha256", |o| o.signature_hash.as_str())),
+        );
+        order.insert("certificate".into(), Value::Object(certificate));
+    }
+    order.insert(
+        "subaccount".into(),
+        json!({"account_id": sub.id, "account_type": sub.account_type, "organization_name": sub.organization}),
+    );
+    order.insert(
+        "product".into(),
+        json!({"name_id": product.name_id, "name": product.name, "type": "ssl_certificate"}),
+    );
+    order.insert(
+        "order_price".into(),
+        json!({"cost": s.cost_cents / 100, "currency": "USD"}),
+    );
+    order.insert("status".into(), json!(s.status.as_str()));
+    order.insert("number_of_sans".into(), json!(names.len().max(1)));
+    order.insert("date_created".into(), json!(time(s.created)));
+    if s.status == Status::Issued
+        && let Some(issued) = s.issued
+    {
+        order.insert("date_issued".into(), json!(time(issued)));
+    }
+    order.insert("validity_years".into(), json!(s.validity_years));
+    if let Some((cost, currency)) = s.other_price {
+        order.insert(
+            "order_prices".into(),
+            json!([{"cost": cost, "currency": currency}]),
+        );
+    }
+    Value::Object(order)
+}
+
+/// `POST /order/certificate/{product}`: places an OV/EV SSL order,
+/// validated as the order page documents; the order is in the next report.
 pub async fn create_order(
     State(shared): State<Arc<Shared>>,
-    Path(product): Path<String>,
-    body: String,
+    product: Result<Path<String>, PathRejection>,
+    body: Bytes,
 ) -> Response {
-    let bad = |code: &str, message: &str| error(StatusCode::BAD_REQUEST, code, message);
-    let Some(product) = PRODUCTS.iter().find(|p| p.name_id == product) else {
-        return bad("invalid_product", "Unknown product for this endpoint.");
+    let today = shared.world().today.max(today());
+    let new = match validate(
+        product.ok().map(|p| p.0).unwrap_or_default().as_str(),
+        &body,
+        today,
+    ) {
+        Ok(new) => new,
+        Err(e) => return e.into_response(),
     };
-    let Ok(request) = serde_json::from_str::<Value>(&body) else {
-        return bad("invalid_json", "The request body is not JSON.");
+    if let Some(previous) = new.renewal_of
+        && shared.world().order(previous).is_none()
+    {
+        return bad_request(
+            "invalid_renewal_of_order_id",
+            "renewal_of_order_id does not name an order of this account.",
+        )
+        .into_response();
+    }
+    let approval = shared.approval;
+    let skip = new.issue_now;
+    let (id, certificate) = shared
+        .world_mut()
+        .create(new, approval, Utc::now().naive_utc());
+    let request = super::fleet::first_request_id(id);
+    let body = match (skip, approval) {
+        (true, _) => json!({"id": id, "certificate_id": certificate}),
+        (false, Approval::OneStep) => {
+            json!({"id": id, "requests": [{"id": request, "status": "pending"}]})
+        }
+        (false, Approval::TwoStep) => {
+            json!({"id": id, "requests": [{"id": request, "status": "submitted"}]})
+        }
+        (false, Approval::Auto) => {
+            json!({"id": id, "requests": [{"id": request, "status": "approved"}], "certificate_id": certificate})
+        }
     };
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// Checks an order request as the order page documents it.
+fn validate(product: &str, body: &[u8], today: NaiveDate) -> Result<NewOrder, ApiError> {
+    let Some(index) = product_index(product).filter(|&i| PRODUCTS[usize::from(i)].0.orderable)
+    else {
+        return Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_product",
+            message: "This endpoint orders ssl_plus, ssl_multi_domain, ssl_wildcard, \
+                      ssl_ev_plus, ssl_ev_multi_domain or ssl_cloud_wildcard."
+                .into(),
+        });
+    };
+    let request: Value = serde_json::from_slice(body)
+        .map_err(|_| bad_request("invalid_json", "The request body is not valid JSON."))?;
+    if !request.is_object() {
+        return Err(bad_request(
+            "invalid_json",
+            "The request body must be a JSON object.",
+        ));
+    }
     let text = |pointer: &str| {
         request
             .pointer(pointer)
@@ -319,123 +531,214 @@ pub async fn create_order(
             .map(str::trim)
             .filter(|s| !s.is_empty())
     };
-    let Some(common_name) = text("/certificate/common_name") else {
-        return bad("missing_param", "certificate.common_name is required.");
-    };
-    if text("/certificate/csr").is_none() {
-        return bad("missing_param", "certificate.csr is required.");
+    if !request.get("certificate").is_some_and(Value::is_object) {
+        return Err(bad_request("missing_param", "certificate is required."));
     }
+    let common_name = text("/certificate/common_name")
+        .ok_or_else(|| bad_request("missing_param", "certificate.common_name is required."))?;
+    let csr = request
+        .pointer("/certificate/csr")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| bad_request("missing_param", "certificate.csr is required."))?;
     match text("/certificate/signature_hash") {
-        None => return bad("missing_param", "certificate.signature_hash is required."),
-        Some("sha256") => {}
+        None => {
+            return Err(bad_request(
+                "missing_param",
+                "certificate.signature_hash is required.",
+            ));
+        }
+        Some(hash) if hash.eq_ignore_ascii_case("sha256") => {}
         Some(_) => {
-            return bad(
+            return Err(bad_request(
                 "invalid_signature_hash",
                 "SSL/TLS certificates support only SHA-256.",
-            );
+            ));
         }
     }
-    if request
-        .pointer("/organization/id")
-        .and_then(Value::as_u64)
-        .is_none()
-    {
-        return bad("missing_param", "organization.id is required.");
-    }
+    let dns_names = match request.pointer("/certificate/dns_names") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(names)) if names.iter().all(Value::is_string) => names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(_) => {
+            return Err(bad_request(
+                "invalid_dns_names",
+                "certificate.dns_names must be a list of names.",
+            ));
+        }
+    };
+    // The simulator does not model organization validation: an id it does
+    // not know (or a new organization given by name) is taken as the
+    // account's first organization.
+    let organization_id = match request.get("organization") {
+        Some(Value::Object(org)) => match org.get("id") {
+            Some(id) => {
+                let id = id.as_u64().filter(|id| *id > 0).ok_or_else(|| {
+                    bad_request(
+                        "invalid_organization",
+                        "organization.id must be an organization id.",
+                    )
+                })?;
+                catalog::ORGANIZATIONS
+                    .iter()
+                    .find(|o| o.id == id)
+                    .map_or(catalog::ORGANIZATIONS[0].id, |o| o.id)
+            }
+            None if org.get("name").and_then(Value::as_str).is_some() => {
+                catalog::ORGANIZATIONS[0].id
+            }
+            None => return Err(bad_request("missing_param", "organization.id is required.")),
+        },
+        _ => return Err(bad_request("missing_param", "organization is required.")),
+    };
+    let container_id = match request.pointer("/container/id") {
+        None => None,
+        Some(id) => Some(
+            id.as_u64()
+                .filter(|id| catalog::CONTAINERS.iter().any(|c| c.id == *id))
+                .ok_or_else(|| {
+                    bad_request(
+                        "invalid_container",
+                        "container.id is not a container of this account.",
+                    )
+                })?,
+        ),
+    };
     if let Some(method) = request.get("payment_method")
         && !matches!(method.as_str(), Some("balance" | "card" | "profile"))
     {
-        {
-            return bad(
-                "invalid_payment_method",
-                "payment_method must be balance, card or profile.",
-            );
-        }
+        return Err(bad_request(
+            "invalid_payment_method",
+            "payment_method must be balance, card or profile.",
+        ));
     }
-    let world_today = shared.world().today;
-    let custom = request.get("custom_expiration_date");
-    let days = request.get("validity_days").and_then(Value::as_i64);
-    let validity_days = if let Some(date) = custom {
-        let Some(date) = date
+    let (validity_years, validity_days) = if let Some(date) = request.get("custom_expiration_date")
+    {
+        let date = date
             .as_str()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        else {
-            return bad(
+            .ok_or_else(|| {
+                bad_request(
+                    "invalid_custom_expiration_date",
+                    "custom_expiration_date must be a date, yyyy-MM-dd.",
+                )
+            })?;
+        let days = (date - today).num_days();
+        if days < 1 {
+            return Err(bad_request(
                 "invalid_custom_expiration_date",
-                "custom_expiration_date must be yyyy-MM-dd.",
-            );
-        };
-        let days = (date - world_today).num_days();
-        if !(1..825).contains(&days) {
-            return bad(
+                "custom_expiration_date must be in the future.",
+            ));
+        }
+        if days >= 825 {
+            return Err(bad_request(
                 "invalid_custom_expiration_date",
                 "custom_expiration_date must be less than 825 days in the future.",
-            );
+            ));
         }
-        days
-    } else if let Some(days) = days {
-        if days < 1 {
-            return bad("invalid_validity_days", "validity_days must be positive.");
-        }
-        days
+        (years_of(days), days)
+    } else if let Some(days) = request.get("validity_days") {
+        let days = days.as_i64().filter(|d| *d >= 1).ok_or_else(|| {
+            bad_request(
+                "invalid_validity_days",
+                "validity_days must be a whole number of days, 1 or more.",
+            )
+        })?;
+        (years_of(days), days)
     } else {
-        match request.get("validity_years").and_then(Value::as_i64) {
-            None => return bad("missing_param", "validity_years is required."),
-            Some(years @ (1 | 2)) => years * 365,
-            Some(_) => return bad("invalid_validity_years", "validity_years must be 1 or 2."),
+        match request.get("validity_years") {
+            None => return Err(bad_request("missing_param", "validity_years is required.")),
+            Some(years) => match years.as_i64() {
+                Some(years @ (1 | 2)) => (years as u8, years * 365),
+                _ => {
+                    return Err(bad_request(
+                        "invalid_validity_years",
+                        "validity_years must be 1 or 2.",
+                    ));
+                }
+            },
         }
     };
-    let skip_approval = request
-        .get("skip_approval")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let auto_renew = request.get("auto_renew").and_then(Value::as_i64) == Some(1);
-    let mut world = shared.world();
-    let id = world.next_order_id;
-    world.next_order_id += 1;
-    let template = world.orders.first().cloned();
-    let Some(mut order) = template else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "The simulated account has no orders to copy from.",
-        );
+    let flag = |name: &str| -> Result<bool, ApiError> {
+        match request.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(bad_request(
+                "invalid_param",
+                format!("{name} must be true or false."),
+            )),
+        }
     };
-    order.id = id;
-    order.status = if skip_approval { "issued" } else { "pending" }.to_owned();
-    order.common_name = common_name.to_owned();
-    order.product = product.name_id;
-    order.product_name = product.name;
-    order.auto_renew = auto_renew;
-    order.renewed_order_id = request.get("renewal_of_order_id").and_then(Value::as_u64);
-    order.is_renewed = false;
-    order.has_duplicates = false;
-    order.reissues.clear();
-    order.date_created = Utc::now().naive_utc();
-    order.valid_from = None;
-    order.report_valid_till = None;
-    order.certificate_id = None;
-    order.thumbprint.clear();
-    order.serial_number.clear();
-    let request_id = id * 10;
-    order.requests = vec![SimRequest {
-        id: request_id,
-        date: Utc::now(),
-        kind: "new_request",
-        status: if skip_approval { "approved" } else { "pending" },
-    }];
-    let response = if skip_approval {
-        let till = world.today + Duration::days(validity_days.min(baseline_cap(world.today)));
-        world.issue(&mut order, till);
-        json!({"id": id, "certificate_id": order.certificate_id})
-    } else {
-        json!({"id": id, "requests": [{"id": request_id, "status": "pending"}]})
+    let auto_renew = match request.get("auto_renew") {
+        None | Some(Value::Null) => false,
+        Some(v) => match v.as_i64() {
+            Some(0) => false,
+            Some(1) => true,
+            _ => {
+                return Err(bad_request(
+                    "invalid_auto_renew",
+                    "auto_renew must be 0 or 1.",
+                ));
+            }
+        },
     };
-    world.orders.push(order);
-    (StatusCode::CREATED, Json(response)).into_response()
+    let renewal_of = match request.get("renewal_of_order_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| {
+            bad_request(
+                "invalid_renewal_of_order_id",
+                "renewal_of_order_id must be an order id.",
+            )
+        })?),
+    };
+    // The CA issues no longer than the baseline allows.
+    let validity_days = validity_days.min(max_validity_days(today) - 1);
+    Ok(NewOrder {
+        product: index,
+        common_name: common_name.to_owned(),
+        dns_names,
+        csr: csr.to_owned(),
+        validity_years,
+        validity_days,
+        organization_id,
+        container_id,
+        auto_renew,
+        disable_renewal_notifications: flag("disable_renewal_notifications")?,
+        disable_ct: flag("disable_ct")?,
+        renewal_of,
+        issue_now: flag("skip_approval")?,
+    })
 }
 
-/// A created certificate is cut to the baseline, as a CA would.
-fn baseline_cap(today: NaiveDate) -> i64 {
-    super::fleet::baseline_days(today) - 1
+fn years_of(days: i64) -> u8 {
+    u8::try_from(((days + 182) / 365).clamp(1, 3)).unwrap_or(1)
+}
+
+/// Any other path under `/services/v2`.
+pub async fn unknown_endpoint() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+}
+
+#[cfg(test)]
+mod timing {
+    #[test]
+    fn details_render_time() {
+        let world = super::World::generate(
+            2000,
+            1,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        );
+        let started = std::time::Instant::now();
+        let mut bytes = 0;
+        for order in &world.orders[..1000] {
+            bytes += serde_json::to_vec(&super::order_json(order)).unwrap().len();
+        }
+        println!(
+            "1000 details rendered in {:?} ({bytes} bytes)",
+            started.elapsed()
+        );
+    }
 }

@@ -6,14 +6,16 @@ use std::time::{Duration, Instant};
 
 use crate::certcentral::ratelimit::Window;
 
-/// Request times per key.
+/// The windows, and the times of each key's admitted requests.
 #[derive(Debug)]
 pub struct ServerLimits {
     windows: Vec<Window>,
-    sent: HashMap<String, VecDeque<Instant>>,
+    /// By a digest of the key, so that no key is kept in clear.
+    sent: HashMap<u64, VecDeque<Instant>>,
 }
 
 impl ServerLimits {
+    /// Limits of `windows`, per key; none when empty.
     pub fn new(windows: Vec<Window>) -> ServerLimits {
         ServerLimits {
             windows,
@@ -30,7 +32,21 @@ impl ServerLimits {
             .map(|w| w.period)
             .max()
             .unwrap_or(Duration::ZERO);
-        let sent = self.sent.entry(key.to_owned()).or_default();
+        if self.sent.len() > 10_000 {
+            // Forget keys whose requests have all left the windows.
+            self.sent.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|&t| now.duration_since(t) < longest)
+            });
+        }
+        let digest = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::hash::DefaultHasher::new();
+            key.hash(&mut hasher);
+            hasher.finish()
+        };
+        let sent = self.sent.entry(digest).or_default();
         while sent
             .front()
             .is_some_and(|&t| now.duration_since(t) >= longest)

@@ -1,179 +1,526 @@
-//! What the exporter should report about each simulated order, worked out
-//! from the simulator's own knowledge of how it built the order. Tests
-//! compare the exporter's metrics with this, order by order.
+//! What the exporter should report about each simulated order, from the
+//! simulator's own knowledge of the order (not from its API answers), so
+//! that tests can compare metrics with it order by order.
+//!
+//! Expectations that depend on the exporter's settings assume its
+//! defaults: a 30-day warning window, approvals pending too long after 3
+//! days, auto-renew expected to act 14 days before expiry at the latest,
+//! RSA keys of 2048 bits and EC keys of 256 bits at least, expired orders
+//! kept for 30 days. They also assume the exporter has read every order's
+//! details and reissue list.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
-use super::fleet::{Csr, SimOrder, World, baseline_days};
-
-/// The truth about one order.
-#[derive(Debug, Serialize)]
-pub struct OrderTruth {
-    pub id: u64,
-    pub status: String,
-    pub common_name: String,
-    pub product: String,
-    pub container: String,
-    pub organization: String,
-    /// Expiry date of the active certificate (after reissues).
-    pub valid_till: Option<String>,
-    pub expiry_timestamp: Option<i64>,
-    pub days_remaining: Option<i64>,
-    pub auto_renew: bool,
-    pub has_duplicates: bool,
-    /// A newer order renews this one.
-    pub renewed: bool,
-    /// Per-order series are expected (issued, reissue pending, or expired
-    /// within 30 days).
-    pub exported: bool,
-    pub actionable: bool,
-    pub expected_findings: Vec<&'static str>,
-}
-
-/// The truth about one subaccount order.
-#[derive(Debug, Serialize)]
-pub struct SubaccountTruth {
-    pub id: u64,
-    pub subaccount_id: u64,
-    pub status: String,
-    pub valid_till: Option<String>,
-    pub expiry_timestamp: Option<i64>,
-    /// Also in the main report: exported from there, once.
-    pub in_report: bool,
-}
+use super::catalog::Csr;
+use super::fleet::{
+    Hash, Order, SubaccountOrder, World, max_validity_days, serial_number, thumbprint,
+};
 
 const DAY: i64 = 86_400;
-/// The exporter's default thresholds, which the expectations assume.
 const WARNING_DAYS: i64 = 30;
 const AUTO_RENEW_GRACE_DAYS: i64 = 14;
 const APPROVAL_PENDING_SECONDS: i64 = 3 * DAY;
 const EXPIRED_RETENTION_DAYS: i64 = 30;
+const MIN_RSA_BITS: u32 = 2048;
+const MIN_EC_BITS: u32 = 256;
 
-fn expiry(order: &SimOrder) -> Option<i64> {
-    order
-        .valid_till()
-        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+/// The subaccount an order was placed in.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubaccountTruth {
+    pub id: u64,
+    pub organization: &'static str,
+    pub account_type: &'static str,
+    /// The listing shows the order's certificate (immediate subaccounts).
+    pub immediate: bool,
 }
 
-/// Every order's truth at `now`.
-pub fn orders(world: &World, now: DateTime<Utc>) -> Vec<OrderTruth> {
-    let renewed_by_newer: HashSet<u64> = world
-        .orders
-        .iter()
-        .filter_map(|o| o.renewed_order_id)
-        .collect();
-    world
-        .orders
-        .iter()
-        .map(|order| {
-            let renewed = order.is_renewed || renewed_by_newer.contains(&order.id);
-            let expiry = expiry(order);
-            let days = expiry.map(|e| (e - now.timestamp()).div_euclid(DAY));
-            let expired =
-                order.status == "expired" || (order.in_use() && days.is_some_and(|d| d < 0));
-            let within_retention = days.is_some_and(|d| d >= -EXPIRED_RETENTION_DAYS);
-            let replaced_automatically = order.auto_renew
-                || (order.auto_reissue
-                    && order
-                        .order_valid_till
-                        .is_some_and(|end| Some(end) > order.valid_till()));
-            let actionable = (order.in_use() || expired)
-                && !renewed
-                && days.is_some_and(|d| !replaced_automatically || d < AUTO_RENEW_GRACE_DAYS);
-            let mut findings = Vec::new();
-            if order.in_use() {
-                if !matches!(
-                    order.signature_hash.as_str(),
-                    "sha256" | "sha384" | "sha512"
-                ) {
-                    findings.push("weak_signature_hash");
-                }
-                if order.csr == Csr::Rsa1024 {
-                    findings.push("weak_key");
-                }
-                if order.csr == Csr::Corrupt {
-                    findings.push("csr_unreadable");
-                }
-                let too_long = match (order.valid_from, order.report_valid_till) {
-                    (Some(from), Some(till)) => (till - from).num_days() > baseline_days(from),
-                    _ => false,
-                };
-                if too_long && order.reissues.is_empty() {
-                    findings.push("validity_exceeds_baseline");
-                }
-                if actionable
-                    && !order.auto_renew
-                    && days.is_some_and(|d| (0..WARNING_DAYS).contains(&d))
-                {
-                    findings.push("auto_renew_disabled");
-                }
-                if order.disable_renewal_notifications && !order.auto_renew && !renewed {
-                    findings.push("renewal_notifications_disabled");
-                }
-                if order.has_duplicates {
-                    findings.push("duplicates_present");
-                }
-                if order.is_out_of_contract {
-                    findings.push("out_of_contract");
-                }
-                if order.disable_ct {
-                    findings.push("ct_logging_disabled");
-                }
-            }
-            if order.requests.iter().any(|r| {
-                matches!(r.status, "pending" | "submitted")
-                    && (now - r.date).num_seconds() > APPROVAL_PENDING_SECONDS
-            }) {
-                findings.push("approval_pending_too_long");
-            }
-            if expired && !renewed && within_retention {
-                findings.push("expired_not_renewed");
-            }
-            findings.sort_unstable();
-            OrderTruth {
-                id: order.id,
-                status: order.status.clone(),
-                common_name: order.common_name.clone(),
-                product: order.product.to_owned(),
-                container: order.container.clone(),
-                organization: order.organization.clone(),
-                valid_till: order.valid_till().map(|d| d.to_string()),
-                expiry_timestamp: expiry,
-                days_remaining: days,
-                auto_renew: order.auto_renew,
-                has_duplicates: order.has_duplicates,
-                renewed,
-                exported: order.in_use()
-                    || (order.status == "expired" && within_retention && days.is_some()),
-                actionable,
-                expected_findings: findings,
-            }
-        })
-        .collect()
+/// A cost in a currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceTruth {
+    pub cost: f64,
+    pub currency: &'static str,
 }
 
-/// Every subaccount order's truth.
-pub fn subaccount_orders(world: &World) -> Vec<SubaccountTruth> {
-    let in_report: HashSet<u64> = world.orders.iter().map(|o| o.id).collect();
-    world
+fn price((cost, currency): (f64, &'static str)) -> PriceTruth {
+    PriceTruth { cost, currency }
+}
+
+/// The key of an order's CSR.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyTruth {
+    /// `rsa`, `ec` or `other`; `null` when the CSR cannot be read.
+    pub algorithm: Option<&'static str>,
+    pub bits: Option<u32>,
+    pub readable: bool,
+}
+
+/// The truth about one order.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderTruth {
+    pub id: u64,
+    /// Always true here (subaccount-only orders are in
+    /// [`SubaccountOrderTruth`]).
+    pub in_report: bool,
+    pub status: &'static str,
+    pub common_name: String,
+    /// Product `name_id` (the `product` label).
+    pub product: &'static str,
+    pub product_name: &'static str,
+    pub container_id: u64,
+    /// Container name (the `container` label).
+    pub container: &'static str,
+    pub organization_id: u64,
+    /// Organization name (the `organization` label).
+    pub organization: &'static str,
+    /// The subaccount, when the subaccount listing shows the order too.
+    pub subaccount: Option<SubaccountTruth>,
+    pub date_created: String,
+    /// The active certificate (latest issued, not archived).
+    pub certificate_id: Option<u64>,
+    pub thumbprint: Option<String>,
+    pub serial_number: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    /// Expiry date of the active certificate, after reissues.
+    pub valid_till: Option<NaiveDate>,
+    /// What the report row shows (differs while the report lags).
+    pub report_valid_till: Option<NaiveDate>,
+    /// 00:00:00 UTC of `valid_till`, Unix seconds.
+    pub expiry_timestamp: Option<i64>,
+    /// floor((expiry - now) / 86400).
+    pub days_remaining: Option<i64>,
+    pub multi_year_plan: bool,
+    pub order_valid_till: Option<NaiveDate>,
+    pub auto_renew: bool,
+    pub auto_reissue: bool,
+    pub has_duplicates: bool,
+    /// A newer order renews this one (`is_renewed`, or a newer order's
+    /// `renewed_order_id` names it).
+    pub renewed: bool,
+    pub is_renewed: bool,
+    pub renewed_order_id: Option<u64>,
+    pub renewed_by_order_id: Option<u64>,
+    pub disable_renewal_notifications: bool,
+    pub is_out_of_contract: bool,
+    pub disable_ct: bool,
+    pub signature_hash: &'static str,
+    /// The CSR's key.
+    pub key: KeyTruth,
+    /// Requests pending or submitted.
+    pub pending_requests: usize,
+    pub oldest_pending_request: Option<String>,
+    /// Certificates of the reissue list (not archived), by status.
+    pub reissues: BTreeMap<&'static str, usize>,
+    /// Order cost.
+    pub cost: f64,
+    pub currency: &'static str,
+    /// Reissue costs in another currency (subaccount listing's
+    /// `order_prices`).
+    pub other_price: Option<PriceTruth>,
+    /// Per-order series are expected: issued or reissue pending (a
+    /// certificate in use), or expired no more than 30 days ago.
+    pub exported: bool,
+    /// Nothing will replace the certificate before it expires.
+    pub actionable: bool,
+    /// Compliance rules the order breaks, sorted.
+    pub expected_findings: Vec<&'static str>,
+}
+
+/// 00:00:00 UTC of `day`.
+pub fn start_of_day(day: NaiveDate) -> i64 {
+    day.and_time(NaiveTime::MIN).and_utc().timestamp()
+}
+
+fn days_until(expiry: i64, now: DateTime<Utc>) -> i64 {
+    (expiry - now.timestamp()).div_euclid(DAY)
+}
+
+fn key_of(order: &Order) -> KeyTruth {
+    let Some(posted) = order.extra.as_ref().and_then(|e| e.csr.as_deref()) else {
+        return catalog_key(order.csr);
+    };
+    match Csr::WEIGHTED
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| c.pem().trim() == posted.trim())
+    {
+        Some(csr) => catalog_key(csr),
+        None => posted_key(posted),
+    }
+}
+
+fn catalog_key(csr: Csr) -> KeyTruth {
+    KeyTruth {
+        algorithm: csr.algorithm(),
+        bits: csr.bits(),
+        readable: csr.bits().is_some(),
+    }
+}
+
+/// The key of a CSR posted through the API, read with x509-parser (PEM,
+/// or bare base64 of the DER request).
+fn posted_key(text: &str) -> KeyTruth {
+    use base64::Engine;
+    use x509_parser::prelude::{FromDer, X509CertificationRequest};
+    use x509_parser::public_key::PublicKey;
+    let unreadable = KeyTruth {
+        algorithm: None,
+        bits: None,
+        readable: false,
+    };
+    let der = if text.contains("-----BEGIN") {
+        match x509_parser::pem::parse_x509_pem(text.trim().as_bytes()) {
+            Ok((_, pem)) => pem.contents,
+            Err(_) => return unreadable,
+        }
+    } else {
+        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        match base64::engine::general_purpose::STANDARD.decode(compact) {
+            Ok(der) => der,
+            Err(_) => return unreadable,
+        }
+    };
+    let Ok((_, request)) = X509CertificationRequest::from_der(&der) else {
+        return unreadable;
+    };
+    let bits = |size: usize| u32::try_from(size).ok();
+    match request.certification_request_info.subject_pki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => KeyTruth {
+            algorithm: Some("rsa"),
+            bits: bits(rsa.key_size()),
+            readable: true,
+        },
+        Ok(PublicKey::EC(ec)) => KeyTruth {
+            algorithm: Some("ec"),
+            bits: bits(ec.key_size()),
+            readable: true,
+        },
+        Ok(other) => KeyTruth {
+            algorithm: Some("other"),
+            bits: bits(other.key_size()),
+            readable: true,
+        },
+        Err(_) => unreadable,
+    }
+}
+
+fn time(at: chrono::NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339()
+}
+
+/// The truth about a report order at `now`.
+pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
+    let active = order.active_certificate();
+    let valid_till = order.valid_till();
+    let expiry = valid_till.map(start_of_day);
+    let days = expiry.map(|e| days_until(e, now));
+    let in_use = order.status.in_use();
+    let renewed = order.renewed();
+    let expired =
+        order.status == super::fleet::Status::Expired || (in_use && days.is_some_and(|d| d < 0));
+    let within_retention = days.is_some_and(|d| d >= -EXPIRED_RETENTION_DAYS);
+    let auto_reissue =
+        order.auto_reissue && order.plan.is_some_and(|(_, end)| Some(end) > valid_till);
+    let automated = order.auto_renew || auto_reissue;
+    let actionable = (in_use || expired)
+        && !renewed
+        && days.is_some_and(|d| !automated || d < AUTO_RENEW_GRACE_DAYS);
+    let key = key_of(order);
+    let requests = order.requests();
+    let waiting: Vec<_> = requests.iter().filter(|r| r.status.waiting()).collect();
+    let oldest = waiting.iter().map(|r| r.date).min();
+
+    let mut findings = Vec::new();
+    if in_use {
+        if order.signature_hash == Hash::Sha1 {
+            findings.push("weak_signature_hash");
+        }
+        let weak = match (key.algorithm, key.bits) {
+            (Some("rsa"), Some(bits)) => bits < MIN_RSA_BITS,
+            (Some("ec"), Some(bits)) => bits < MIN_EC_BITS,
+            _ => false,
+        };
+        if weak {
+            findings.push("weak_key");
+        }
+        if !key.readable {
+            findings.push("csr_unreadable");
+        }
+        if let Some((Some(from), Some(till))) = active.map(|c| (c.valid_from, c.valid_till))
+            && (till - from).num_days() > max_validity_days(from)
+        {
+            findings.push("validity_exceeds_baseline");
+        }
+        if actionable && !order.auto_renew && days.is_some_and(|d| (0..WARNING_DAYS).contains(&d)) {
+            findings.push("auto_renew_disabled");
+        }
+        if order.disable_renewal_notifications && !order.auto_renew && !renewed {
+            findings.push("renewal_notifications_disabled");
+        }
+        if order.has_duplicates {
+            findings.push("duplicates_present");
+        }
+        if order.is_out_of_contract {
+            findings.push("out_of_contract");
+        }
+        if order.disable_ct {
+            findings.push("ct_logging_disabled");
+        }
+    }
+    if oldest
+        .is_some_and(|at| now.timestamp() - at.and_utc().timestamp() > APPROVAL_PENDING_SECONDS)
+    {
+        findings.push("approval_pending_too_long");
+    }
+    if expired && !renewed && within_retention {
+        findings.push("expired_not_renewed");
+    }
+    findings.sort_unstable();
+
+    let mut reissues = BTreeMap::new();
+    for certificate in order.certificates().filter(|c| !c.archived) {
+        *reissues.entry(certificate.status.as_str()).or_insert(0) += 1;
+    }
+    let subaccount = world
         .subaccount_orders
-        .iter()
-        .map(|order| {
-            let shown = order.immediate && order.status == "issued";
-            SubaccountTruth {
-                id: order.id,
-                subaccount_id: order.subaccount_id,
-                status: order.status.to_owned(),
-                valid_till: order.valid_till.filter(|_| shown).map(|d| d.to_string()),
-                expiry_timestamp: order
-                    .valid_till
-                    .filter(|_| shown)
-                    .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()),
-                in_report: in_report.contains(&order.id),
+        .binary_search_by_key(&order.id, |s| s.id)
+        .ok()
+        .map(|i| subaccount_ref(&world.subaccount_orders[i]));
+    OrderTruth {
+        id: order.id,
+        in_report: true,
+        status: order.status.as_str(),
+        common_name: order.common_name(),
+        product: order.product().name_id,
+        product_name: order.product().name,
+        container_id: order.container().id,
+        container: order.container().name,
+        organization_id: order.organization().id,
+        organization: order.organization().name,
+        subaccount,
+        date_created: time(order.created),
+        certificate_id: active.map(|c| c.id),
+        thumbprint: active.map(|c| thumbprint(c.id)),
+        serial_number: active.map(|c| serial_number(c.id)),
+        valid_from: active.and_then(|c| c.valid_from),
+        valid_till,
+        report_valid_till: order
+            .report_certificate()
+            .filter(|c| c.issued.is_some())
+            .and_then(|c| c.valid_till),
+        expiry_timestamp: expiry,
+        days_remaining: days,
+        multi_year_plan: order.plan.is_some(),
+        order_valid_till: order.plan.map(|(_, end)| end),
+        auto_renew: order.auto_renew,
+        auto_reissue: order.auto_reissue,
+        has_duplicates: order.has_duplicates,
+        renewed,
+        is_renewed: order.is_renewed,
+        renewed_order_id: order.renewed_order_id,
+        renewed_by_order_id: order.renewed_by,
+        disable_renewal_notifications: order.disable_renewal_notifications,
+        is_out_of_contract: order.is_out_of_contract,
+        disable_ct: order.disable_ct,
+        signature_hash: order.signature_hash.as_str(),
+        key,
+        pending_requests: waiting.len(),
+        oldest_pending_request: oldest.map(time),
+        reissues,
+        cost: f64::from(order.cost_cents) / 100.0,
+        currency: "USD",
+        other_price: world
+            .subaccount_orders
+            .binary_search_by_key(&order.id, |s| s.id)
+            .ok()
+            .and_then(|i| world.subaccount_orders[i].other_price)
+            .map(price),
+        exported: in_use
+            || (order.status == super::fleet::Status::Expired
+                && within_retention
+                && days.is_some()),
+        actionable,
+        expected_findings: findings,
+    }
+}
+
+fn subaccount_ref(order: &SubaccountOrder) -> SubaccountTruth {
+    let sub = order.subaccount();
+    SubaccountTruth {
+        id: sub.id,
+        organization: sub.organization,
+        account_type: sub.account_type,
+        immediate: sub.immediate,
+    }
+}
+
+/// The truth about one order of the subaccount listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubaccountOrderTruth {
+    pub id: u64,
+    pub subaccount_id: u64,
+    /// The subaccount's organization (the `organization` label of its
+    /// series).
+    pub subaccount_organization: &'static str,
+    pub account_type: &'static str,
+    /// The listing shows certificates (immediate subaccounts only).
+    pub immediate: bool,
+    /// Also in the order report: exported from there, once.
+    pub in_report: bool,
+    pub status: &'static str,
+    pub common_name: String,
+    pub product: &'static str,
+    /// The expiry as the listing shows it (issued orders of immediate
+    /// subaccounts), which is all the exporter can know.
+    pub valid_till: Option<NaiveDate>,
+    /// 00:00:00 UTC of `valid_till`, Unix seconds.
+    pub expiry_timestamp: Option<i64>,
+    pub days_remaining: Option<i64>,
+    /// The certificate's real expiry, shown or not.
+    pub actual_valid_till: Option<NaiveDate>,
+    /// Per-order series are expected (not in the report, and an expiry
+    /// shown).
+    pub exported: bool,
+    /// `order_price`, in USD.
+    pub cost: f64,
+    pub currency: &'static str,
+    /// Reissue costs in another currency (`order_prices`).
+    pub other_price: Option<PriceTruth>,
+}
+
+/// The truth about an order of the subaccount listing at `now` (an order
+/// also in the report mirrors it).
+pub fn subaccount_order(
+    world: &World,
+    order: &SubaccountOrder,
+    now: DateTime<Utc>,
+) -> SubaccountOrderTruth {
+    let sub = order.subaccount();
+    let main = order.in_report.then(|| world.order(order.id)).flatten();
+    let shown = sub.immediate && order.status == super::fleet::Status::Issued;
+    let valid_till = order.valid_till.filter(|_| shown);
+    let expiry = valid_till.map(start_of_day);
+    SubaccountOrderTruth {
+        id: order.id,
+        subaccount_id: sub.id,
+        subaccount_organization: sub.organization,
+        account_type: sub.account_type,
+        immediate: sub.immediate,
+        in_report: order.in_report,
+        status: order.status.as_str(),
+        common_name: main.map_or_else(|| order.common_name(), Order::common_name),
+        product: main.map_or(order.product(), Order::product).name_id,
+        valid_till,
+        expiry_timestamp: expiry,
+        days_remaining: expiry.map(|e| days_until(e, now)),
+        actual_valid_till: order.valid_till,
+        exported: shown && !order.in_report,
+        cost: f64::from(order.cost_cents / 100),
+        currency: "USD",
+        other_price: order.other_price.map(price),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn now() -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc()
+    }
+
+    #[test]
+    fn every_finding_appears_in_a_small_fleet() {
+        let world = World::generate(40, 1, now().date_naive());
+        let truths: Vec<OrderTruth> = world
+            .orders
+            .iter()
+            .map(|o| order(&world, o, now()))
+            .collect();
+        for rule in [
+            "weak_signature_hash",
+            "weak_key",
+            "csr_unreadable",
+            "validity_exceeds_baseline",
+            "auto_renew_disabled",
+            "renewal_notifications_disabled",
+            "duplicates_present",
+            "out_of_contract",
+            "ct_logging_disabled",
+            "approval_pending_too_long",
+            "expired_not_renewed",
+        ] {
+            assert!(
+                truths.iter().any(|t| t.expected_findings.contains(&rule)),
+                "{rule}"
+            );
+        }
+        assert!(truths.iter().any(|t| t.actionable));
+        assert!(truths.iter().any(|t| !t.actionable && t.exported));
+        assert!(truths.iter().any(|t| t.renewed && t.status == "issued"));
+        assert!(
+            truths
+                .iter()
+                .any(|t| t.valid_till != t.report_valid_till && t.valid_till.is_some())
+        );
+        let subs: Vec<SubaccountOrderTruth> = world
+            .subaccount_orders
+            .iter()
+            .map(|s| subaccount_order(&world, s, now()))
+            .collect();
+        assert!(subs.iter().any(|s| s.in_report));
+        assert!(
+            subs.iter()
+                .any(|s| s.exported && s.expiry_timestamp.is_some())
+        );
+        assert!(
+            subs.iter()
+                .any(|s| s.valid_till.is_none() && s.actual_valid_till.is_some())
+        );
+    }
+
+    #[test]
+    fn posted_csrs_are_read() {
+        for (csr, _) in Csr::WEIGHTED {
+            let key = posted_key(csr.pem());
+            assert_eq!(
+                (key.algorithm, key.bits),
+                (csr.algorithm(), csr.bits()),
+                "{csr:?}"
+            );
+        }
+        let bare: String = Csr::Ec256
+            .pem()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert_eq!(posted_key(&bare).bits, Some(256));
+        assert!(!posted_key("x").readable);
+    }
+
+    #[test]
+    fn days_remaining_follow_the_interface() {
+        let world = World::generate(40, 1, now().date_naive());
+        for o in &world.orders {
+            let t = order(&world, o, now());
+            if let (Some(expiry), Some(days)) = (t.expiry_timestamp, t.days_remaining) {
+                assert_eq!(days, (expiry - now().timestamp()).div_euclid(86_400));
             }
-        })
-        .collect()
+        }
+        // Due today at noon: expired 12 hours ago, day -1.
+        let due_today = world
+            .orders
+            .iter()
+            .map(|o| order(&world, o, now()))
+            .find(|t| t.valid_till == Some(now().date_naive()))
+            .unwrap();
+        assert_eq!(due_today.days_remaining, Some(-1));
+    }
 }

@@ -33,7 +33,7 @@
 //! `horizon` run only at the sizes in `BENCH_DETAILS_SIZES` and
 //! `BENCH_HORIZON_SIZES`), `BENCH_SOAK_POLLS=50` (0: no soak),
 //! `BENCH_SOAK_ORDERS=100000`, `BENCH_SOAK_INTERVAL=5` (seconds between
-//! polls), `BENCH_SCRAPE_SECONDS=10` (time budget of each scrape phase),
+//! polls), `BENCH_SOAK_GZIP_SCRAPERS=2`, `BENCH_SOAK_PLAIN_SCRAPERS=1`, `BENCH_SCRAPE_SECONDS=10` (time budget of each scrape phase),
 //! `BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2"` (variables given to the
 //! exporter and simulator processes, for allocator experiments).
 
@@ -100,6 +100,8 @@ struct Settings {
     soak_polls: usize,
     soak_orders: usize,
     soak_interval: u64,
+    /// Soak scrapers: (gzip, one scrape a second each; plain, one every 5 s).
+    soak_scrapers: (usize, usize),
     scrape_budget: Duration,
     max_scrapes: usize,
 }
@@ -152,6 +154,10 @@ impl Settings {
                 soak_polls: env_usize("BENCH_SOAK_POLLS", 50),
                 soak_orders: env_usize("BENCH_SOAK_ORDERS", 100_000),
                 soak_interval: env_usize("BENCH_SOAK_INTERVAL", 5) as u64,
+                soak_scrapers: (
+                    env_usize("BENCH_SOAK_GZIP_SCRAPERS", 2),
+                    env_usize("BENCH_SOAK_PLAIN_SCRAPERS", 1),
+                ),
                 scrape_budget: Duration::from_secs(env_usize("BENCH_SCRAPE_SECONDS", 10) as u64),
                 max_scrapes: 50,
             }
@@ -165,6 +171,10 @@ impl Settings {
                 soak_polls: env_usize("BENCH_SOAK_POLLS", 0),
                 soak_orders: env_usize("BENCH_SOAK_ORDERS", 1_000),
                 soak_interval: env_usize("BENCH_SOAK_INTERVAL", 1) as u64,
+                soak_scrapers: (
+                    env_usize("BENCH_SOAK_GZIP_SCRAPERS", 2),
+                    env_usize("BENCH_SOAK_PLAIN_SCRAPERS", 1),
+                ),
                 scrape_budget: Duration::from_secs(env_usize("BENCH_SCRAPE_SECONDS", 1) as u64),
                 max_scrapes: 5,
             }
@@ -884,15 +894,23 @@ struct Soak {
     highs: Vec<f64>,
     hwm: f64,
     steady_poll_cpu: Option<f64>,
+    scrapers: (usize, usize),
     scrapes: usize,
     wall: Duration,
 }
 
 /// Polls one every `interval` seconds (leaving the exporter idle between
-/// polls, so that each cycle shows the level memory returns to) with 4
-/// scrapers (2 plain, 2 gzip, one scrape a second each) from the 4th poll
-/// on, sampling RSS every 50 ms.
-fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize, interval: u64) -> Soak {
+/// polls, so that each cycle shows the level memory returns to) with
+/// scrapers from the 4th poll on (gzip ones scraping every second, plain
+/// ones every 5 s), sampling RSS every 50 ms.
+fn soak(
+    dir: &Path,
+    sim: &Simulator,
+    orders: usize,
+    polls: usize,
+    interval: u64,
+    scrapers_mix: (usize, usize),
+) -> Soak {
     let load = load_average();
     let started = Instant::now();
     let interval_text = format!("{interval}s");
@@ -915,6 +933,8 @@ fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize, interval: u64)
     let mut hwm = 0.0;
     let stop = Arc::new(AtomicBool::new(false));
     let mut scrapers = Vec::new();
+    let mut started_scrapers = false;
+    let (scrapers_gzip, scrapers_plain) = scrapers_mix;
     let metrics = format!("{}/metrics", exporter.base);
     let deadline = (scaled(orders, 10) + Duration::from_secs(interval)) * (polls as u32 + 1);
     let give_up = Instant::now() + deadline;
@@ -951,15 +971,16 @@ fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize, interval: u64)
             highs.push(rss);
             cpu_at.push(exporter.proc.cpu());
         }
-        if seen >= QUIET_POLLS && scrapers.is_empty() {
-            for i in 0..4 {
+        if seen >= QUIET_POLLS && !started_scrapers {
+            let every = |encoding| match encoding {
+                Encoding::Gzip => Duration::from_secs(1),
+                Encoding::Plain => Duration::from_secs(5),
+            };
+            let kinds = std::iter::repeat_n(Encoding::Gzip, scrapers_gzip)
+                .chain(std::iter::repeat_n(Encoding::Plain, scrapers_plain));
+            for encoding in kinds {
                 let url = metrics.clone();
                 let stop = stop.clone();
-                let encoding = if i % 2 == 0 {
-                    Encoding::Plain
-                } else {
-                    Encoding::Gzip
-                };
                 scrapers.push(std::thread::spawn(move || {
                     let client = http(Duration::from_secs(300));
                     let mut count = 0;
@@ -967,12 +988,15 @@ fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize, interval: u64)
                         let tick = Instant::now();
                         scrape(&client, &url, encoding);
                         count += 1;
-                        let pause = Duration::from_secs(1).saturating_sub(tick.elapsed());
-                        std::thread::sleep(pause);
+                        // Pacing, not waiting for anything: a scraper's interval.
+                        while !stop.load(Ordering::Relaxed) && tick.elapsed() < every(encoding) {
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
                     }
                     count
                 }));
             }
+            started_scrapers = true;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -995,6 +1019,7 @@ fn soak(dir: &Path, sim: &Simulator, orders: usize, polls: usize, interval: u64)
         highs,
         hwm,
         steady_poll_cpu,
+        scrapers: scrapers_mix,
         scrapes,
         wall: started.elapsed(),
     }
@@ -1016,13 +1041,15 @@ fn print_soak(soak: &Soak) {
     println!();
     println!(
         "Soak: {} polls at {} orders, one every {} s, in {:.0} s (load1 {:.2} at start), {} scrapes \
-         (2 plain + 2 gzip scrapers from poll 4, one scrape a second each).",
+         from poll 4 on ({} gzip scrapers, a scrape a second each, as Prometheus asks; {} plain, one every 5 s).",
         soak.polls,
         soak.orders,
         soak.interval,
         soak.wall.as_secs_f64(),
         soak.load,
         soak.scrapes,
+        soak.scrapers.0,
+        soak.scrapers.1,
     );
     println!(
         "RSS after poll 1 (lowest in its cycle): {first:.0} MB; after poll {}: {last:.0} MB ({:+.1}%); \
@@ -1115,6 +1142,7 @@ fn main() {
                 orders,
                 settings.soak_polls,
                 settings.soak_interval,
+                settings.soak_scrapers,
             ));
         }
         drop(sim);

@@ -21,19 +21,21 @@
 //! - peak and current RSS of the exporter (VmHWM, VmRSS);
 //! - `/metrics` under 10 concurrent scrapers, plain and gzip, each reading
 //!   the whole body: p50/p99 latency and body sizes;
-//! - a soak: 50 polls at 100,000 orders, one every 5 s, with scrapes
-//!   running; the RSS memory returns to after the first poll (the lowest
-//!   sample of its cycle) against the same after the last.
+//! - a soak: 50 polls at 100,000 orders, one every 5 s, with gzip and
+//!   plain scrapes running; the RSS memory returns to after the first poll
+//!   (the lowest sample of its cycle) against the same after the last.
 //!
 //! Without `--bench` (that is, under `cargo test --all-targets`) it runs a
 //! smoke version: 1,000 orders, a few scrapes, no soak, in a few seconds.
 //!
-//! Environment: `BENCH_SIZES=1000,10000` (fleet sizes), `BENCH_MODES`
+//! Environment: `BENCH_SIZES=1000,10000` (fleet sizes; `none` for the soak
+//! alone), `BENCH_MODES`
 //! (`report,details,horizon`: which exporter runs per size; `details` and
 //! `horizon` run only at the sizes in `BENCH_DETAILS_SIZES` and
 //! `BENCH_HORIZON_SIZES`), `BENCH_SOAK_POLLS=50` (0: no soak),
 //! `BENCH_SOAK_ORDERS=100000`, `BENCH_SOAK_INTERVAL=5` (seconds between
-//! polls), `BENCH_SOAK_GZIP_SCRAPERS=2`, `BENCH_SOAK_PLAIN_SCRAPERS=1`, `BENCH_SCRAPE_SECONDS=10` (time budget of each scrape phase),
+//! polls), `BENCH_SOAK_GZIP_SCRAPERS=2`, `BENCH_SOAK_PLAIN_SCRAPERS=1`,
+//! `BENCH_SCRAPE_SECONDS=10` (time budget of each scrape phase),
 //! `BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2"` (variables given to the
 //! exporter and simulator processes, for allocator experiments).
 
@@ -108,6 +110,7 @@ struct Settings {
 
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
     match std::env::var(name) {
+        Ok(text) if text.trim() == "none" => Vec::new(),
         Ok(text) if !text.trim().is_empty() => text
             .split(',')
             .map(|s| s.trim().replace('_', ""))

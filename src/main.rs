@@ -134,3 +134,69 @@ fn init_logging(level: LogLevel, format: LogFormat) {
             .init(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// Log output kept in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The hook, on a panic whose message holds the key: one JSON event,
+    /// error level, with the location, and the key redacted (also from a
+    /// backtrace when RUST_BACKTRACE asks for one).
+    #[test]
+    fn a_panic_is_one_json_event_with_the_key_redacted() {
+        const KEY: &str = "SECRET-SWEEP-7f1e2d3c4b5a";
+        let _ = KEYS.set(vec![ApiKey::new(KEY).expect("a key")]);
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        let previous = std::panic::take_hook();
+        install_panic_hook();
+        let result = tracing::subscriber::with_default(subscriber, || {
+            std::panic::catch_unwind(|| panic!("the key {KEY} ended up in a panic"))
+        });
+        std::panic::set_hook(previous);
+        assert!(result.is_err());
+
+        let bytes = captured.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let text = String::from_utf8(bytes).expect("UTF-8 logs");
+        assert!(
+            !text.contains(KEY) && !text.contains("7f1e2d3c4b5a"),
+            "{text}"
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {text}");
+        let event: serde_json::Value = serde_json::from_str(lines[0]).expect("JSON");
+        assert_eq!(event["level"], "ERROR");
+        assert_eq!(event["message"], "panicked");
+        assert_eq!(event["panic"], "the key [REDACTED] ended up in a panic");
+        assert!(
+            event["location"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("src/main.rs:")),
+            "{event}"
+        );
+    }
+}

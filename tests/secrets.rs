@@ -1,7 +1,7 @@
 //! The secret sweep: a recognisable API key is fed through every failure
 //! path (a rejected key, 500s, timeouts, resets, cut and garbage pages,
 //! bad details, 429s, a CertCentral that echoes the key back in its
-//! answers, a panic, a bad command line) with debug and trace logging, in
+//! answers, a bad command line) with debug and trace logging, in
 //! logfmt and JSON, and must appear in no log line, no metric, no page and
 //! no error message.
 
@@ -383,52 +383,12 @@ fn a_certcentral_that_echoes_the_key_back_with_trace_logs() {
     );
 }
 
-/// A panic (here the one an absurd `--metrics.expired-retention` causes)
-/// is one JSON log line without the key.
-#[test]
-fn a_panic_is_one_log_line_without_the_key() {
-    let sim = Simulator::start(20, 3, &["--api-key", KEY]);
-    let url = sim.api_url();
-    let run = Run::with_key(&[
-        "--certcentral.url",
-        &url,
-        "--metrics.expired-retention",
-        "100000000y",
-        "--log.format",
-        "json",
-        "--log.level",
-        "debug",
-    ]);
-    let mut process = run.process;
-    let logs = wait_for("a panic or an exit", Duration::from_secs(30), || {
-        let logs = process.logs();
-        (logs.contains("panicked") || !process.is_running()).then_some(logs)
-    });
-    if !logs.contains("panicked") {
-        // The flag is refused now: no panic left to provoke this way.
-        assert!(logs.contains("--metrics.expired-retention"), "{logs}");
-        return;
-    }
-    assert_clean("a panic", &logs);
-    for line in logs.lines() {
-        let event: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        if event["message"] == "panicked" {
-            assert_eq!(event["level"], "ERROR");
-            assert!(event["panic"].as_str().is_some_and(|p| !p.is_empty()));
-            assert!(
-                event["location"]
-                    .as_str()
-                    .is_some_and(|l| l.contains(".rs:"))
-            );
-        }
-    }
-}
-
 /// The panic this file used to reach (a retention of a hundred million
 /// years overflowed date arithmetic in the poller) is now a start-up error
 /// naming the flag; a poll that panics anyway is caught by the poller and
-/// counted as a failed poll of kind "panic" (src/poller.rs).
+/// counted as a failed poll of kind "panic" (src/poller.rs), and the panic
+/// hook logs it as one line with the key redacted (the unit test in
+/// src/main.rs: no input reaches a panic from outside any more).
 #[test]
 fn a_duration_too_long_for_dates_is_refused_at_start_up() {
     let (code, text) = run_to_exit(

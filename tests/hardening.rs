@@ -458,9 +458,11 @@ fn order_details_of_unexpected_json_are_counted_and_the_poll_succeeds() {
 
     // The orders without details are asked again at the next polls; with
     // the fault cleared they get through and the errors stop growing.
+    // (An order's expiry may move once its reissue list is read: the same
+    // orders, not the same values.)
     rig.faults("{}");
     let settled = rig.until("details read", |s| {
-        assert_eq!(fleet(s), baseline);
+        assert!(fleet(s).keys().eq(baseline.keys()), "the same orders");
         s.value("certcentral_details_backlog", &[]) == Some(0.0)
             && polls(s, "success") >= polls(&first, "success") + 2.0
     });
@@ -472,9 +474,12 @@ fn order_details_of_unexpected_json_are_counted_and_the_poll_succeeds() {
         .lines()
         .filter(|l| l.contains("cannot read an order"))
         .count() as f64;
+    // At most one warning per failed request (order details or reissues),
+    // and only once per order.
+    let all_detail_errors = count(&later, "certcentral_order_detail_errors_total", &[]);
     assert!(
-        warned >= 1.0 && warned <= detail_errors(&later),
-        "{warned} warnings"
+        warned >= 1.0 && warned <= all_detail_errors,
+        "{warned} warnings for {all_detail_errors} failed requests"
     );
     assert!(!logs.contains("poll failed"));
     rig.assert_alive();

@@ -6,7 +6,9 @@
 #   docker run --rm certcentral-exporter --help
 #   docker run -d -p 10056:10056 \
 #     -v /etc/certcentral/api-key:/run/secrets/certcentral-api-key:ro \
-#     certcentral-exporter --certcentral.api-key-file=/run/secrets/certcentral-api-key
+#     -v certcentral-state:/var/lib/certcentral-exporter \
+#     certcentral-exporter --certcentral.api-key-file=/run/secrets/certcentral-api-key \
+#       --storage.path=/var/lib/certcentral-exporter
 #
 # The runtime image has no shell and no package manager: only the binary,
 # glibc and the CA certificates it needs to reach CertCentral over TLS.
@@ -25,12 +27,14 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/certcentral-exporter /usr/local/bin/certcentral-exporter
-# The state store (order details kept across restarts, so that a restart
-# costs the report pages and not every detail again). Mount a volume here
-# to keep it across containers; without one it lives as long as the
-# container. `--storage.path=""` keeps nothing.
+# No state store unless asked: `$container` tells the exporter it runs in
+# a container, where nothing is kept by default. To keep order details
+# across restarts (a restart then costs the report pages, not every detail
+# again), mount a volume here and pass
+# `--storage.path=/var/lib/certcentral-exporter`; the directory belongs to
+# the exporter's user, so a new named volume does too.
 COPY --from=build --chown=65532:65532 /out/state /var/lib/certcentral-exporter
-ENV STATE_DIRECTORY=/var/lib/certcentral-exporter
+ENV container=oci
 # distroless' "nonroot" user, by number so that Kubernetes' runAsNonRoot
 # can check it.
 USER 65532:65532

@@ -1113,17 +1113,77 @@ fn the_container_image_agrees_with_the_binary() {
         "ENTRYPOINT [\"/usr/local/bin/certcentral-exporter\"]"
     );
 
-    // `docker run IMAGE --help`: the container's environment and nothing else.
-    let out = Command::new(BIN)
-        .arg("--help")
-        .env_clear()
-        .env("STATE_DIRECTORY", "/var/lib/certcentral-exporter")
-        .output()
-        .unwrap();
+    // The image's environment, and nothing else.
+    let env: Vec<(String, String)> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("ENV "))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    assert!(
+        env.iter().any(|(k, _)| k == "container"),
+        "the image says it is a container: {env:?}"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let command = |args: &[&str]| {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("HOME", home.path())
+            .stdin(Stdio::null());
+        command
+    };
+
+    // `docker run IMAGE --help`
+    let out = command(&["--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(
         help.contains("--web.listen-address") && help.contains(":10056"),
         "{help}"
     );
+
+    // `docker run IMAGE --certcentral.api-key-file=...`: no state store
+    // unless --storage.path says where.
+    let key = home.path().join("api-key");
+    std::fs::write(&key, "container-key").unwrap();
+    let key_flag = format!("--certcentral.api-key-file={}", key.display());
+    let store = home.path().join("store");
+    let store_flag = format!("--storage.path={}", store.display());
+    for (extra, kept) in [(None, false), (Some(store_flag.as_str()), true)] {
+        let listen = format!("--web.listen-address=127.0.0.1:{}", free_port());
+        let mut args = vec![
+            listen.as_str(),
+            key_flag.as_str(),
+            "--certcentral.url=http://127.0.0.1:1/services/v2",
+            "--certcentral.max-retries=0",
+        ];
+        args.extend(extra);
+        let log = home.path().join("stderr.log");
+        let mut child = Spawned {
+            child: command(&args)
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+            log,
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        wait_for("a first (failed) poll", Duration::from_secs(30), || {
+            child.logs().contains("poll failed").then_some(())
+        });
+        let (status, _) = child.signal("TERM", Duration::from_secs(10));
+        assert_eq!(status.and_then(|s| s.code()), Some(0));
+        let logs = child.logs();
+        assert_eq!(
+            logs.contains("keeping state across restarts"),
+            kept,
+            "{extra:?}: {logs}"
+        );
+        assert!(
+            !home.path().join(".local").exists(),
+            "nothing under $HOME: {logs}"
+        );
+    }
 }

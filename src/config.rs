@@ -208,8 +208,13 @@ struct FileAccount {
 /// Reads a key file: the whole file, trimmed. A file that others can read
 /// is worth a warning, not a refusal.
 pub fn read_key_file(path: &Path, what: &str) -> Result<ApiKey, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("{what}: cannot read {}: {e}", path.display())))?;
+    // The path is not repeated: an operator who gave the key itself where
+    // the file belongs must not find the key in the error.
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError(format!(
+            "{what}: cannot read the key file ({e}; the path is not shown in case it is the key itself)"
+        ))
+    })?;
     warn_if_world_readable(path);
     ApiKey::new(&text).ok_or_else(|| ConfigError(format!("{what}: {} is empty", path.display())))
 }

@@ -714,7 +714,7 @@ impl Poller {
             // The order left between the report and this request.
             self.details.remove(&order_id);
         } else if self.logged_detail_errors.insert(order_id) {
-            tracing::warn!(account = %self.account, order_id, error = %err, "cannot read an order's details; will try again");
+            tracing::warn!(account = %self.account, order_id, error = %err, "cannot read the details of an order; will try again");
         }
         None
     }

@@ -472,7 +472,7 @@ fn order_details_of_unexpected_json_are_counted_and_the_poll_succeeds() {
     let logs = rig.exporter.process.logs();
     let warned = logs
         .lines()
-        .filter(|l| l.contains("cannot read an order"))
+        .filter(|l| l.contains("cannot read the details of an order"))
         .count() as f64;
     // At most one warning per failed request (order details or reissues),
     // and only once per order.

@@ -36,7 +36,7 @@ pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_j
 pub struct OrderInfo {
     #[serde(default, deserialize_with = "lenient_u64")]
     pub id: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub certificate: Option<CertificateInfo>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub status: Option<String>,
@@ -81,7 +81,7 @@ pub struct CertificateInfo {
     pub signature_hash: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub key_size: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub ca_cert: Option<CaCert>,
 }
 
@@ -136,7 +136,7 @@ pub struct ReissuedCertificate {
 pub struct SubaccountOrderList {
     #[serde(deserialize_with = "lenient_list")]
     pub orders: Vec<SubaccountOrder>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub page: Option<Page>,
 }
 
@@ -156,13 +156,13 @@ pub struct Page {
 pub struct SubaccountOrder {
     #[serde(deserialize_with = "lenient_u64")]
     pub id: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub certificate: Option<SubaccountCertificate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub subaccount: Option<Subaccount>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub product: Option<Product>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_object")]
     pub order_price: Option<Price>,
     #[serde(default, deserialize_with = "lenient_list")]
     pub order_prices: Vec<Price>,
@@ -274,6 +274,19 @@ fn lenient_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>
     })
 }
 
+/// A nested object; anything else (or an object that cannot be read)
+/// reads as absent.
+fn lenient_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(match Value::deserialize(d)? {
+        object @ Value::Object(_) => serde_json::from_value(object).ok(),
+        _ => None,
+    })
+}
+
 /// A list whose items are each read on their own: an item of the wrong
 /// shape is dropped, not the whole list.
 fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
@@ -333,6 +346,16 @@ mod tests {
         assert_eq!(cert.valid_till, None);
         assert_eq!(info.auto_renew, None);
         assert!(info.requests.is_empty());
+    }
+
+    #[test]
+    fn nested_objects_of_the_wrong_shape_read_as_absent() {
+        let info: OrderInfo = decode(br#"{"id": 1, "certificate": true}"#).unwrap();
+        assert!(info.certificate.is_none());
+        let list: SubaccountOrderList =
+            decode(br#"{"orders": [{"id": 2, "subaccount": [1], "product": "x"}], "page": 7}"#)
+                .unwrap();
+        assert!(list.orders[0].subaccount.is_none() && list.page.is_none());
     }
 
     #[test]

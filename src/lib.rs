@@ -13,6 +13,7 @@ pub mod cli;
 pub mod compliance;
 pub mod config;
 pub mod fleet;
+pub mod logging;
 pub mod metrics;
 pub mod poller;
 pub mod server;

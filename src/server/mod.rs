@@ -30,6 +30,8 @@ pub struct ServerState {
     pub registry: Registry,
     pub board: Arc<Board>,
     pub telemetry_path: String,
+    /// Plain-text scrapes run one at a time (see `metrics`).
+    pub plain_scrapes: tokio::sync::Semaphore,
 }
 
 /// The exporter's routes, behind basic auth when configured.
@@ -117,6 +119,13 @@ async fn metrics(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> R
         tracing::error!(error = %err, "cannot encode the process metrics");
     }
     let gzip = accepts_gzip(&headers);
+    // A client without gzip gets the whole text inflated in memory: one
+    // such scrape at a time bounds what that can cost.
+    let _plain = if gzip {
+        None
+    } else {
+        state.plain_scrapes.acquire().await.ok()
+    };
     // Deflating the tail is quick; inflating the whole text for a client
     // without gzip is not: both off the async workers.
     let chunks = tokio::task::spawn_blocking(move || {

@@ -5,6 +5,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use certcentral_exporter::compliance::Rule;
 use common::{Exporter, Simulator};
 
 #[test]
@@ -72,20 +73,7 @@ fn findings_and_actionable_match_the_simulator_order_by_order() {
         findings.is_empty(),
         "findings for orders the simulator does not have: {findings:?}"
     );
-    let rules: BTreeSet<&str> = [
-        "weak_signature_hash",
-        "weak_key",
-        "csr_unreadable",
-        "validity_exceeds_baseline",
-        "auto_renew_disabled",
-        "renewal_notifications_disabled",
-        "duplicates_present",
-        "out_of_contract",
-        "ct_logging_disabled",
-        "approval_pending_too_long",
-        "expired_not_renewed",
-    ]
-    .into();
+    let rules: BTreeSet<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
     let seen: BTreeSet<&str> = every_rule.iter().map(String::as_str).collect();
     assert_eq!(seen, rules, "the fleet shows every finding");
     assert!(

@@ -444,19 +444,7 @@ mod tests {
             .iter()
             .map(|o| order(&world, o, now()))
             .collect();
-        for rule in [
-            "weak_signature_hash",
-            "weak_key",
-            "csr_unreadable",
-            "validity_exceeds_baseline",
-            "auto_renew_disabled",
-            "renewal_notifications_disabled",
-            "duplicates_present",
-            "out_of_contract",
-            "ct_logging_disabled",
-            "approval_pending_too_long",
-            "expired_not_renewed",
-        ] {
+        for rule in crate::compliance::Rule::ALL.map(crate::compliance::Rule::as_str) {
             assert!(
                 truths.iter().any(|t| t.expected_findings.contains(&rule)),
                 "{rule}"

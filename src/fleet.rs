@@ -262,7 +262,7 @@ impl SubaccountOrderRecord {
 }
 
 /// What the subaccount listing gave, if the key may list it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Subaccounts {
     /// Not read yet.
     #[default]

@@ -237,6 +237,10 @@ const POLL_ERROR_KINDS: [&str; 9] = [
     "deadline",
     "panic",
 ];
+/// How long the steps after the report may take before the report's fleet
+/// is published on its own: long enough for a quick poll to be rendered
+/// once, short enough that slow detail reads never hold back expiry data.
+const PUBLISH_REPORT_AFTER: Duration = Duration::from_secs(2);
 /// Consecutive detail failures (after retries) that end the details step.
 const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
 /// Subaccount orders per page (the endpoint's maximum).
@@ -252,6 +256,10 @@ pub struct Poller {
     details: HashMap<u64, Arc<OrderDetails>>,
     subaccounts: Subaccounts,
     fleet: Option<Arc<Fleet>>,
+    /// Details or subaccounts changed since `fleet` was built.
+    fleet_outdated: bool,
+    /// Orders whose details were due but did not fit in the last budget.
+    details_backlog: usize,
     /// CSR keys read in earlier polls, so unchanged CSRs are not parsed again.
     parse_context: ParseContext,
     /// Report rows and orders already complained about, so that each is
@@ -304,6 +312,8 @@ impl Poller {
             details,
             subaccounts: Subaccounts::Unknown,
             fleet: None,
+            fleet_outdated: false,
+            details_backlog: 0,
             parse_context: ParseContext::default(),
             logged_skips: HashSet::new(),
             logged_detail_errors: HashSet::new(),
@@ -412,6 +422,7 @@ impl Poller {
             .cloned()
             .unwrap_or_else(|| AccountState::new(self.account.clone(), self.settings.interval));
         state.fleet.clone_from(&self.fleet);
+        state.details_backlog = self.details_backlog;
         state
     }
 
@@ -426,16 +437,40 @@ impl Poller {
             Utc::now(),
         );
         self.fleet = Some(Arc::new(fleet));
-        board.publish(self.state(board));
-
-        let subaccounts = self.read_subaccounts().await;
-        if let Ok(listing) = &subaccounts {
-            self.subaccounts = listing.clone();
-        }
-        let details = self.refresh_details(board).await;
-        self.rebuild_fleet();
+        // The expiry data is out on its own only if the rest of the poll is
+        // slow: a quick poll is published (and rendered) once, at its end.
+        let report_only = self.state(board);
+        let outcome = {
+            let rest = self.read_subaccounts_and_details();
+            tokio::pin!(rest);
+            tokio::select! {
+                outcome = &mut rest => outcome,
+                () = tokio::time::sleep(PUBLISH_REPORT_AFTER) => {
+                    board.publish(report_only);
+                    rest.await
+                }
+            }
+        };
         self.save_store().await;
-        subaccounts.and(details).map(|_| ())
+        outcome
+    }
+
+    /// The steps after the report: the subaccount listing, then order
+    /// details within the budget; the fleet rebuilt only if they changed it.
+    async fn read_subaccounts_and_details(&mut self) -> Result<(), PollError> {
+        let subaccounts = match self.read_subaccounts().await {
+            Ok(listing) => {
+                if listing != self.subaccounts {
+                    self.subaccounts = listing;
+                    self.fleet_outdated = true;
+                }
+                Ok(())
+            }
+            Err(err) => Err(err),
+        };
+        let details = self.refresh_details().await;
+        self.rebuild_fleet();
+        subaccounts.and(details)
     }
 
     /// Reads every page of the report, in order. Any failure fails the whole
@@ -581,7 +616,7 @@ impl Poller {
     /// budget. Failures for one order are counted and logged once; only a
     /// rejected key, an exhausted rate limit or a run of failures stops the
     /// step (and fails the poll).
-    async fn refresh_details(&mut self, board: &Board) -> Result<(), PollError> {
+    async fn refresh_details(&mut self) -> Result<(), PollError> {
         let Some(fleet) = self.fleet.clone() else {
             return Ok(());
         };
@@ -666,12 +701,11 @@ impl Poller {
         }
         drop(requests);
 
+        self.fleet_outdated |= !fetched.is_empty();
         for (id, details) in fetched {
             self.details.insert(id, Arc::new(details));
         }
-        let mut state = self.state(board);
-        state.details_backlog = backlog;
-        board.publish(state);
+        self.details_backlog = backlog;
         outcome
     }
 
@@ -712,20 +746,23 @@ impl Poller {
         }
         if err.status() == Some(404) {
             // The order left between the report and this request.
-            self.details.remove(&order_id);
+            self.fleet_outdated |= self.details.remove(&order_id).is_some();
         } else if self.logged_detail_errors.insert(order_id) {
             tracing::warn!(account = %self.account, order_id, error = %err, "cannot read the details of an order; will try again");
         }
         None
     }
 
-    /// Rebuilds the fleet with the details and subaccounts just read, and
-    /// forgets details of orders that left the report.
+    /// Forgets details of orders that left the report, and rebuilds the
+    /// fleet if the details or subaccounts just read changed it.
     fn rebuild_fleet(&mut self) {
         let Some(fleet) = &self.fleet else { return };
         let present: HashSet<u64> = fleet.orders.iter().map(|o| o.id()).collect();
         self.details.retain(|id, _| present.contains(id));
         self.logged_detail_errors.retain(|id| present.contains(id));
+        if !std::mem::take(&mut self.fleet_outdated) {
+            return;
+        }
         let rows = fleet.orders.iter().map(|o| o.report.clone()).collect();
         let rebuilt = Fleet::build(
             rows,

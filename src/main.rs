@@ -8,6 +8,25 @@ use certcentral_exporter::certcentral::ApiKey;
 use certcentral_exporter::cli::{Cli, Command, one_line_error};
 use certcentral_exporter::{app, logging, simulator};
 
+/// jemalloc rather than glibc's malloc: a poll of a large account frees
+/// hundreds of megabytes at once, and glibc keeps most of it mapped (the
+/// benchmark's soak measured 119 MB growing to 390 MB over 50 polls with a
+/// flat live heap). jemalloc's background thread returns it.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read before `main`: freed pages go back to the
+/// system after about a second, from a background thread, not from a
+/// scrape or a poll.
+#[cfg(target_os = "linux")]
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: Option<&'static std::ffi::c_char> = Some(
+    // SAFETY: a pointer to the first byte of a NUL-terminated static string.
+    unsafe { &*c"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr() },
+);
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -124,7 +124,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         registry,
         board,
         telemetry_path: config.telemetry_path.clone(),
-        plain_scrapes: tokio::sync::Semaphore::new(1),
     });
     let router = server::router(state, config.web.auth.clone());
     let (stop, stopped) = watch::channel(false);

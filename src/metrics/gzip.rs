@@ -8,7 +8,7 @@
 //! both parts combined. The result is one ordinary gzip member, readable by
 //! every client (some, like curl, read only the first member of a
 //! multi-member file). A client that does not accept gzip gets the text
-//! inflated for it.
+//! inflated for it as it is sent, a chunk at a time.
 
 use std::io::Write;
 
@@ -30,12 +30,17 @@ pub struct PrefixWriter {
     len: u64,
 }
 
+/// zlib-rs's level 2: at 100,000 orders, 67 MB of text deflates to 6.3 MB
+/// in about 90 ms. Level 1 is quicker (66 ms) but 24% larger, and every
+/// scrape sends the body; level 4 is 20% smaller again but twice as slow.
+const LEVEL: u32 = 2;
+
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 impl Default for PrefixWriter {
     fn default() -> Self {
         PrefixWriter {
-            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
+            encoder: DeflateEncoder::new(Vec::new(), Compression::new(LEVEL)),
             crc: crc32fast::Hasher::new(),
             len: 0,
         }
@@ -84,8 +89,10 @@ impl GzipPrefix {
     /// One gzip member holding the prefix's text followed by `tail`, as
     /// chunks (the deflated prefix is shared, not copied).
     pub fn with_tail(&self, tail: &[u8]) -> [Bytes; 3] {
-        let mut encoder =
-            DeflateEncoder::new(Vec::with_capacity(tail.len() / 4 + 64), Compression::fast());
+        let mut encoder = DeflateEncoder::new(
+            Vec::with_capacity(tail.len() / 4 + 64),
+            Compression::new(LEVEL),
+        );
         let _ = encoder.write_all(tail);
         let mut end = encoder.finish().unwrap_or_default();
         let mut crc = self.crc.clone();
@@ -101,24 +108,54 @@ impl GzipPrefix {
         ]
     }
 
-    /// The text, inflated.
-    pub fn text(&self) -> Vec<u8> {
-        let mut inflater = Decompress::new(false);
-        let mut out = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
-        loop {
-            let read = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-            let input = self.deflated.get(read..).unwrap_or_default();
-            if input.is_empty() {
-                return out;
-            }
-            out.reserve(64 * 1024);
-            let before = (inflater.total_in(), inflater.total_out());
-            match inflater.decompress_vec(input, &mut out, FlushDecompress::Sync) {
-                Ok(Status::StreamEnd) | Err(_) => return out,
-                Ok(_) if before == (inflater.total_in(), inflater.total_out()) => return out,
-                Ok(_) => {}
-            }
+    /// The text, inflated a piece at a time: what a client without gzip
+    /// is sent, without the whole text ever being held at once.
+    pub fn text_chunks(&self) -> TextChunks {
+        TextChunks {
+            deflated: self.deflated.clone(),
+            inflater: Decompress::new(false),
+            done: false,
         }
+    }
+
+    /// The whole text, inflated.
+    #[cfg(test)]
+    pub fn text(&self) -> Vec<u8> {
+        let mut text = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+        for chunk in self.text_chunks() {
+            text.extend_from_slice(&chunk);
+        }
+        text
+    }
+}
+
+/// Inflated text of a [`GzipPrefix`], in chunks of at most [`TEXT_CHUNK`].
+pub struct TextChunks {
+    deflated: Bytes,
+    inflater: Decompress,
+    done: bool,
+}
+
+/// Text inflated per chunk: large enough for few calls into the inflater,
+/// small enough that a scrape holds little (about 0.2 ms of work each).
+const TEXT_CHUNK: usize = 256 * 1024;
+
+impl Iterator for TextChunks {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        let mut out = Vec::with_capacity(TEXT_CHUNK);
+        while !self.done && out.len() < out.capacity() {
+            let read = usize::try_from(self.inflater.total_in()).unwrap_or(usize::MAX);
+            let input = self.deflated.get(read..).unwrap_or_default();
+            let before = (self.inflater.total_in(), self.inflater.total_out());
+            let status = self
+                .inflater
+                .decompress_vec(input, &mut out, FlushDecompress::Sync);
+            let progressed = before != (self.inflater.total_in(), self.inflater.total_out());
+            self.done = !progressed || matches!(status, Ok(Status::StreamEnd) | Err(_));
+        }
+        (!out.is_empty()).then(|| Bytes::from(out))
     }
 }
 
@@ -170,8 +207,20 @@ mod tests {
     }
 
     #[test]
-    fn large_text_inflates_whole() {
+    fn large_text_inflates_whole_in_bounded_chunks() {
         let text: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-        assert_eq!(GzipPrefix::new(&text).text(), text);
+        let gz = GzipPrefix::new(&text);
+        let chunks: Vec<Bytes> = gz.text_chunks().collect();
+        assert!(
+            chunks.len() >= text.len() / TEXT_CHUNK,
+            "{} chunks",
+            chunks.len()
+        );
+        assert!(
+            chunks
+                .iter()
+                .all(|c| !c.is_empty() && c.len() <= TEXT_CHUNK)
+        );
+        assert_eq!(gz.text(), text);
     }
 }

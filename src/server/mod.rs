@@ -4,6 +4,7 @@
 
 pub mod web_config;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +31,6 @@ pub struct ServerState {
     pub registry: Registry,
     pub board: Arc<Board>,
     pub telemetry_path: String,
-    /// Plain-text scrapes run one at a time (see `metrics`).
-    pub plain_scrapes: tokio::sync::Semaphore,
 }
 
 /// The exporter's routes, behind basic auth when configured.
@@ -119,33 +118,17 @@ async fn metrics(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> R
         tracing::error!(error = %err, "cannot encode the process metrics");
     }
     let gzip = accepts_gzip(&headers);
-    // A client without gzip gets the whole text inflated in memory: one
-    // such scrape at a time bounds what that can cost.
-    let _plain = if gzip {
-        None
+    // The rendered part is shared, never copied: gzip clients get it as it
+    // is kept (only the few live lines are deflated here); other clients
+    // get it inflated a chunk at a time as the connection takes it.
+    let body = if gzip {
+        let chunks = exposition.body.with_tail(&live);
+        Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)))
     } else {
-        state.plain_scrapes.acquire().await.ok()
+        let chunks = exposition.body.text_chunks().chain([Bytes::from(live)]);
+        Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)))
     };
-    // Deflating the tail is quick; inflating the whole text for a client
-    // without gzip is not: both off the async workers.
-    let chunks = tokio::task::spawn_blocking(move || {
-        if gzip {
-            exposition.body.with_tail(&live).to_vec()
-        } else {
-            vec![Bytes::from(exposition.body.text()), Bytes::from(live)]
-        }
-    })
-    .await;
-    let chunks = match chunks {
-        Ok(chunks) => chunks,
-        Err(err) => {
-            tracing::error!(error = %err, "rendering /metrics failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let stream =
-        futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

@@ -825,6 +825,7 @@ const HEADER: [&str; 20] = [
     "gunzip s",
     "bare csv s",
     "poll CPU / csv",
+    "poll CPU / (gunzip + csv)",
     "RSS after poll MB",
     "peak RSS MB: end (after poll / after gzip scrapes)",
     "RSS end MB",
@@ -855,6 +856,7 @@ fn row_line(row: &Row) -> String {
     let gunzip = first(secs(p.gunzip));
     let csv = first(secs(p.csv));
     let ratio = format!("{:.2}", row.poll.cpu / p.csv.as_secs_f64());
+    let floor_ratio = format!("{:.2}", row.poll.cpu / (p.gunzip + p.csv).as_secs_f64());
     let cells = [
         row.orders.to_string(),
         row.mode.name().to_owned(),
@@ -869,6 +871,7 @@ fn row_line(row: &Row) -> String {
         gunzip,
         csv,
         ratio,
+        floor_ratio,
         format!("{:.0}", row.poll.rss_after_poll),
         format!(
             "{:.0} ({:.0} / {:.0})",

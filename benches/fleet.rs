@@ -811,7 +811,7 @@ fn run_mode(
     row
 }
 
-const HEADER: [&str; 20] = [
+const HEADER: [&str; 21] = [
     "orders",
     "mode",
     "load1",

@@ -2,11 +2,11 @@
 //! renderer and the server), runs it, and takes it down on SIGTERM/SIGINT.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use prometheus::Registry;
+use prometheus::{Gauge, IntCounter, Registry};
 use tokio::sync::watch;
 
 use std::collections::HashMap;
@@ -112,6 +112,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let renderer = tokio::spawn(render_on_change(
         board.clone(),
         config.render.clone(),
+        RenderTelemetry::register(&registry)?,
         exposition_tx,
     ));
 
@@ -166,11 +167,36 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// How long requests in flight may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
+/// How often the exposition is rendered, and how long it takes: one render
+/// per poll (and one at each UTC midnight) is the design, and the render is
+/// the largest part of a poll's CPU at a large account.
+struct RenderTelemetry {
+    renders: IntCounter,
+    duration: Gauge,
+}
+
+impl RenderTelemetry {
+    fn register(registry: &Registry) -> prometheus::Result<RenderTelemetry> {
+        let renders = IntCounter::new(
+            "certcentral_exporter_renders_total",
+            "Renders of the fleet metrics (one per poll, and one at each UTC midnight).",
+        )?;
+        let duration = Gauge::new(
+            "certcentral_exporter_render_duration_seconds",
+            "How long the latest render of the fleet metrics took.",
+        )?;
+        registry.register(Box::new(renders.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        Ok(RenderTelemetry { renders, duration })
+    }
+}
+
 /// Renders the exposition whenever an account's state changes, and at each
 /// UTC midnight (days remaining change then, and only then).
 async fn render_on_change(
     board: Arc<Board>,
     settings: RenderSettings,
+    telemetry: RenderTelemetry,
     exposition: watch::Sender<Arc<Exposition>>,
 ) {
     let mut changes = board.subscribe();
@@ -182,11 +208,14 @@ async fn render_on_change(
         }
         let states = board.states();
         let settings = settings.clone();
+        let started = Instant::now();
         let rendered =
             tokio::task::spawn_blocking(move || metrics::render(&states, Utc::now(), &settings))
                 .await;
         match rendered {
             Ok(rendered) => {
+                telemetry.renders.inc();
+                telemetry.duration.set(started.elapsed().as_secs_f64());
                 exposition.send_replace(Arc::new(rendered));
             }
             Err(err) => {

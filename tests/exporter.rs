@@ -245,3 +245,25 @@ fn the_landing_page_health_and_readiness() {
     });
     assert!(stats["total"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn each_poll_is_rendered_once_and_scrapes_render_nothing() {
+    let sim = Simulator::start(1500, 3, FAST);
+    let mut exporter = exporter_for(&sim, &["--poll.interval", "1s"], "any-key");
+    exporter.wait_ready();
+    // Every scrape along the way, back to back between and during polls:
+    // renders never outnumber polls (one more allowed for a UTC midnight).
+    let last = exporter.scrape_until("four polls rendered", |scrape| {
+        let renders = scrape.sum("certcentral_exporter_renders_total", &[]);
+        let polls = scrape.sum("certcentral_polls_total", &[]);
+        assert!(
+            renders <= polls + 1.0,
+            "{renders} renders for {polls} polls"
+        );
+        renders >= 4.0
+    });
+    assert!(
+        last.value("certcentral_exporter_render_duration_seconds", &[])
+            .is_some_and(|d| d > 0.0)
+    );
+}

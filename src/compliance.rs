@@ -402,7 +402,7 @@ mod tests {
     fn order(report: ReportRow) -> Order {
         Order {
             renewed: report.is_renewed,
-            report,
+            report: Arc::new(report),
             details: None,
         }
     }
@@ -545,7 +545,7 @@ mod tests {
         assert!(is_actionable(&manual, now(), &s));
         let renewed = order(ReportRow {
             is_renewed: true,
-            ..manual.report.clone()
+            ..(*manual.report).clone()
         });
         assert!(!is_actionable(&renewed, now(), &s));
         // Auto-renew: trusted until the grace (14 days) before expiry.

@@ -157,7 +157,9 @@ pub fn fingerprint(row: &ReportRow) -> u32 {
 /// An order of the fleet, with what the exporter derived about it.
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub report: ReportRow,
+    /// Shared with the report page it came from (see the poller's memo of
+    /// unchanged pages).
+    pub report: Arc<ReportRow>,
     /// The order's details, when they were fetched for this very report row.
     pub details: Option<Arc<OrderDetails>>,
     /// A newer order renews this one: the report says so (`is_renewed`),
@@ -291,15 +293,16 @@ impl Fleet {
     /// appears twice (offset paging while orders are added) counts once;
     /// so does an order that both the report and a subaccount list return.
     pub fn build(
-        rows: Vec<ReportRow>,
+        rows: impl IntoIterator<Item = impl Into<Arc<ReportRow>>>,
         details: &HashMap<u64, Arc<OrderDetails>>,
         subaccounts: &Subaccounts,
         skipped_rows: usize,
         read_at: DateTime<Utc>,
     ) -> Fleet {
-        let mut seen = HashSet::with_capacity(rows.len());
-        let mut rows: Vec<ReportRow> = rows
+        let mut seen = HashSet::new();
+        let mut rows: Vec<Arc<ReportRow>> = rows
             .into_iter()
+            .map(Into::into)
             .filter(|row| seen.insert(row.order_id))
             .collect();
         rows.sort_unstable_by_key(|row| row.order_id);

@@ -38,6 +38,24 @@ fn exporter(sim: &Simulator, store: &str, interval: &str) -> Exporter {
 }
 
 /// Scrapes until the exporter has finished `polls` polls.
+/// The `report_pages_unchanged` field of each `poll succeeded` log line:
+/// pages that came back byte for byte and were not parsed again.
+fn pages_unchanged(exporter: &Exporter) -> Vec<(usize, usize)> {
+    let field = |line: &str, name: &str| -> usize {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {line}"))
+    };
+    exporter
+        .process
+        .logs()
+        .lines()
+        .filter(|l| l.contains("poll succeeded"))
+        .map(|l| (field(l, "report_pages"), field(l, "report_pages_unchanged")))
+        .collect()
+}
+
 fn after_polls(exporter: &Exporter, polls: f64) -> common::Scrape {
     exporter.scrape_until(&format!("{polls} polls"), |s| {
         s.value("certcentral_polls_total", &[("result", "success")])
@@ -88,6 +106,11 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
     );
     assert_eq!(requests(&s2, "reissue"), requests(&s1, "reissue"));
     assert_eq!(s2["rate_limited"], 0);
+    assert_eq!(
+        pages_unchanged(&first)[..2],
+        [(11, 0), (11, 11)],
+        "the second read parses no page again"
+    );
 
     // One changed order and one reissue: exactly their requests.
     let truth = sim.orders();
@@ -128,6 +151,11 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
         .json()
         .unwrap();
     let third = after_polls(&first, 3.0);
+    let (pages, unchanged) = pages_unchanged(&first)[2];
+    assert!(
+        pages == 11 && (9..11).contains(&unchanged),
+        "the pages of the two changed orders, and only those, parsed again: {pages} pages, {unchanged} unchanged"
+    );
     let s3 = sim.stats();
     assert_eq!(requests(&s3, "order") - requests(&s2, "order"), 2, "{s3}");
     assert_eq!(

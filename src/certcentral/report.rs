@@ -166,7 +166,7 @@ pub struct SkippedRow {
 /// The parse of one report page.
 #[derive(Debug, Default)]
 pub struct ReportPage {
-    pub rows: Vec<ReportRow>,
+    pub rows: Vec<Arc<ReportRow>>,
     pub skipped: Vec<SkippedRow>,
     /// Data records on the page (kept and skipped), to tell a short page.
     pub records: usize,
@@ -326,7 +326,7 @@ pub fn parse_page(bytes: &[u8], context: &mut ParseContext) -> Result<ReportPage
             continue;
         }
         match parse_row(&record, &columns, context) {
-            Ok(row) => page.rows.push(row),
+            Ok(row) => page.rows.push(Arc::new(row)),
             Err(reason) => page.skipped.push(SkippedRow {
                 order_id: bounded(&text(&record, Some(columns.order_id)), MAX_LOGGED_ID_BYTES),
                 reason,

@@ -1,8 +1,9 @@
 //! The poller: reads an account on a schedule and publishes what it read on
 //! the [`Board`]. Each poll reads, in this order,
 //!
-//! 1. every page of the order report: the expiry data, published at once
-//!    as a new fleet, so that nothing below can delay it;
+//! 1. every page of the order report: the expiry data, published as a new
+//!    fleet on its own if the steps below take a while, so that they never
+//!    delay it (a quick poll is published once, at its end);
 //! 2. the subaccount order listing;
 //! 3. order details (and reissue lists) for the orders that need them: new
 //!    or changed since last read, waiting on a request, or older than the

@@ -13,7 +13,7 @@ use crate::certcentral::ratelimit::DEFAULT_HEADROOM;
 use crate::config::{
     self, API_KEY_ENV, AccountConfig, Config, ConfigError, DemoConfig, MAX_PAGE_SIZE,
 };
-use crate::metrics::RenderSettings;
+use crate::metrics::{PerOrderLimits, RenderSettings};
 use crate::server::web_config::WebConfig;
 use crate::simulator::SimulateArgs;
 
@@ -213,15 +213,26 @@ impl ExporterArgs {
             Some(path) => WebConfig::load(path).map_err(|e| ConfigError(e.to_string()))?,
             None => WebConfig::default(),
         };
+        let flag_limits = PerOrderLimits {
+            horizon: self
+                .per_order_horizon
+                .map(|h| chrono::Duration::from_std(h).unwrap_or(chrono::Duration::MAX)),
+            statuses: self.per_order_statuses.clone(),
+        };
         let file = self
             .config_file
             .as_deref()
-            .map(|path| config::read_config_file(path, self.demo))
+            .map(|path| config::read_config_file(path, self.demo, &flag_limits))
             .transpose()?;
-        let mut render = RenderSettings::default();
+        let mut render = RenderSettings {
+            per_order: flag_limits,
+            ..RenderSettings::default()
+        };
         if let Some(file) = &file {
             render.compliance = file.compliance.clone();
             render.account_compliance = file.account_compliance.clone();
+            render.per_order = file.per_order.clone();
+            render.account_per_order = file.account_per_order.clone();
         }
         for settings in
             std::iter::once(&mut render.compliance).chain(render.account_compliance.values_mut())
@@ -277,10 +288,6 @@ impl ExporterArgs {
             connect_timeout: self.connect_timeout,
             render: RenderSettings {
                 expired_retention,
-                per_order_horizon: self
-                    .per_order_horizon
-                    .map(|h| chrono::Duration::from_std(h).unwrap_or(chrono::Duration::MAX)),
-                per_order_statuses: self.per_order_statuses.clone(),
                 ..render
             },
             rate_limit: self.rate_limit.0,

@@ -13,7 +13,7 @@ use url::Url;
 use crate::certcentral::ApiKey;
 use crate::certcentral::ratelimit::Window;
 use crate::compliance::{ComplianceSettings, Rule};
-use crate::metrics::RenderSettings;
+use crate::metrics::{PerOrderLimits, RenderSettings};
 use crate::server::web_config::WebConfig;
 
 /// The production API base.
@@ -91,6 +91,40 @@ struct FileConfig {
     accounts: Vec<FileAccount>,
     #[serde(default)]
     compliance: Option<FileCompliance>,
+    #[serde(default)]
+    metrics: Option<FileMetrics>,
+}
+
+/// Per-order series limits as written in the file (the flags
+/// `--metrics.per-order-horizon` and `--metrics.per-order-statuses`, for
+/// every account or for one).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMetrics {
+    per_order_horizon: Option<String>,
+    per_order_statuses: Option<Vec<String>>,
+}
+
+impl FileMetrics {
+    /// `base` with this section's values laid over it, checked.
+    fn apply(&self, base: &PerOrderLimits, at: &str) -> Result<PerOrderLimits, ConfigError> {
+        let mut limits = base.clone();
+        if let Some(text) = &self.per_order_horizon {
+            let parsed = humantime::parse_duration(text.trim())
+                .ok()
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{at}.per_order_horizon: '{text}' is not a duration like 90d"
+                    ))
+                })?;
+            limits.horizon = Some(parsed);
+        }
+        if let Some(statuses) = &self.per_order_statuses {
+            limits.statuses = Some(statuses.iter().map(|s| s.trim().to_owned()).collect());
+        }
+        Ok(limits)
+    }
 }
 
 /// Compliance thresholds as written in the file; every field optional.
@@ -187,6 +221,10 @@ pub struct FileSettings {
     pub compliance: ComplianceSettings,
     /// Per-account thresholds.
     pub account_compliance: BTreeMap<String, ComplianceSettings>,
+    /// Per-order series limits for accounts without their own.
+    pub per_order: PerOrderLimits,
+    /// Per-account limits.
+    pub account_per_order: BTreeMap<String, PerOrderLimits>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +241,8 @@ struct FileAccount {
     rate_limit: Option<String>,
     #[serde(default)]
     compliance: Option<FileCompliance>,
+    #[serde(default)]
+    metrics: Option<FileMetrics>,
 }
 
 /// Reads a key file: the whole file, trimmed. A file that others can read
@@ -249,7 +289,15 @@ pub fn parse_base_url(text: &str) -> Result<Url, String> {
 
 /// Reads a `--config.file`. Accounts are required unless `accounts_optional`
 /// (with `--demo`, which polls its own simulator).
-pub fn read_config_file(path: &Path, accounts_optional: bool) -> Result<FileSettings, ConfigError> {
+///
+/// `flag_limits` are the per-order limits the flags set: the file's
+/// `metrics` section may not set the same one again, and each account's
+/// `metrics` section is laid over both.
+pub fn read_config_file(
+    path: &Path,
+    accounts_optional: bool,
+    flag_limits: &PerOrderLimits,
+) -> Result<FileSettings, ConfigError> {
     let what = format!("--config.file {}", path.display());
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{what}: cannot read: {e}")))?;
@@ -265,11 +313,39 @@ pub fn read_config_file(path: &Path, accounts_optional: bool) -> Result<FileSett
         )?,
         None => ComplianceSettings::default(),
     };
+    let per_order = match &file.metrics {
+        Some(section) => {
+            let twice = [
+                (
+                    "per_order_horizon",
+                    "--metrics.per-order-horizon",
+                    section.per_order_horizon.is_some() && flag_limits.horizon.is_some(),
+                ),
+                (
+                    "per_order_statuses",
+                    "--metrics.per-order-statuses",
+                    section.per_order_statuses.is_some() && flag_limits.statuses.is_some(),
+                ),
+            ];
+            if let Some((field, flag, _)) = twice.iter().find(|(_, _, both)| *both) {
+                return Err(ConfigError(format!(
+                    "{what}: metrics.{field} and {flag} both set; keep one"
+                )));
+            }
+            section.apply(flag_limits, &format!("{what}: metrics"))?
+        }
+        None => flag_limits.clone(),
+    };
     let mut account_compliance = BTreeMap::new();
+    let mut account_per_order = BTreeMap::new();
     for (i, account) in file.accounts.iter().enumerate() {
         if let Some(section) = &account.compliance {
             let at = format!("{what}: accounts[{i}].compliance");
             account_compliance.insert(account.name.clone(), section.apply(&compliance, &at)?);
+        }
+        if let Some(section) = &account.metrics {
+            let at = format!("{what}: accounts[{i}].metrics");
+            account_per_order.insert(account.name.clone(), section.apply(&per_order, &at)?);
         }
     }
     let accounts = if accounts_optional {
@@ -281,6 +357,8 @@ pub fn read_config_file(path: &Path, accounts_optional: bool) -> Result<FileSett
         accounts,
         compliance,
         account_compliance,
+        per_order,
+        account_per_order,
     })
 }
 
@@ -443,7 +521,7 @@ mod file_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.yml");
         std::fs::write(&path, yaml).unwrap();
-        read_config_file(&path, true)
+        read_config_file(&path, true, &PerOrderLimits::default())
     }
 
     #[test]
@@ -491,9 +569,60 @@ mod file_tests {
                 "accounts:\n  - name: a\n    compliance:\n      min_ec_bits: 1\n",
                 "accounts[0].compliance.min_ec_bits",
             ),
+            (
+                "metrics:\n  per_order_horizon: soon\n",
+                "metrics.per_order_horizon",
+            ),
+            (
+                "accounts:\n  - name: a\n    metrics:\n      per_order_horizon: -3\n",
+                "accounts[0].metrics.per_order_horizon",
+            ),
+            ("metrics:\n  horizon: 30d\n", "horizon"),
         ] {
             let err = read(yaml).unwrap_err().to_string();
             assert!(err.contains(names), "{err} should name {names}");
         }
+    }
+
+    #[test]
+    fn per_order_limits_from_the_file_and_per_account() {
+        let settings = read(
+            "metrics:\n  per_order_horizon: 30d\n\
+             accounts:\n  - name: big\n    api_key_env: X\n    metrics:\n      per_order_statuses: [issued]\n\
+             \x20 - name: small\n    api_key_env: Y\n",
+        )
+        .unwrap();
+        let thirty_days = Some(chrono::Duration::days(30));
+        assert_eq!(settings.per_order.horizon, thirty_days);
+        assert_eq!(settings.per_order.statuses, None);
+        let big = &settings.account_per_order["big"];
+        assert_eq!(big.horizon, thirty_days, "inherits the file's limits");
+        assert_eq!(big.statuses.as_deref(), Some(&["issued".to_owned()][..]));
+        assert!(!settings.account_per_order.contains_key("small"));
+    }
+
+    #[test]
+    fn a_limit_set_by_flag_and_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yml");
+        std::fs::write(&path, "metrics:\n  per_order_horizon: 30d\n").unwrap();
+        let flags = PerOrderLimits {
+            horizon: Some(chrono::Duration::days(90)),
+            statuses: None,
+        };
+        let err = read_config_file(&path, true, &flags)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("metrics.per_order_horizon and --metrics.per-order-horizon"),
+            "{err}"
+        );
+        let flags = PerOrderLimits {
+            horizon: None,
+            statuses: Some(vec!["issued".to_owned()]),
+        };
+        let file = read_config_file(&path, true, &flags).unwrap();
+        assert_eq!(file.per_order.horizon, Some(chrono::Duration::days(30)));
+        assert_eq!(file.per_order.statuses, flags.statuses);
     }
 }

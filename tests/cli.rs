@@ -117,6 +117,21 @@ fn a_config_file_with_a_typo_names_the_field() {
         &[],
         "accounts[0].api_key_env",
     );
+    std::fs::write(
+        &path,
+        "metrics:\n  per_order_horizon: 30d\naccounts:\n  - name: prod\n    api_key_env: HOME\n",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &[
+            "--config.file",
+            path.to_str().unwrap(),
+            "--metrics.per-order-horizon",
+            "90d",
+        ],
+        &[],
+        "metrics.per_order_horizon and --metrics.per-order-horizon both set",
+    );
 }
 
 #[test]

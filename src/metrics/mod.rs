@@ -28,11 +28,21 @@ pub struct RenderSettings {
     pub compliance: ComplianceSettings,
     /// Per-account compliance thresholds.
     pub account_compliance: BTreeMap<String, ComplianceSettings>,
-    /// Per-order series only for certificates expiring within this horizon
-    /// (aggregates still count every order).
-    pub per_order_horizon: Option<chrono::Duration>,
-    /// Per-order series only for orders in these statuses.
-    pub per_order_statuses: Option<Vec<String>>,
+    /// Which orders keep per-order series, for accounts without their own.
+    pub per_order: PerOrderLimits,
+    /// Per-account limits (`accounts[].metrics` in `--config.file`).
+    pub account_per_order: BTreeMap<String, PerOrderLimits>,
+}
+
+/// Which orders keep their per-order series: cardinality control for very
+/// large accounts. Every order still counts in the per-account aggregates,
+/// which the dashboards and alerts fall back on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerOrderLimits {
+    /// Only certificates expiring within this horizon.
+    pub horizon: Option<chrono::Duration>,
+    /// Only orders in these statuses.
+    pub statuses: Option<Vec<String>>,
 }
 
 impl Default for RenderSettings {
@@ -41,8 +51,8 @@ impl Default for RenderSettings {
             expired_retention: chrono::Duration::days(30),
             compliance: ComplianceSettings::default(),
             account_compliance: BTreeMap::new(),
-            per_order_horizon: None,
-            per_order_statuses: None,
+            per_order: PerOrderLimits::default(),
+            account_per_order: BTreeMap::new(),
         }
     }
 }
@@ -52,6 +62,12 @@ impl RenderSettings {
         self.account_compliance
             .get(account)
             .unwrap_or(&self.compliance)
+    }
+
+    fn per_order_for(&self, account: &str) -> &PerOrderLimits {
+        self.account_per_order
+            .get(account)
+            .unwrap_or(&self.per_order)
     }
 }
 
@@ -102,12 +118,12 @@ struct Row<'a> {
 
 /// Whether an order keeps its per-order series under the cardinality
 /// limits (`--metrics.per-order-statuses`, `--metrics.per-order-horizon`).
-fn wants_series(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> bool {
-    let status_ok = settings
-        .per_order_statuses
+fn wants_series(order: &Order, now: DateTime<Utc>, limits: &PerOrderLimits) -> bool {
+    let status_ok = limits
+        .statuses
         .as_ref()
         .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()));
-    let horizon_ok = match (settings.per_order_horizon, order.expiry()) {
+    let horizon_ok = match (limits.horizon, order.expiry()) {
         (Some(horizon), Some(expiry)) => expiry - now <= horizon,
         _ => true,
     };
@@ -167,10 +183,11 @@ pub fn render(
         let (Some(fleet), Some(assessment)) = (&state.fleet, assessment) else {
             continue;
         };
+        let limits = settings.per_order_for(&state.account);
         for (order, verdict) in fleet.orders.iter().zip(&assessment.verdicts) {
             let certificate = is_exported(order, now, settings);
             if certificate || has_waiting_requests(order) || !verdict.findings.is_empty() {
-                let series = wants_series(order, now, settings);
+                let series = wants_series(order, now, limits);
                 rows.push(Row {
                     account: &state.account,
                     order,
@@ -1050,7 +1067,10 @@ mod tests {
     #[test]
     fn cut_per_order_series_keep_the_aggregates() {
         let settings = RenderSettings {
-            per_order_horizon: Some(chrono::Duration::days(30)),
+            per_order: PerOrderLimits {
+                horizon: Some(chrono::Duration::days(30)),
+                statuses: None,
+            },
             ..RenderSettings::default()
         };
         let exposition = render(&[state()], now(), &settings);
@@ -1077,6 +1097,17 @@ mod tests {
             value(&samples, "certcentral_orders", &[("status", "issued")]),
             Some(2.0)
         );
+
+        // An account's own limits replace the default ones.
+        let own = RenderSettings {
+            account_per_order: BTreeMap::from([(
+                state().account.clone(),
+                PerOrderLimits::default(),
+            )]),
+            ..settings
+        };
+        let text = String::from_utf8(render(&[state()], now(), &own).body.text()).unwrap();
+        assert!(text.contains("order_id=\"5\""), "no limit for this account");
     }
 
     #[test]

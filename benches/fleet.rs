@@ -14,8 +14,9 @@
 //!   the poll is the report read (plus one subaccount listing request),
 //!   except in the `details` mode;
 //! - in this process, over the same report bytes: `report::parse_page`
-//!   (with a cold CSR cache, as on a first poll, and warm, as on every poll
-//!   after), gunzip of the page as the simulator sends it, and a bare
+//!   (with a cold CSR cache, as on a first poll, and warm, as for a page
+//!   that changed since the poll before; unchanged pages are not parsed at
+//!   all), gunzip of the page as the simulator sends it, and a bare
 //!   `csv::ByteRecord` pass (the floor for this work), each in thread CPU
 //!   time;
 //! - peak and current RSS of the exporter (VmHWM, VmRSS);
@@ -1072,7 +1073,9 @@ fn soak(
     }
 }
 
-fn print_soak(soak: &Soak) {
+/// The soak's paragraph; `parse` (the same fleet size's in-process costs,
+/// when measured) turns the steady-state poll CPU into the target's ratio.
+fn print_soak(soak: &Soak, parse: Option<&ParseCost>) {
     let first = soak.floors.first().copied().unwrap_or(f64::NAN);
     let last = soak.floors.last().copied().unwrap_or(f64::NAN);
     let high = soak.highs.iter().copied().fold(f64::MIN, f64::max);
@@ -1104,8 +1107,15 @@ fn print_soak(soak: &Soak) {
         soak.floors.len(),
         (last / first - 1.0) * 100.0,
         soak.hwm,
-        soak.steady_poll_cpu
-            .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s")),
+        match (soak.steady_poll_cpu, parse) {
+            (None, _) => "n/a".to_owned(),
+            (Some(cpu), None) => format!("{cpu:.2} s"),
+            (Some(cpu), Some(p)) => format!(
+                "{cpu:.2} s, {:.2}x the bare csv pass ({:.2}x gunzip + csv)",
+                cpu / p.csv.as_secs_f64(),
+                cpu / (p.gunzip + p.csv).as_secs_f64()
+            ),
+        },
     );
     println!(
         "RSS per cycle, lowest (MB): {}; highest (MB): {}",
@@ -1164,6 +1174,7 @@ fn main() {
     );
     let mut rows = Vec::new();
     let mut soak_result = None;
+    let mut soak_parse = None;
     let mut sizes = settings.sizes.clone();
     if settings.soak_polls > 0 && !sizes.contains(&settings.soak_orders) {
         sizes.push(settings.soak_orders);
@@ -1174,6 +1185,9 @@ fn main() {
         if settings.sizes.contains(&orders) {
             eprintln!("{orders} orders: reading and parsing the report in-process");
             let parse = Arc::new(measure_parse(&sim, orders));
+            if orders == settings.soak_orders {
+                soak_parse = Some(parse.clone());
+            }
             for mode in [Mode::Report, Mode::Details, Mode::Horizon] {
                 if settings.runs_mode(mode, orders) {
                     eprintln!("{orders} orders: exporter, {}", mode.name());
@@ -1202,7 +1216,7 @@ fn main() {
         "Exporter: {BIN}, against `certcentral-exporter simulate` (seed 1, CSRs included) over loopback, \
          rate limits {RATE_LIMIT} on both sides; poll CPU = the exporter's utime+stime from /-/healthy to /-/ready \
          (refined to the ns by its threads' schedstat); parse and csv columns are thread CPU in this process over the same bytes; \
-         scrapes: {SCRAPERS} concurrent scrapers reading whole bodies."
+         scrapes: {SCRAPERS} concurrent bare HTTP/1.1 scrapers reading whole responses."
     );
     println!();
     println!("| {} |", HEADER.join(" | "));
@@ -1211,6 +1225,6 @@ fn main() {
         println!("{}", row_line(row));
     }
     if let Some(soak) = soak_result {
-        print_soak(&soak);
+        print_soak(&soak, soak_parse.as_deref());
     }
 }

@@ -454,6 +454,7 @@ impl Poller {
             Utc::now(),
         );
         self.fleet = Some(Arc::new(fleet));
+        self.fleet_outdated = false;
         // The expiry data is out on its own only if the rest of the poll is
         // slow: a quick poll is published (and rendered) once, at its end.
         let report_only = self.state(board);

@@ -107,7 +107,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         pollers.push(tokio::spawn(poller.run(board.clone())));
     }
 
-    let first = Arc::new(metrics::render(&board.states(), Utc::now(), &config.render));
+    let first = Arc::new(metrics::render(
+        &board.states(),
+        Utc::now(),
+        &config.render,
+        None,
+    ));
     let (exposition_tx, exposition_rx) = watch::channel(first);
     let renderer = tokio::spawn(render_on_change(
         board.clone(),
@@ -208,10 +213,12 @@ async fn render_on_change(
         }
         let states = board.states();
         let settings = settings.clone();
+        let previous = exposition.borrow().clone();
         let started = Instant::now();
-        let rendered =
-            tokio::task::spawn_blocking(move || metrics::render(&states, Utc::now(), &settings))
-                .await;
+        let rendered = tokio::task::spawn_blocking(move || {
+            metrics::render(&states, Utc::now(), &settings, Some(&previous))
+        })
+        .await;
         match rendered {
             Ok(rendered) => {
                 telemetry.renders.inc();

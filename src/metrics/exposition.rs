@@ -15,7 +15,6 @@ pub enum Kind {
 /// Writes families and samples, deflating as it goes (see
 /// [`super::gzip`]). Each family is written once, with all its samples, as
 /// the format requires.
-#[derive(Default)]
 pub struct TextWriter {
     out: String,
     sink: PrefixWriter,
@@ -25,6 +24,15 @@ pub struct TextWriter {
 const CHUNK: usize = 256 * 1024;
 
 impl TextWriter {
+    /// A writer that reuses the deflated pieces of `previous` (the render
+    /// before) whose text comes out the same.
+    pub fn new(previous: Option<&GzipPrefix>) -> TextWriter {
+        TextWriter {
+            out: String::new(),
+            sink: PrefixWriter::new(previous),
+        }
+    }
+
     fn spill(&mut self) {
         if self.out.len() >= CHUNK {
             self.sink.write(self.out.as_bytes());
@@ -32,8 +40,12 @@ impl TextWriter {
         }
     }
 
-    /// Starts a family: its HELP and TYPE lines.
+    /// Starts a family: its HELP and TYPE lines. A family starts a new
+    /// piece, so that a family that changed (poll times, say) does not
+    /// shift the pieces of the families after it.
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        self.sink.write(self.out.as_bytes());
+        self.out.clear();
         let kind = match kind {
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
@@ -160,7 +172,7 @@ mod tests {
 
     #[test]
     fn writes_values_as_prometheus_reads_them() {
-        let mut w = TextWriter::default();
+        let mut w = TextWriter::new(None);
         w.family("m", Kind::Gauge, "help \\ with\nnewline");
         w.sample("m", "", 3.0);
         w.sample("m", "", -2.0);

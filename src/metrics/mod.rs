@@ -154,10 +154,15 @@ fn order_labels(account: &str, order: &Order) -> String {
 }
 
 /// Renders every account's state at `now`.
+///
+/// `previous` is the render before: the deflated pieces of families whose
+/// text comes out the same are taken from it (an unchanged fleet's
+/// per-order families), not deflated again.
 pub fn render(
     states: &[Arc<AccountState>],
     now: DateTime<Utc>,
     settings: &RenderSettings,
+    previous: Option<&Exposition>,
 ) -> Exposition {
     let accounts: Vec<(&AccountState, String)> = states
         .iter()
@@ -203,7 +208,7 @@ pub fn render(
             }
         }
     }
-    let mut w = TextWriter::default();
+    let mut w = TextWriter::new(previous.map(|p| &p.body));
 
     w.family(
         "certcentral_up",
@@ -888,7 +893,7 @@ mod tests {
 
     #[test]
     fn renders_a_fleet_prometheus_can_read() {
-        let exposition = render(&[state()], now(), &RenderSettings::default());
+        let exposition = render(&[state()], now(), &RenderSettings::default(), None);
         let text = &String::from_utf8(exposition.body.text()).unwrap();
         let samples = parse(text);
         // No series twice: Prometheus would reject the whole scrape.
@@ -1073,7 +1078,7 @@ mod tests {
             },
             ..RenderSettings::default()
         };
-        let exposition = render(&[state()], now(), &settings);
+        let exposition = render(&[state()], now(), &settings, None);
         let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());
         let has = |id: &str| {
             samples.iter().any(|s| {
@@ -1106,7 +1111,7 @@ mod tests {
             )]),
             ..settings
         };
-        let text = String::from_utf8(render(&[state()], now(), &own).body.text()).unwrap();
+        let text = String::from_utf8(render(&[state()], now(), &own, None).body.text()).unwrap();
         assert!(text.contains("order_id=\"5\""), "no limit for this account");
     }
 
@@ -1120,7 +1125,7 @@ mod tests {
             last_poll: None,
             details_backlog: 0,
         });
-        let exposition = render(&[state], now(), &RenderSettings::default());
+        let exposition = render(&[state], now(), &RenderSettings::default(), None);
         let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());
         assert_eq!(value(&samples, "certcentral_up", &[]), Some(0.0));
         assert!(
@@ -1131,5 +1136,30 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn a_later_poll_of_the_same_fleet_reuses_the_deflated_per_order_families() {
+        let settings = RenderSettings::default();
+        let first = render(&[state()], now(), &settings, None);
+        let mut polled_again = (*state()).clone();
+        let seconds_later = now() + chrono::Duration::seconds(900);
+        polled_again.last_success = Some(seconds_later);
+        if let Some(poll) = polled_again.last_poll.as_mut() {
+            poll.ended_at = seconds_later;
+            poll.duration = Duration::from_millis(1234);
+        }
+        let polled_again = [Arc::new(polled_again)];
+        let second = render(&polled_again, now(), &settings, Some(&first));
+        let fresh = render(&polled_again, now(), &settings, None);
+        assert_eq!(
+            second.body.text(),
+            fresh.body.text(),
+            "the same text either way"
+        );
+        let pieces = fresh.body.piece_count();
+        let shared = second.body.shared_pieces(&first.body);
+        // Only the three poll-time families changed.
+        assert_eq!(shared, pieces - 3, "{shared} of {pieces} pieces reused");
     }
 }

@@ -121,13 +121,12 @@ async fn metrics(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> R
     // The rendered part is shared, never copied: gzip clients get it as it
     // is kept (only the few live lines are deflated here); other clients
     // get it inflated a chunk at a time as the connection takes it.
-    let body = if gzip {
-        let chunks = exposition.body.with_tail(&live);
-        Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)))
+    let chunks: Box<dyn Iterator<Item = Bytes> + Send> = if gzip {
+        Box::new(exposition.body.with_tail(&live).into_iter())
     } else {
-        let chunks = exposition.body.text_chunks().chain([Bytes::from(live)]);
-        Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)))
+        Box::new(exposition.body.text_chunks().chain([Bytes::from(live)]))
     };
+    let body = Body::from_stream(futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     if gzip {

@@ -476,16 +476,12 @@ impl Poller {
     /// The steps after the report: the subaccount listing, then order
     /// details within the budget; the fleet rebuilt only if they changed it.
     async fn read_subaccounts_and_details(&mut self) -> Result<(), PollError> {
-        let subaccounts = match self.read_subaccounts().await {
-            Ok(listing) => {
-                if listing != self.subaccounts {
-                    self.subaccounts = listing;
-                    self.fleet_outdated = true;
-                }
-                Ok(())
+        let subaccounts = self.read_subaccounts().await.map(|listing| {
+            if listing != self.subaccounts {
+                self.subaccounts = listing;
+                self.fleet_outdated = true;
             }
-            Err(err) => Err(err),
-        };
+        });
         let details = self.refresh_details().await;
         self.rebuild_fleet();
         subaccounts.and(details)

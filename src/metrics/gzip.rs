@@ -116,6 +116,7 @@ impl PrefixWriter {
         self.pieces.push(piece);
     }
 
+    /// The pieces written, as a prefix that any tail can follow.
     pub fn finish(self) -> GzipPrefix {
         GzipPrefix {
             pieces: self.pieces,
@@ -134,11 +135,13 @@ impl GzipPrefix {
     }
 
     /// Length of the text.
+    #[cfg(test)]
     pub fn text_len(&self) -> u64 {
         self.len
     }
 
     /// Length of the deflated text.
+    #[cfg(test)]
     pub fn compressed_len(&self) -> usize {
         self.pieces.iter().map(|p| p.deflated.len()).sum()
     }

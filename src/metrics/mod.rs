@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 pub use exposition::{Kind, LabelBlock, TextWriter};
-pub use gzip::{GzipPrefix, PrefixWriter};
+pub use gzip::GzipPrefix;
 
 use std::collections::BTreeMap;
 

@@ -21,9 +21,11 @@ use futures_util::{FutureExt, StreamExt};
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::watch;
 
+use crate::certcentral::client::Answer;
 use crate::certcentral::report::{
     self, Interner, ParseContext, ReportError, ReportRow, SkippedRow,
 };
+use crate::certcentral::wire::SubaccountOrderList;
 use crate::certcentral::{ApiError, Client, ErrorKind};
 use crate::fleet::{self, Fleet, OrderDetails, Reissues, SubaccountOrderRecord, Subaccounts};
 use crate::store::Store;
@@ -247,12 +249,59 @@ const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
 /// Subaccount orders per page (the endpoint's maximum).
 const SUBACCOUNT_PAGE_SIZE: usize = 1000;
 
-/// A report page as parsed, known by a digest of its bytes (xxh3, 128
-/// bits): most polls of a large account find most pages unchanged, and a
-/// digest costs a fraction of a parse.
-struct ParsedPage {
-    digest: u128,
-    page: Arc<report::ReportPage>,
+/// A page of the report or of the subaccount listing as parsed, known by
+/// digests (xxh3, 128 bits) of its bytes as sent and of its text: most
+/// polls of a large account find most pages unchanged, and a digest costs a
+/// fraction of an inflate and a parse.
+struct KnownPage<T> {
+    wire_digest: u128,
+    text_digest: u128,
+    parsed: Arc<T>,
+}
+
+impl<T> KnownPage<T> {
+    /// `answer` parsed, or the parse of `known` (the same page in the read
+    /// before) if the answer's bytes, as sent or inflated, are the same.
+    fn read<E: From<ApiError>>(
+        answer: &Answer,
+        known: Option<&KnownPage<T>>,
+        parse: impl FnOnce(&[u8]) -> Result<T, E>,
+    ) -> Result<KnownPage<T>, E> {
+        let wire_digest = answer.wire_digest();
+        if let Some(known) = known.filter(|k| k.wire_digest == wire_digest) {
+            return Ok(KnownPage {
+                wire_digest,
+                text_digest: known.text_digest,
+                parsed: known.parsed.clone(),
+            });
+        }
+        // Another compressor (or level) may send the same text otherwise.
+        let text = answer.text()?;
+        let text_digest = xxhash_rust::xxh3::xxh3_128(&text);
+        let parsed = match known.filter(|k| k.text_digest == text_digest) {
+            Some(known) => known.parsed.clone(),
+            None => Arc::new(parse(&text)?),
+        };
+        Ok(KnownPage {
+            wire_digest,
+            text_digest,
+            parsed,
+        })
+    }
+
+    /// Whether this page was taken from `other` rather than parsed again.
+    fn shares_parse(&self, other: &KnownPage<T>) -> bool {
+        Arc::ptr_eq(&self.parsed, &other.parsed)
+    }
+}
+
+/// A page of the subaccount order listing, as the fleet uses it.
+struct SubaccountPage {
+    /// Orders on the page, readable or not (paging counts them all).
+    count: usize,
+    /// Orders in the whole listing, if the page says.
+    total: Option<usize>,
+    records: Vec<SubaccountOrderRecord>,
 }
 
 /// Polls one account.
@@ -272,7 +321,9 @@ pub struct Poller {
     /// CSR keys read in earlier polls, so unchanged CSRs are not parsed again.
     parse_context: ParseContext,
     /// The pages of the latest complete report read, in order.
-    parsed_pages: Vec<ParsedPage>,
+    report_pages: Vec<KnownPage<report::ReportPage>>,
+    /// The pages of the latest complete subaccount listing, in order.
+    subaccount_pages: Vec<KnownPage<SubaccountPage>>,
     /// Pages of the latest read that were the same as in the read before.
     pages_reused: usize,
     /// Report rows and orders already complained about, so that each is
@@ -328,7 +379,8 @@ impl Poller {
             fleet_outdated: false,
             details_backlog: 0,
             parse_context: ParseContext::default(),
-            parsed_pages: Vec::new(),
+            report_pages: Vec::new(),
+            subaccount_pages: Vec::new(),
             pages_reused: 0,
             logged_skips: HashSet::new(),
             logged_detail_errors: HashSet::new(),
@@ -389,7 +441,7 @@ impl Poller {
                     orders = self.fleet.as_ref().map_or(0, |f| f.orders.len()),
                     subaccount_orders = self.fleet.as_ref().map_or(0, |f| f.subaccount_orders.len()),
                     details_backlog = state.details_backlog,
-                    report_pages = self.parsed_pages.len(),
+                    report_pages = self.report_pages.len(),
                     report_pages_unchanged = self.pages_reused,
                     duration_ms = duration.as_millis() as u64,
                     "poll succeeded"
@@ -495,22 +547,19 @@ impl Poller {
         // Strings are interned afresh each poll, so that names no longer in
         // the report are freed.
         self.parse_context.interner = Interner::default();
-        let mut pages: Vec<ParsedPage> = Vec::new();
+        let mut pages: Vec<KnownPage<report::ReportPage>> = Vec::new();
         let mut rows = Vec::new();
         let mut seen = HashSet::new();
         let mut skipped = Vec::new();
         let mut offset = 0;
         loop {
-            let body = self.client.report_page(page_size, offset).await?;
-            let digest = xxhash_rust::xxh3::xxh3_128(&body);
-            let page = match self.parsed_pages.get(pages.len()) {
-                Some(known) if known.digest == digest => known.page.clone(),
-                _ => Arc::new(
-                    report::parse_page(&body, &mut self.parse_context)
-                        .map_err(|source| PollError::Report { offset, source })?,
-                ),
-            };
-            drop(body);
+            let answer = self.client.report_page(page_size, offset).await?;
+            let known = KnownPage::read(&answer, self.report_pages.get(pages.len()), |text| {
+                report::parse_page(text, &mut self.parse_context)
+                    .map_err(|source| PollError::Report { offset, source })
+            })?;
+            drop(answer);
+            let page = &known.parsed;
             let new_orders = page.rows.iter().filter(|r| seen.insert(r.order_id)).count();
             if page.records > 0 && new_orders == 0 && page.skipped.is_empty() {
                 return Err(PollError::PagingStuck {
@@ -521,15 +570,15 @@ impl Poller {
             rows.extend(page.rows.iter().cloned());
             skipped.extend(page.skipped.iter().cloned());
             let last = page.records < page_size;
-            pages.push(ParsedPage { digest, page });
+            pages.push(known);
             if last {
                 self.parse_context.csr_keys.retain(|id| seen.contains(&id));
                 self.pages_reused = pages
                     .iter()
-                    .zip(&self.parsed_pages)
-                    .filter(|(new, old)| Arc::ptr_eq(&new.page, &old.page))
+                    .zip(&self.report_pages)
+                    .filter(|(new, old)| new.shares_parse(old))
                     .count();
-                self.parsed_pages = pages;
+                self.report_pages = pages;
                 return Ok((rows, skipped));
             }
             offset += page_size;
@@ -539,17 +588,18 @@ impl Poller {
     /// Reads the subaccount order listing. A key that may not list it (or an
     /// account without subaccounts) is normal: said once, then quiet.
     async fn read_subaccounts(&mut self) -> Result<Subaccounts, PollError> {
+        let mut pages: Vec<KnownPage<SubaccountPage>> = Vec::new();
         let mut records: Vec<SubaccountOrderRecord> = Vec::new();
         let mut interner = Interner::default();
         let mut seen = HashSet::new();
         let mut offset = 0;
         loop {
-            let page = match self
+            let answer = match self
                 .client
                 .subaccount_orders(SUBACCOUNT_PAGE_SIZE, offset)
                 .await
             {
-                Ok(page) => page,
+                Ok(answer) => answer,
                 Err(err) if offset == 0 && matches!(err.status(), Some(401 | 403 | 404)) => {
                     if !matches!(self.subaccounts, Subaccounts::Unavailable) {
                         tracing::info!(
@@ -558,26 +608,45 @@ impl Poller {
                             "no subaccount orders for this key; not asking again until restart"
                         );
                     }
+                    self.subaccount_pages.clear();
                     return Ok(Subaccounts::Unavailable);
                 }
                 Err(err) => return Err(err.into()),
             };
-            let count = page.orders.len();
+            let known = KnownPage::read(
+                &answer,
+                self.subaccount_pages.get(pages.len()),
+                |text| -> Result<_, ApiError> {
+                    let list: SubaccountOrderList = self.client.decode(answer.endpoint(), text)?;
+                    Ok(SubaccountPage {
+                        count: list.orders.len(),
+                        total: list.page.and_then(|p| p.total).map(|t| t as usize),
+                        records: list
+                            .orders
+                            .iter()
+                            .filter_map(|o| {
+                                SubaccountOrderRecord::from_wire(o, &mut |s| interner.intern(s))
+                            })
+                            .collect(),
+                    })
+                },
+            )?;
+            let page = &known.parsed;
             let mut new_orders = 0;
-            for order in &page.orders {
-                let record = SubaccountOrderRecord::from_wire(order, &mut |s| interner.intern(s));
-                if let Some(record) = record
-                    && seen.insert(record.order_id)
-                {
+            for record in &page.records {
+                if seen.insert(record.order_id) {
                     new_orders += 1;
-                    records.push(record);
+                    records.push(record.clone());
                 }
             }
-            offset += count;
-            let total = page.page.and_then(|p| p.total).map(|t| t as usize);
-            let done =
-                count == 0 || total.map_or(count < SUBACCOUNT_PAGE_SIZE, |total| offset >= total);
+            offset += page.count;
+            let done = page.count == 0
+                || page
+                    .total
+                    .map_or(page.count < SUBACCOUNT_PAGE_SIZE, |total| offset >= total);
+            pages.push(known);
             if done {
+                self.subaccount_pages = pages;
                 return Ok(Subaccounts::Listed(records));
             }
             if new_orders == 0 {
@@ -833,5 +902,106 @@ impl Poller {
             );
         }
         self.logged_skips = current;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::certcentral::Endpoint;
+
+    const TEXT: &[u8] = b"order_id,status\n1,issued\n";
+
+    fn gzipped(text: &[u8], level: u32) -> Vec<u8> {
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// Reads `answer` after `known`, counting parses.
+    fn read(
+        answer: &Answer,
+        known: Option<&KnownPage<Vec<u8>>>,
+        parses: &mut usize,
+    ) -> Result<KnownPage<Vec<u8>>, ApiError> {
+        KnownPage::read(answer, known, |text| {
+            *parses += 1;
+            Ok(text.to_vec())
+        })
+    }
+
+    #[test]
+    fn the_same_bytes_as_sent_are_neither_inflated_nor_parsed() {
+        let mut parses = 0;
+        let sent = gzipped(TEXT, 1);
+        let first = read(
+            &Answer::sent(Endpoint::Report, &sent, true),
+            None,
+            &mut parses,
+        )
+        .unwrap();
+        assert_eq!((parses, &first.parsed[..]), (1, TEXT));
+        // Known by the digest of its bytes as sent: a page that could not
+        // be inflated proves that it was not.
+        let same = KnownPage {
+            wire_digest: xxhash_rust::xxh3::xxh3_128(b"not gzip"),
+            text_digest: first.text_digest,
+            parsed: first.parsed.clone(),
+        };
+        let again = read(
+            &Answer::sent(Endpoint::Report, b"not gzip", true),
+            Some(&same),
+            &mut parses,
+        );
+        assert!(again.unwrap().shares_parse(&first));
+        assert_eq!(parses, 1);
+    }
+
+    #[test]
+    fn the_same_text_sent_otherwise_is_not_parsed_again() {
+        let mut parses = 0;
+        let first = read(
+            &Answer::sent(Endpoint::Report, &gzipped(TEXT, 1), true),
+            None,
+            &mut parses,
+        )
+        .unwrap();
+        let recompressed = Answer::sent(Endpoint::Report, &gzipped(TEXT, 9), true);
+        let plain = Answer::sent(Endpoint::Report, TEXT, false);
+        for answer in [recompressed, plain] {
+            assert_ne!(answer.wire_digest(), first.wire_digest);
+            let again = read(&answer, Some(&first), &mut parses).unwrap();
+            assert!(again.shares_parse(&first));
+        }
+        assert_eq!(parses, 1);
+    }
+
+    #[test]
+    fn a_changed_page_is_parsed_and_a_damaged_one_is_an_error() {
+        let mut parses = 0;
+        let first = read(
+            &Answer::sent(Endpoint::Report, TEXT, false),
+            None,
+            &mut parses,
+        )
+        .unwrap();
+        let changed = read(
+            &Answer::sent(Endpoint::Report, b"order_id,status\n1,expired\n", false),
+            Some(&first),
+            &mut parses,
+        )
+        .unwrap();
+        assert!(!changed.shares_parse(&first));
+        assert_eq!(&changed.parsed[..], b"order_id,status\n1,expired\n");
+        let damaged = read(
+            &Answer::sent(Endpoint::Report, b"\x1f\x8b junk", true),
+            Some(&first),
+            &mut parses,
+        );
+        assert!(damaged.is_err());
+        assert_eq!(parses, 2);
     }
 }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use backon::BackoffBuilder;
 use bytes::{Bytes, BytesMut};
 use prometheus::{CounterVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderValue, RETRY_AFTER,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -17,7 +19,7 @@ use url::Url;
 
 use super::error::{ApiError, ErrorKind};
 use super::ratelimit::RateLimiter;
-use super::wire::{OrderInfo, ReissueList, SubaccountOrderList};
+use super::wire::{OrderInfo, ReissueList};
 
 /// The CertCentral API key. It exists as its own type so that it cannot be
 /// printed by accident: `Debug` and `Display` show a placeholder, and the
@@ -176,8 +178,88 @@ pub struct Client {
     in_flight: Semaphore,
     /// The size of each endpoint's latest answer, so that the next one's
     /// buffer starts about that big instead of doubling its way up (a
-    /// report page is about 1.7 MB).
+    /// report page is about 1.7 MB, 170 KB gzipped).
     body_sizes: [AtomicUsize; 4],
+}
+
+/// An answer as it came over the wire, gzipped if the server chose to.
+///
+/// It is kept as sent until its text is needed: a report page whose bytes
+/// are the ones of the previous poll is known by their digest, without
+/// being inflated (inflating was a third of a later poll's CPU).
+pub struct Answer {
+    endpoint: Endpoint,
+    bytes: Bytes,
+    gzipped: bool,
+    /// Largest text accepted once inflated.
+    limit: usize,
+}
+
+impl Answer {
+    /// An answer as a server would have sent it (for tests of what reads
+    /// answers).
+    #[cfg(test)]
+    pub fn sent(endpoint: Endpoint, bytes: &[u8], gzipped: bool) -> Answer {
+        Answer {
+            endpoint,
+            bytes: Bytes::copy_from_slice(bytes),
+            gzipped,
+            limit: 1024 * 1024,
+        }
+    }
+
+    /// The endpoint that sent it.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// xxh3-128 of the bytes as sent.
+    pub fn wire_digest(&self) -> u128 {
+        xxhash_rust::xxh3::xxh3_128(&self.bytes)
+    }
+
+    /// The answer's text, inflated if it was sent gzipped.
+    pub fn text(&self) -> Result<Bytes, ApiError> {
+        if !self.gzipped {
+            return Ok(self.bytes.clone());
+        }
+        inflate(&self.bytes, self.limit).map_err(|failure| match failure {
+            InflateFailure::TooLarge => ApiError::BodyTooLarge {
+                endpoint: self.endpoint,
+                limit: self.limit,
+            },
+            // Most likely damaged on the way: worth a retry, like a cut
+            // connection.
+            InflateFailure::Damaged(err) => ApiError::Transport {
+                endpoint: self.endpoint,
+                detail: format!("the gzipped answer is damaged: {err}"),
+            },
+        })
+    }
+}
+
+enum InflateFailure {
+    TooLarge,
+    Damaged(std::io::Error),
+}
+
+/// Inflates a gzip body (every member of it) into at most `limit` bytes.
+fn inflate(gzipped: &[u8], limit: usize) -> Result<Bytes, InflateFailure> {
+    use std::io::Read;
+    // The gzip trailer ends with the text's length (mod 2^32): the buffer
+    // is the right size from the start, yet never beyond the limit.
+    let stated = gzipped
+        .last_chunk::<4>()
+        .map_or(0, |len| u32::from_le_bytes(*len) as usize);
+    let mut text = Vec::with_capacity(stated.min(limit).saturating_add(1));
+    let read = flate2::read::MultiGzDecoder::new(gzipped)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut text)
+        .map_err(InflateFailure::Damaged)?;
+    if read > limit {
+        return Err(InflateFailure::TooLarge);
+    }
+    Ok(Bytes::from(text))
 }
 
 /// 429s ridden out for one request before it fails.
@@ -195,7 +277,9 @@ struct ErrorEntry {
 }
 
 impl Client {
-    /// Builds the client (TLS with rustls, gzip accepted).
+    /// Builds the client (TLS with rustls). Gzip is asked for and inflated
+    /// here, not by reqwest, so that an answer can be known by its bytes
+    /// as sent.
     pub fn new(
         account: &str,
         settings: ClientSettings,
@@ -206,7 +290,7 @@ impl Client {
             .user_agent(concat!("certcentral-exporter/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
-            .gzip(true)
+            .no_gzip()
             .build()?;
         // The series alerts watch exist from the start at 0.
         for endpoint in [
@@ -233,8 +317,8 @@ impl Client {
         })
     }
 
-    /// One page of the order report (CSV), raw bytes.
-    pub async fn report_page(&self, limit: usize, offset: usize) -> Result<Bytes, ApiError> {
+    /// One page of the order report (CSV), as sent.
+    pub async fn report_page(&self, limit: usize, offset: usize) -> Result<Answer, ApiError> {
         let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
         self.get(Endpoint::Report, &["report", "order"], &query)
             .await
@@ -243,41 +327,36 @@ impl Client {
     /// The details of one order.
     pub async fn order_info(&self, order_id: u64) -> Result<OrderInfo, ApiError> {
         let id = order_id.to_string();
-        let body = self
+        let answer = self
             .get(Endpoint::Order, &["order", "certificate", &id], &[])
             .await?;
-        self.decode(Endpoint::Order, &body)
+        self.decode(answer.endpoint, &answer.text()?)
     }
 
     /// Every certificate (re)issued on an order, archived ones included.
     pub async fn reissues(&self, order_id: u64) -> Result<ReissueList, ApiError> {
         let id = order_id.to_string();
         let query = [("show_archived", "true".to_owned())];
-        let body = self
+        let answer = self
             .get(
                 Endpoint::Reissue,
                 &["order", "certificate", &id, "reissue"],
                 &query,
             )
             .await?;
-        self.decode(Endpoint::Reissue, &body)
+        self.decode(answer.endpoint, &answer.text()?)
     }
 
-    /// One page of the orders of every subaccount.
-    pub async fn subaccount_orders(
-        &self,
-        limit: usize,
-        offset: usize,
-    ) -> Result<SubaccountOrderList, ApiError> {
+    /// One page of the orders of every subaccount, as sent (its text is a
+    /// `wire::SubaccountOrderList` for [`Client::decode`]).
+    pub async fn subaccount_orders(&self, limit: usize, offset: usize) -> Result<Answer, ApiError> {
         let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
-        let body = self
-            .get(
-                Endpoint::SubaccountOrders,
-                &["account", "subaccount", "order"],
-                &query,
-            )
-            .await?;
-        self.decode(Endpoint::SubaccountOrders, &body)
+        self.get(
+            Endpoint::SubaccountOrders,
+            &["account", "subaccount", "order"],
+            &query,
+        )
+        .await
     }
 
     fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
@@ -300,7 +379,7 @@ impl Client {
         endpoint: Endpoint,
         segments: &[&str],
         query: &[(&str, String)],
-    ) -> Result<Bytes, ApiError> {
+    ) -> Result<Answer, ApiError> {
         let _slot = self.in_flight.acquire().await;
         let mut backoff = backon::ExponentialBuilder::default()
             .with_min_delay(self.settings.retry_base_delay)
@@ -361,7 +440,7 @@ impl Client {
         endpoint: Endpoint,
         segments: &[&str],
         query: &[(&str, String)],
-    ) -> Result<Bytes, ApiError> {
+    ) -> Result<Answer, ApiError> {
         let url = self.url(segments, query);
         let Some(key) = self.settings.api_key.header_value() else {
             return Err(ApiError::KeyRejected {
@@ -394,10 +473,11 @@ impl Client {
         endpoint: Endpoint,
         url: Url,
         key: HeaderValue,
-    ) -> Result<Bytes, ApiError> {
+    ) -> Result<Answer, ApiError> {
         let mut headers = HeaderMap::new();
         headers.insert("X-DC-DEVKEY", key);
         headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
         let mut response = self
             .http
             .get(url)
@@ -407,6 +487,22 @@ impl Client {
             .map_err(|e| self.transport_error(endpoint, &e))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
+        let gzipped = match response.headers().get(CONTENT_ENCODING) {
+            None => false,
+            Some(coding) => match coding.to_str().map(str::trim) {
+                Ok(c) if c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip") => true,
+                Ok(c) if c.is_empty() || c.eq_ignore_ascii_case("identity") => false,
+                _ => {
+                    return Err(ApiError::Decode {
+                        endpoint,
+                        detail: format!(
+                            "sent in a content encoding that was not asked for ({})",
+                            String::from_utf8_lossy(coding.as_bytes())
+                        ),
+                    });
+                }
+            },
+        };
         let limit = self.settings.max_body_bytes;
         let size = &self.body_sizes[endpoint as usize];
         let expected = size.load(Ordering::Relaxed);
@@ -422,11 +518,16 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         size.store(body.len(), Ordering::Relaxed);
-        let body = body.freeze();
+        let answer = Answer {
+            endpoint,
+            bytes: body.freeze(),
+            gzipped,
+            limit,
+        };
         if status.is_success() {
-            return Ok(body);
+            return Ok(answer);
         }
-        let (code, message) = self.error_message(&body);
+        let (code, message) = self.error_message(&answer.text().unwrap_or_default());
         let status = status.as_u16();
         Err(match status {
             401 | 403 => ApiError::KeyRejected {
@@ -487,8 +588,12 @@ impl Client {
 
     /// Reads a JSON answer; one that is not the documented object is an
     /// error (redacted: serde quotes the values it could not read).
-    fn decode<T: DeserializeOwned>(&self, endpoint: Endpoint, body: &[u8]) -> Result<T, ApiError> {
-        super::wire::decode(body).map_err(|e| ApiError::Decode {
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        text: &[u8],
+    ) -> Result<T, ApiError> {
+        super::wire::decode(text).map_err(|e| ApiError::Decode {
             endpoint,
             detail: self
                 .settings
@@ -525,4 +630,124 @@ impl Client {
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use axum::http::{HeaderMap as Headers, header};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+
+    use super::*;
+    use crate::certcentral::ratelimit::CERTCENTRAL_WINDOWS;
+
+    const CSV: &[u8] = b"order_id,status\n1,issued\n2,expired\n";
+
+    fn gzip(members: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for text in members {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(text).unwrap();
+            out.extend(encoder.finish().unwrap());
+        }
+        out
+    }
+
+    /// A stand-in that answers `/services/v2/report/order` with `body`
+    /// under `encoding`, if the request asked for gzip.
+    async fn serve(encoding: Option<&'static str>, body: Vec<u8>) -> Client {
+        let app = axum::Router::new().route(
+            "/services/v2/report/order",
+            get(move |request: Headers| async move {
+                let asked = request
+                    .get(header::ACCEPT_ENCODING)
+                    .and_then(|v| v.to_str().ok())
+                    == Some("gzip");
+                let mut headers = Headers::new();
+                if let Some(encoding) = encoding {
+                    headers.insert(header::CONTENT_ENCODING, encoding.parse().unwrap());
+                }
+                if asked {
+                    (headers, body).into_response()
+                } else {
+                    (axum::http::StatusCode::BAD_REQUEST, "gzip not asked for").into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let settings = ClientSettings {
+            base_url: Url::parse(&format!("http://{address}/services/v2")).unwrap(),
+            api_key: ApiKey::new("test-key").unwrap(),
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            max_body_bytes: 1024 * 1024,
+            max_concurrency: 1,
+            max_retries: 0,
+            retry_base_delay: Duration::from_millis(1),
+        };
+        let telemetry = ApiTelemetry::register(&Registry::new()).unwrap();
+        let limiter = Arc::new(RateLimiter::new(&CERTCENTRAL_WINDOWS, 1.0));
+        Client::new("test", settings, telemetry, limiter).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_gzipped_answer_is_known_by_its_bytes_as_sent_and_read_inflated() {
+        let sent = gzip(&[CSV]);
+        let client = serve(Some("gzip"), sent.clone()).await;
+        let answer = client.report_page(1000, 0).await.unwrap();
+        assert_eq!(answer.wire_digest(), xxhash_rust::xxh3::xxh3_128(&sent));
+        assert_eq!(&answer.text().unwrap()[..], CSV);
+    }
+
+    #[tokio::test]
+    async fn every_gzip_member_is_read() {
+        let client = serve(Some("x-gzip"), gzip(&[b"order_id,status\n", b"1,issued\n"])).await;
+        let answer = client.report_page(1000, 0).await.unwrap();
+        assert_eq!(&answer.text().unwrap()[..], b"order_id,status\n1,issued\n");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_does_not_compress_is_read_as_is() {
+        let client = serve(None, CSV.to_vec()).await;
+        let answer = client.report_page(1000, 0).await.unwrap();
+        assert_eq!(answer.wire_digest(), xxhash_rust::xxh3::xxh3_128(CSV));
+        assert_eq!(&answer.text().unwrap()[..], CSV);
+    }
+
+    #[tokio::test]
+    async fn an_encoding_not_asked_for_is_an_error_naming_it() {
+        let client = serve(Some("br"), CSV.to_vec()).await;
+        let err = client.report_page(1000, 0).await.err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Decode);
+        assert!(err.to_string().contains("(br)"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_gzip_bomb_stops_at_the_size_limit() {
+        // 16 MB of zeros: 16 KB gzipped, 16 times the limit inflated; the
+        // trailer's length is a lie too.
+        let mut bomb = gzip(&[&vec![0; 16 * 1024 * 1024]]);
+        let end = bomb.len();
+        bomb[end - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let client = serve(Some("gzip"), bomb).await;
+        let answer = client.report_page(1000, 0).await.unwrap();
+        let err = answer.text().err().unwrap();
+        assert!(matches!(err, ApiError::BodyTooLarge { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_damaged_gzip_answer_is_an_error_worth_a_retry() {
+        let mut damaged = gzip(&[CSV]);
+        damaged.truncate(damaged.len() - 10);
+        let client = serve(Some("gzip"), damaged).await;
+        let answer = client.report_page(1000, 0).await.unwrap();
+        let err = answer.text().err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
 }

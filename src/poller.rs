@@ -295,6 +295,37 @@ impl<T> KnownPage<T> {
     }
 }
 
+/// What a report read found.
+enum ReportRead {
+    /// Every page as in the previous read: the fleet built from it stands.
+    Unchanged,
+    Changed(ReportRows),
+}
+
+/// The rows of a report read.
+#[derive(Default)]
+struct ReportRows {
+    rows: Vec<Arc<ReportRow>>,
+    skipped: Vec<SkippedRow>,
+    /// Order ids on the pages added so far.
+    seen: HashSet<u64>,
+}
+
+impl ReportRows {
+    /// Adds the rows of the next page; says how many of its orders were not
+    /// on an earlier page.
+    fn add(&mut self, page: &report::ReportPage) -> usize {
+        let new_orders = page
+            .rows
+            .iter()
+            .filter(|r| self.seen.insert(r.order_id))
+            .count();
+        self.rows.extend(page.rows.iter().cloned());
+        self.skipped.extend(page.skipped.iter().cloned());
+        new_orders
+    }
+}
+
 /// A page of the subaccount order listing, as the fleet uses it.
 struct SubaccountPage {
     /// Orders on the page, readable or not (paging counts them all).
@@ -496,17 +527,18 @@ impl Poller {
     }
 
     async fn poll_steps(&mut self, board: &Board) -> Result<(), PollError> {
-        let (rows, skipped) = self.read_report().await?;
-        self.log_skipped_once(&skipped);
-        let fleet = Fleet::build(
-            rows,
-            &self.details,
-            &self.subaccounts,
-            skipped.len(),
-            Utc::now(),
-        );
-        self.fleet = Some(Arc::new(fleet));
-        self.fleet_outdated = false;
+        if let ReportRead::Changed(report) = self.read_report().await? {
+            self.log_skipped_once(&report.skipped);
+            let fleet = Fleet::build(
+                report.rows,
+                &self.details,
+                &self.subaccounts,
+                report.skipped.len(),
+                Utc::now(),
+            );
+            self.fleet = Some(Arc::new(fleet));
+            self.fleet_outdated = false;
+        }
         // The expiry data is out on its own only if the rest of the poll is
         // slow: a quick poll is published (and rendered) once, at its end.
         let report_only = self.state(board);
@@ -541,16 +573,17 @@ impl Poller {
 
     /// Reads every page of the report, in order. Any failure fails the whole
     /// read: a half-read report is never a fleet. A page that comes back
-    /// byte for byte as in the previous read is not parsed again.
-    async fn read_report(&mut self) -> Result<(Vec<Arc<ReportRow>>, Vec<SkippedRow>), PollError> {
+    /// byte for byte as in the previous read is not parsed again, and a
+    /// report that comes back whole as before leaves the fleet as it is.
+    async fn read_report(&mut self) -> Result<ReportRead, PollError> {
         let page_size = self.settings.page_size;
         // Strings are interned afresh each poll, so that names no longer in
         // the report are freed.
         self.parse_context.interner = Interner::default();
         let mut pages: Vec<KnownPage<report::ReportPage>> = Vec::new();
-        let mut rows = Vec::new();
-        let mut seen = HashSet::new();
-        let mut skipped = Vec::new();
+        // Rows are gathered from the first page that differs from the
+        // previous read (or all of them, without a fleet to keep).
+        let mut changed: Option<ReportRows> = None;
         let mut offset = 0;
         loop {
             let answer = self.client.report_page(page_size, offset).await?;
@@ -560,26 +593,41 @@ impl Poller {
             })?;
             drop(answer);
             let page = &known.parsed;
-            let new_orders = page.rows.iter().filter(|r| seen.insert(r.order_id)).count();
-            if page.records > 0 && new_orders == 0 && page.skipped.is_empty() {
-                return Err(PollError::PagingStuck {
-                    endpoint: "report",
-                    offset,
+            let as_before = changed.is_none()
+                && self.fleet.is_some()
+                && (self.report_pages.get(pages.len())).is_some_and(|old| known.shares_parse(old));
+            if !as_before {
+                let rows = changed.get_or_insert_with(|| {
+                    let mut rows = ReportRows::default();
+                    for earlier in &pages {
+                        rows.add(&earlier.parsed);
+                    }
+                    rows
                 });
+                let new_orders = rows.add(page);
+                if page.records > 0 && new_orders == 0 && page.skipped.is_empty() {
+                    return Err(PollError::PagingStuck {
+                        endpoint: "report",
+                        offset,
+                    });
+                }
             }
-            rows.extend(page.rows.iter().cloned());
-            skipped.extend(page.skipped.iter().cloned());
             let last = page.records < page_size;
             pages.push(known);
             if last {
-                self.parse_context.csr_keys.retain(|id| seen.contains(&id));
                 self.pages_reused = pages
                     .iter()
                     .zip(&self.report_pages)
                     .filter(|(new, old)| new.shares_parse(old))
                     .count();
                 self.report_pages = pages;
-                return Ok((rows, skipped));
+                let Some(rows) = changed else {
+                    return Ok(ReportRead::Unchanged);
+                };
+                self.parse_context
+                    .csr_keys
+                    .retain(|id| rows.seen.contains(&id));
+                return Ok(ReportRead::Changed(rows));
             }
             offset += page_size;
         }
@@ -856,9 +904,9 @@ impl Poller {
     /// fleet if the details or subaccounts just read changed it.
     fn rebuild_fleet(&mut self) {
         let Some(fleet) = &self.fleet else { return };
-        let present: HashSet<u64> = fleet.orders.iter().map(|o| o.id()).collect();
-        self.details.retain(|id, _| present.contains(id));
-        self.logged_detail_errors.retain(|id| present.contains(id));
+        self.details.retain(|&id, _| fleet.order(id).is_some());
+        self.logged_detail_errors
+            .retain(|&id| fleet.order(id).is_some());
         if !std::mem::take(&mut self.fleet_outdated) {
             return;
         }

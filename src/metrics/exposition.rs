@@ -118,14 +118,19 @@ impl LabelBlock {
         self.text.push(if self.text.is_empty() { '{' } else { ',' });
         self.text.push_str(name);
         self.text.push_str("=\"");
-        for c in value.chars() {
-            match c {
-                '\\' => self.text.push_str("\\\\"),
-                '"' => self.text.push_str("\\\""),
-                '\n' => self.text.push_str("\\n"),
-                c => self.text.push(c),
-            }
+        // Runs without anything to escape (most values have none) are
+        // copied whole: every order's label block is built at each render.
+        let mut rest = value;
+        while let Some(at) = memchr::memchr3(b'\\', b'"', b'\n', rest.as_bytes()) {
+            self.text.push_str(&rest[..at]);
+            self.text.push_str(match rest.as_bytes()[at] {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                _ => "\\n",
+            });
+            rest = &rest[at + 1..];
         }
+        self.text.push_str(rest);
         self.text.push('"');
     }
 
@@ -158,6 +163,23 @@ mod tests {
             .with("b", "Müller, \"Nord\" GmbH")
             .finish();
         assert_eq!(block, r#"{a="x\"y\\z\nw",b="Müller, \"Nord\" GmbH"}"#);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escapes_any_value_as_the_format_says(value in ".*") {
+            let mut expected = String::from("{v=\"");
+            for c in value.chars() {
+                match c {
+                    '\\' => expected.push_str("\\\\"),
+                    '"' => expected.push_str("\\\""),
+                    '\n' => expected.push_str("\\n"),
+                    c => expected.push(c),
+                }
+            }
+            expected.push_str("\"}");
+            proptest::prop_assert_eq!(LabelBlock::new().with("v", &value).finish(), expected);
+        }
     }
 
     #[test]

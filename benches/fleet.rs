@@ -788,6 +788,8 @@ struct Row {
     first_gzip: Duration,
     plain: ScrapeCost,
     gzip: ScrapeCost,
+    /// CPU of a later poll of the same, unchanged account (report mode).
+    later_cpu: Option<f64>,
 }
 
 fn load_average() -> f64 {
@@ -823,6 +825,8 @@ fn run_mode(
     exporter.proc.assert_running();
     exporter.assert_no_failed_poll();
     let (hwm_end, rss_end) = exporter.proc.memory_mb();
+    drop(exporter);
+    let later_cpu = (mode == Mode::Report).then(|| later_poll_cpu(dir, sim, orders, mode));
     let row = Row {
         orders,
         mode,
@@ -835,12 +839,35 @@ fn run_mode(
         first_gzip,
         plain,
         gzip,
+        later_cpu,
     };
     eprintln!("  {}", row_line(&row));
     row
 }
 
-const HEADER: [&str; 21] = [
+/// CPU of a later poll: an exporter of its own polling back to back (every
+/// second), nothing scraping it, measured from the log line of its 2nd poll
+/// to that of its 4th, per poll (each with the render of the poll before,
+/// as every poll has one).
+fn later_poll_cpu(dir: &Path, sim: &Simulator, orders: usize, mode: Mode) -> f64 {
+    let mut args = vec!["--poll.interval", "1s"];
+    args.extend_from_slice(mode.args());
+    let name = format!("exporter-{orders}-{mode:?}-later");
+    let mut exporter = Exporter::start(dir, &name, sim, &args);
+    let mut cpu_at_poll = Vec::new();
+    wait_for("4 polls", scaled(orders, 240), || {
+        exporter.proc.assert_running();
+        // Polls are a second apart at least; the check runs every 20 ms.
+        while cpu_at_poll.len() < exporter.polls().len() {
+            cpu_at_poll.push(exporter.proc.cpu());
+        }
+        (cpu_at_poll.len() >= 4).then_some(())
+    });
+    exporter.assert_no_failed_poll();
+    cpu_at_poll[3].since(cpu_at_poll[1]) / 2.0
+}
+
+const HEADER: [&str; 23] = [
     "orders",
     "mode",
     "load1",
@@ -855,6 +882,8 @@ const HEADER: [&str; 21] = [
     "bare csv s",
     "poll CPU / csv",
     "poll CPU / (gunzip + csv)",
+    "later poll CPU s",
+    "later poll CPU / csv",
     "RSS after poll MB",
     "peak RSS MB: end (after poll / after gzip scrapes)",
     "RSS end MB",
@@ -901,6 +930,11 @@ fn row_line(row: &Row) -> String {
         csv,
         ratio,
         floor_ratio,
+        row.later_cpu
+            .map_or_else(String::new, |cpu| format!("{cpu:.3}")),
+        row.later_cpu.map_or_else(String::new, |cpu| {
+            format!("{:.2}", cpu / p.csv.as_secs_f64())
+        }),
         format!("{:.0}", row.poll.rss_after_poll),
         format!(
             "{:.0} ({:.0} / {:.0})",
@@ -1215,7 +1249,7 @@ fn main() {
     println!(
         "Exporter: {BIN}, against `certcentral-exporter simulate` (seed 1, CSRs included) over loopback, \
          rate limits {RATE_LIMIT} on both sides; poll CPU = the exporter's utime+stime from /-/healthy to /-/ready \
-         (refined to the ns by its threads' schedstat); parse and csv columns are thread CPU in this process over the same bytes; \
+         (refined to the ns by its threads' schedstat); later poll CPU = per poll from the 2nd to the 4th poll of a second exporter polling every second; parse and csv columns are thread CPU in this process over the same bytes; \
          scrapes: {SCRAPERS} concurrent bare HTTP/1.1 scrapers reading whole responses."
     );
     println!();

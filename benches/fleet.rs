@@ -850,7 +850,9 @@ fn run_mode(
 /// to that of its 4th, per poll (each with the render of the poll before,
 /// as every poll has one).
 fn later_poll_cpu(dir: &Path, sim: &Simulator, orders: usize, mode: Mode) -> f64 {
-    let mut args = vec!["--poll.interval", "1s"];
+    // The timeout defaults to the interval: a first poll of a large
+    // account takes longer than a second.
+    let mut args = vec!["--poll.interval", "1s", "--poll.timeout", "10m"];
     args.extend_from_slice(mode.args());
     let name = format!("exporter-{orders}-{mode:?}-later");
     let mut exporter = Exporter::start(dir, &name, sim, &args);

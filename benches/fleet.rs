@@ -1023,7 +1023,7 @@ fn soak(
     let metrics = format!("{}/metrics", exporter.base);
     let deadline = (scaled(orders, 10) + Duration::from_secs(interval)) * (polls as u32 + 1);
     let give_up = Instant::now() + deadline;
-    // Polls 1 to 4 run without scrapes: their CPU is the steady-state poll's.
+    // Polls 1 to 4 run without scrapes: polls 3 and 4 give the steady-state poll CPU.
     const QUIET_POLLS: usize = 4;
     // Cycle i runs from poll i's log line to poll i+1's: wait for poll
     // `polls + 1` so that the last cycle is whole.
@@ -1092,8 +1092,10 @@ fn soak(
     exporter.assert_no_failed_poll();
     floors.truncate(polls);
     highs.truncate(polls);
+    // From poll 2's log line: poll 1's full first render is not a later
+    // poll's cost.
     let steady_poll_cpu = (cpu_at.len() >= QUIET_POLLS)
-        .then(|| cpu_at[QUIET_POLLS - 1].since(cpu_at[0]) / (QUIET_POLLS - 1) as f64);
+        .then(|| cpu_at[QUIET_POLLS - 1].since(cpu_at[1]) / (QUIET_POLLS - 2) as f64);
     Soak {
         orders,
         polls,
@@ -1139,7 +1141,7 @@ fn print_soak(soak: &Soak, parse: Option<&ParseCost>) {
     );
     println!(
         "RSS after poll 1 (lowest in its cycle): {first:.0} MB; after poll {}: {last:.0} MB ({:+.1}%); \
-         highest during any poll {high:.0} MB; VmHWM {:.0} MB. Steady-state poll CPU (polls 2-4, no scrapes): {}.",
+         highest during any poll {high:.0} MB; VmHWM {:.0} MB. Steady-state poll CPU (polls 3-4, each with the render of the poll before, no scrapes): {}.",
         soak.floors.len(),
         (last / first - 1.0) * 100.0,
         soak.hwm,

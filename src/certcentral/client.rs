@@ -487,22 +487,7 @@ impl Client {
             .map_err(|e| self.transport_error(endpoint, &e))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let gzipped = match response.headers().get(CONTENT_ENCODING) {
-            None => false,
-            Some(coding) => match coding.to_str().map(str::trim) {
-                Ok(c) if c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip") => true,
-                Ok(c) if c.is_empty() || c.eq_ignore_ascii_case("identity") => false,
-                _ => {
-                    return Err(ApiError::Decode {
-                        endpoint,
-                        detail: format!(
-                            "sent in a content encoding that was not asked for ({})",
-                            String::from_utf8_lossy(coding.as_bytes())
-                        ),
-                    });
-                }
-            },
-        };
+        let gzipped = is_gzipped(response.headers());
         let limit = self.settings.max_body_bytes;
         let size = &self.body_sizes[endpoint as usize];
         let expected = size.load(Ordering::Relaxed);
@@ -518,6 +503,17 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         size.store(body.len(), Ordering::Relaxed);
+        let gzipped = match gzipped {
+            Ok(gzipped) => gzipped,
+            // An error answer stays one: its status says what went wrong.
+            Err(_) if !status.is_success() => false,
+            Err(coding) => {
+                return Err(ApiError::Decode {
+                    endpoint,
+                    detail: format!("sent in a content encoding that was not asked for ({coding})"),
+                });
+            }
+        };
         let answer = Answer {
             endpoint,
             bytes: body.freeze(),
@@ -625,6 +621,19 @@ impl Client {
     }
 }
 
+/// Whether the answer is gzipped; an encoding other than gzip or none (we
+/// ask for gzip only) is an error naming it.
+fn is_gzipped(headers: &HeaderMap) -> Result<bool, String> {
+    let Some(coding) = headers.get(CONTENT_ENCODING) else {
+        return Ok(false);
+    };
+    match coding.to_str().map(str::trim) {
+        Ok(c) if c.eq_ignore_ascii_case("gzip") || c.eq_ignore_ascii_case("x-gzip") => Ok(true),
+        Ok(c) if c.is_empty() || c.eq_ignore_ascii_case("identity") => Ok(false),
+        _ => Err(String::from_utf8_lossy(coding.as_bytes()).into_owned()),
+    }
+}
+
 /// `Retry-After` in seconds (CertCentral does not document one, but a proxy
 /// in front of it may send it).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -656,9 +665,13 @@ mod tests {
         out
     }
 
-    /// A stand-in that answers `/services/v2/report/order` with `body`
-    /// under `encoding`, if the request asked for gzip.
-    async fn serve(encoding: Option<&'static str>, body: Vec<u8>) -> Client {
+    /// A stand-in that answers `/services/v2/report/order` with `status`
+    /// and `body` under `encoding`, if the request asked for gzip.
+    async fn answering(
+        status: axum::http::StatusCode,
+        encoding: Option<&'static str>,
+        body: Vec<u8>,
+    ) -> Client {
         let app = axum::Router::new().route(
             "/services/v2/report/order",
             get(move |request: Headers| async move {
@@ -671,7 +684,7 @@ mod tests {
                     headers.insert(header::CONTENT_ENCODING, encoding.parse().unwrap());
                 }
                 if asked {
-                    (headers, body).into_response()
+                    (status, headers, body).into_response()
                 } else {
                     (axum::http::StatusCode::BAD_REQUEST, "gzip not asked for").into_response()
                 }
@@ -693,6 +706,10 @@ mod tests {
         let telemetry = ApiTelemetry::register(&Registry::new()).unwrap();
         let limiter = Arc::new(RateLimiter::new(&CERTCENTRAL_WINDOWS, 1.0));
         Client::new("test", settings, telemetry, limiter).unwrap()
+    }
+
+    async fn serve(encoding: Option<&'static str>, body: Vec<u8>) -> Client {
+        answering(axum::http::StatusCode::OK, encoding, body).await
     }
 
     #[tokio::test]
@@ -725,6 +742,15 @@ mod tests {
         let err = client.report_page(1000, 0).await.err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Decode);
         assert!(err.to_string().contains("(br)"), "{err}");
+        // An error answer in it is still the error its status says.
+        let client = answering(
+            axum::http::StatusCode::NOT_FOUND,
+            Some("br"),
+            b"not found".to_vec(),
+        )
+        .await;
+        let err = client.report_page(1000, 0).await.err().unwrap();
+        assert_eq!(err.status(), Some(404), "{err}");
     }
 
     #[tokio::test]

@@ -595,7 +595,10 @@ impl Poller {
             let page = &known.parsed;
             let as_before = changed.is_none()
                 && self.fleet.is_some()
-                && (self.report_pages.get(pages.len())).is_some_and(|old| known.shares_parse(old));
+                && self
+                    .report_pages
+                    .get(pages.len())
+                    .is_some_and(|old| known.shares_parse(old));
             if !as_before {
                 let rows = changed.get_or_insert_with(|| {
                     let mut rows = ReportRows::default();

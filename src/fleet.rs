@@ -52,6 +52,10 @@ pub struct Reissues {
     /// Expiry of the latest issued, non-archived certificate.
     pub active_valid_till: Option<NaiveDate>,
     pub active_certificate_id: Option<u64>,
+    /// When the list was read; a list is due again once the order's
+    /// details are newer. Absent in stores written before lists kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<DateTime<Utc>>,
 }
 
 impl OrderDetails {
@@ -103,8 +107,11 @@ impl OrderDetails {
 impl Reissues {
     /// Summarises a reissue list: counts by status, and the active
     /// certificate, the latest issued one that is not archived.
-    pub fn from_wire(list: &ReissueList) -> Reissues {
-        let mut reissues = Reissues::default();
+    pub fn from_wire(list: &ReissueList, fetched_at: DateTime<Utc>) -> Reissues {
+        let mut reissues = Reissues {
+            fetched_at: Some(fetched_at),
+            ..Reissues::default()
+        };
         let mut latest: Option<&crate::certcentral::wire::ReissuedCertificate> = None;
         let order_key = |c: &crate::certcentral::wire::ReissuedCertificate| {
             (c.date_issued.or(c.date_created), c.id)

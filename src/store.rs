@@ -2,15 +2,22 @@
 //! and reissue lists taught us, per account, so that a restart costs the
 //! report pages and nothing more until entries age out.
 //!
-//! One JSON file per account. Writes go to a temporary file that is synced
-//! and then renamed over the old one, so a kill at any instant leaves either
-//! the old or the new file, both whole. A file that cannot be read, or that
-//! belongs to another account, API base or format, is renamed aside and
-//! reported, never trusted and never a crash.
+//! Two files per account. The snapshot (`<account>.state.json`) is written
+//! whole at the end of a poll, to a temporary file that is synced and then
+//! renamed over the old one, so a kill at any instant leaves either the old
+//! or the new file, both whole; a write that fails removes its temporary
+//! file. Between snapshots, every answer is appended to the journal
+//! (`<account>.journal.jsonl`, one JSON line each) the moment it is read,
+//! so that a poll cut short by its deadline, a failure or a kill loses
+//! nothing it paid for; a snapshot replaces the journal. A line cut short by
+//! a kill is ignored. A file that cannot be read, or that belongs to another
+//! account, API base or format, is renamed aside and reported, never
+//! trusted and never a crash.
 
 use std::collections::HashMap;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,14 +25,35 @@ use serde::{Deserialize, Serialize};
 use crate::fleet::OrderDetails;
 
 const FORMAT: &str = "certcentral-exporter-store";
+const JOURNAL_FORMAT: &str = "certcentral-exporter-journal";
 const VERSION: u32 = 1;
 
-/// One account's store file.
+/// One account's store: its snapshot and its journal.
 #[derive(Debug, Clone)]
 pub struct Store {
     path: PathBuf,
+    journal_path: PathBuf,
     account: String,
     base_url: String,
+    /// The journal, open for appending once the first entry is written.
+    journal: Arc<Mutex<Option<std::fs::File>>>,
+}
+
+/// The first line of a journal: whose it is.
+#[derive(Serialize, Deserialize)]
+struct JournalHeader {
+    format: String,
+    version: u32,
+    account: String,
+    base_url: String,
+}
+
+/// A line of the journal: an order's details as just read, or `null` when
+/// the order is gone.
+#[derive(Serialize, Deserialize)]
+struct JournalEntry {
+    order_id: u64,
+    details: Option<Arc<OrderDetails>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -68,18 +96,28 @@ impl Store {
             .collect();
         Store {
             path: dir.join(format!("{file_name}.state.json")),
+            journal_path: dir.join(format!("{file_name}.journal.jsonl")),
             account: account.to_owned(),
             base_url: base_url.to_owned(),
+            journal: Arc::new(Mutex::new(None)),
         }
     }
 
+    /// The snapshot's path, for log lines.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// What the store holds; empty when there is no file yet. A damaged or
-    /// foreign file is set aside (renamed `*.bad-<time>`) and reported.
+    /// What the store holds: the snapshot with the journal's entries on
+    /// top; empty when there is no file yet. A damaged or foreign file is
+    /// set aside (renamed `*.bad-<time>`) and reported.
     pub fn load(&self) -> Result<HashMap<u64, Arc<OrderDetails>>, StoreError> {
+        let mut orders = self.load_snapshot()?;
+        self.replay_journal(&mut orders)?;
+        Ok(orders)
+    }
+
+    fn load_snapshot(&self) -> Result<HashMap<u64, Arc<OrderDetails>>, StoreError> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
@@ -104,29 +142,147 @@ impl Store {
             ),
             Ok(file) => return Ok(file.orders),
         };
-        let aside = self
-            .path
-            .with_extension(format!("bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
-        match std::fs::rename(&self.path, &aside) {
+        self.set_aside(&self.path, &problem);
+        Ok(HashMap::new())
+    }
+
+    /// Applies the journal's entries, in order, on top of the snapshot. A
+    /// last line cut short (a kill mid-write) is ignored; a journal of
+    /// another account is set aside.
+    fn replay_journal(
+        &self,
+        orders: &mut HashMap<u64, Arc<OrderDetails>>,
+    ) -> Result<(), StoreError> {
+        let file = match std::fs::File::open(&self.journal_path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(StoreError::Read {
+                    path: self.journal_path.clone(),
+                    source,
+                });
+            }
+        };
+        let mut lines = std::io::BufReader::new(file).split(b'\n');
+        let header = match lines.next() {
+            None => return Ok(()),
+            Some(line) => line.map_err(|source| StoreError::Read {
+                path: self.journal_path.clone(),
+                source,
+            })?,
+        };
+        let problem = match serde_json::from_slice::<JournalHeader>(&header) {
+            Err(e) => Some(format!("unreadable header ({e})")),
+            Ok(h) if h.format != JOURNAL_FORMAT || h.version != VERSION => Some(format!(
+                "format {} version {}, expected {JOURNAL_FORMAT} {VERSION}",
+                h.format, h.version
+            )),
+            Ok(h) if h.account != self.account || h.base_url != self.base_url => Some(format!(
+                "belongs to account {} at {}, not {} at {}",
+                h.account, h.base_url, self.account, self.base_url
+            )),
+            Ok(_) => None,
+        };
+        if let Some(problem) = problem {
+            self.set_aside(&self.journal_path, &problem);
+            return Ok(());
+        }
+        for line in lines {
+            let line = line.map_err(|source| StoreError::Read {
+                path: self.journal_path.clone(),
+                source,
+            })?;
+            let Ok(entry) = serde_json::from_slice::<JournalEntry>(&line) else {
+                // Only the last line can be cut short; nothing after it
+                // was written whole.
+                break;
+            };
+            match entry.details {
+                Some(details) => orders.insert(entry.order_id, details),
+                None => orders.remove(&entry.order_id),
+            };
+        }
+        Ok(())
+    }
+
+    /// Renames a file that cannot be trusted out of the way.
+    fn set_aside(&self, path: &Path, problem: &str) {
+        let aside = path.with_extension(format!("bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
+        match std::fs::rename(path, &aside) {
             Ok(()) => tracing::warn!(
                 account = %self.account,
-                path = %self.path.display(),
+                path = %path.display(),
                 moved_to = %aside.display(),
                 problem,
                 "the state store cannot be trusted; set it aside and starting afresh"
             ),
             Err(e) => tracing::warn!(
                 account = %self.account,
-                path = %self.path.display(),
+                path = %path.display(),
                 problem,
                 error = %e,
                 "the state store cannot be trusted and cannot be moved aside; ignoring it"
             ),
         }
-        Ok(HashMap::new())
     }
 
-    /// Replaces the store's content, crash-safely.
+    /// Appends what was just read of one order (`None`: the order is gone)
+    /// to the journal, so that it survives a kill before the next snapshot.
+    pub fn append(
+        &self,
+        order_id: u64,
+        details: Option<&Arc<OrderDetails>>,
+    ) -> Result<(), StoreError> {
+        let write_err = |source| StoreError::Write {
+            path: self.journal_path.clone(),
+            source,
+        };
+        let mut line = serde_json::to_vec(&JournalEntry {
+            order_id,
+            details: details.cloned(),
+        })
+        .map_err(|e| write_err(e.into()))?;
+        line.push(b'\n');
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        if journal.is_none() {
+            *journal = Some(self.open_journal().map_err(write_err)?);
+        }
+        if let Some(file) = journal.as_mut()
+            && let Err(e) = file.write_all(&line)
+        {
+            // A partial line is ignored when read; start the next one on
+            // a line of its own.
+            let _ = file.write_all(b"\n");
+            return Err(write_err(e));
+        }
+        Ok(())
+    }
+
+    /// Opens the journal for appending, writing its header if it is new.
+    fn open_journal(&self) -> std::io::Result<std::fs::File> {
+        if let Some(dir) = self.journal_path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.journal_path)?;
+        if file.metadata()?.len() == 0 {
+            let mut header = serde_json::to_vec(&JournalHeader {
+                format: JOURNAL_FORMAT.to_owned(),
+                version: VERSION,
+                account: self.account.clone(),
+                base_url: self.base_url.clone(),
+            })?;
+            header.push(b'\n');
+            file.write_all(&header)?;
+        }
+        Ok(file)
+    }
+
+    /// Replaces the store's content, crash-safely, and then the journal:
+    /// the snapshot holds all it said. A write that fails leaves the old
+    /// snapshot and the journal as they were, and no temporary file.
     pub fn save(&self, orders: &HashMap<u64, Arc<OrderDetails>>) -> Result<(), StoreError> {
         let write_err = |source| StoreError::Write {
             path: self.path.clone(),
@@ -144,19 +300,36 @@ impl Store {
             orders: orders.clone(),
         };
         let tmp = self.path.with_extension("tmp");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(write_err)?);
-        serde_json::to_writer(&mut out, &file).map_err(|e| write_err(e.into()))?;
-        let out = out.into_inner().map_err(|e| write_err(e.into_error()))?;
-        out.sync_all().map_err(write_err)?;
-        drop(out);
-        std::fs::rename(&tmp, &self.path).map_err(write_err)?;
+        let written = write_synced(&tmp, &file).and_then(|()| std::fs::rename(&tmp, &self.path));
+        if let Err(source) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(write_err(source));
+        }
         if let Some(dir) = self.path.parent()
             && let Ok(dir) = std::fs::File::open(dir)
         {
             let _ = dir.sync_all();
         }
-        Ok(())
+        // Held across the removal, so that no entry lands in a journal
+        // about to go.
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        *journal = None;
+        match std::fs::remove_file(&self.journal_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Write {
+                path: self.journal_path.clone(),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
     }
+}
+
+/// Writes `file` as JSON to `path` and syncs it to disk.
+fn write_synced(path: &Path, file: &File) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer(&mut out, file)?;
+    let out = out.into_inner().map_err(|e| e.into_error())?;
+    out.sync_all()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::compliance::{self, Assessment, ComplianceSettings, Verdict};
 use crate::fleet::{Order, SubaccountOrderRecord, days_until, start_of_day};
 use crate::poller::AccountState;
+use crate::poller::plan::Reason;
 
 /// Choices that shape the rendered metrics.
 #[derive(Debug, Clone)]
@@ -213,7 +214,7 @@ pub fn render(
     w.family(
         "certcentral_up",
         Kind::Gauge,
-        "1 if the latest poll of the account succeeded, else 0.",
+        "1 if the latest poll read the account's whole order report (the expiry data), else 0; order details have signals of their own (certcentral_details_*).",
     );
     for (state, labels) in &accounts {
         let up = state
@@ -560,18 +561,7 @@ pub fn render(
             );
         }
     }
-    w.family(
-        "certcentral_details_backlog",
-        Kind::Gauge,
-        "Orders whose details were due but did not fit in the latest poll's request budget.",
-    );
-    for (state, labels) in &accounts {
-        w.sample(
-            "certcentral_details_backlog",
-            labels,
-            state.details_backlog as f64,
-        );
-    }
+    details(&mut w, &accounts);
 
     subaccounts(&mut w, states);
 
@@ -725,6 +715,52 @@ fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<SubaccountRow<'_>> {
     rows
 }
 
+/// How far each account's order details are: what is still due, by
+/// reason, and how old the oldest details in use are. Apart from
+/// `certcentral_up`, which says only whether the report was read.
+fn details(w: &mut TextWriter, accounts: &[(&AccountState, String)]) {
+    w.family(
+        "certcentral_details_backlog",
+        Kind::Gauge,
+        "Order details and reissue lists due but not read yet (new or changed orders, reissue lists, waiting and routine refreshes), after the latest poll's details step.",
+    );
+    for (state, labels) in accounts {
+        w.sample(
+            "certcentral_details_backlog",
+            labels,
+            state.details.backlog() as f64,
+        );
+    }
+    w.family(
+        "certcentral_details_due",
+        Kind::Gauge,
+        "Order details and reissue lists due but not read yet, by reason: new (details unknown for the current report row), reissues (reissue list missing or older than the details), waiting, refresh.",
+    );
+    for (state, labels) in accounts {
+        for reason in Reason::ALL {
+            w.sample(
+                "certcentral_details_due",
+                &LabelBlock::extend(labels, "reason", reason.as_str()),
+                state.details.due(reason) as f64,
+            );
+        }
+    }
+    w.family(
+        "certcentral_details_oldest_timestamp_seconds",
+        Kind::Gauge,
+        "Unix time at which the oldest order details in use were read (absent before any are known).",
+    );
+    for (state, labels) in accounts {
+        if let Some(oldest) = state.details.oldest {
+            w.sample(
+                "certcentral_details_oldest_timestamp_seconds",
+                labels,
+                unix_seconds(oldest),
+            );
+        }
+    }
+}
+
 /// Subaccount orders: counts by status and cost by currency per subaccount.
 fn subaccounts(w: &mut TextWriter, states: &[Arc<AccountState>]) {
     type Key<'a> = (&'a str, u64, &'a str, &'a str);
@@ -873,8 +909,9 @@ mod tests {
                 ended_at: now(),
                 duration: Duration::from_millis(1500),
                 failure: None,
+                incomplete: Vec::new(),
             }),
-            details_backlog: 0,
+            details: Default::default(),
         })
     }
 
@@ -1130,7 +1167,7 @@ mod tests {
             fleet: None,
             last_success: None,
             last_poll: None,
-            details_backlog: 0,
+            details: Default::default(),
         });
         let exposition = render(&[state], now(), &RenderSettings::default(), None);
         let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());

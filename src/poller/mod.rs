@@ -5,19 +5,29 @@
 //!    fleet on its own if the steps below take a while, so that they never
 //!    delay it (a quick poll is published once, at its end);
 //! 2. the subaccount order listing;
-//! 3. order details (and reissue lists) for the orders that need them: new
-//!    or changed since last read, waiting on a request, or older than the
-//!    refresh age, within a per-poll request budget.
+//! 3. order details and reissue lists for the orders that need them
+//!    ([`plan`] says which, most urgent first; `details` reads them within
+//!    the poll's request budget and time box, keeping each answer as it
+//!    arrives).
 //!
-//! Polls of one account never overlap. A failed step keeps the last good
-//! data: a report that fails part-way publishes no fleet at all.
+//! A poll succeeds when it has read the whole report: that is the expiry
+//! data, and `certcentral_up`. The steps after it may end early (a rate
+//! limit, a struggling API, the poll's time running out) without failing
+//! the poll; they keep what they read and say so in their own metrics.
+//! Polls of one account never overlap. A failed report read keeps the last
+//! good data: a report that fails part-way publishes no fleet at all.
+
+mod details;
+pub(crate) mod plan;
+
+pub use plan::DetailsProgress;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::FutureExt;
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio::sync::watch;
 
@@ -26,9 +36,10 @@ use crate::certcentral::report::{
     self, Interner, ParseContext, ReportError, ReportRow, SkippedRow,
 };
 use crate::certcentral::wire::SubaccountOrderList;
-use crate::certcentral::{ApiError, Client, ErrorKind};
-use crate::fleet::{self, Fleet, OrderDetails, Reissues, SubaccountOrderRecord, Subaccounts};
+use crate::certcentral::{ApiError, Client};
+use crate::fleet::{Fleet, OrderDetails, SubaccountOrderRecord, Subaccounts};
 use crate::store::Store;
+use details::DetailsRead;
 
 /// What one account's latest polls produced, as the rest of the exporter
 /// sees it. Replaced whole, never changed in place.
@@ -40,9 +51,8 @@ pub struct AccountState {
     pub fleet: Option<Arc<Fleet>>,
     pub last_success: Option<DateTime<Utc>>,
     pub last_poll: Option<PollOutcome>,
-    /// Orders whose details are due but did not fit in the last poll's
-    /// request budget.
-    pub details_backlog: usize,
+    /// Detail reads still due, and how old the details in use are.
+    pub details: DetailsProgress,
 }
 
 impl AccountState {
@@ -53,7 +63,7 @@ impl AccountState {
             fleet: None,
             last_success: None,
             last_poll: None,
-            details_backlog: 0,
+            details: DetailsProgress::default(),
         }
     }
 }
@@ -63,8 +73,10 @@ impl AccountState {
 pub struct PollOutcome {
     pub ended_at: DateTime<Utc>,
     pub duration: Duration,
-    /// `None` when the poll succeeded.
+    /// `None` when the poll succeeded (read the whole report).
     pub failure: Option<PollFailure>,
+    /// Steps after the report that ended early, though the poll succeeded.
+    pub incomplete: Vec<(&'static str, PollFailure)>,
 }
 
 /// A failed poll, ready for a log line, a metric label and the landing page.
@@ -107,6 +119,14 @@ impl PollError {
             PollError::Deadline(_) => "deadline",
         }
     }
+}
+
+/// A poll that read the whole report.
+struct Succeeded {
+    report_read_at: DateTime<Utc>,
+    /// Steps after the report that ended early, with why.
+    incomplete: Vec<(&'static str, PollError)>,
+    read: DetailsRead,
 }
 
 /// The latest state of every account, and a signal when one changes.
@@ -164,6 +184,7 @@ impl Board {
 pub struct PollTelemetry {
     polls: IntCounterVec,
     errors: IntCounterVec,
+    incomplete: IntCounterVec,
     detail_errors: IntCounterVec,
 }
 
@@ -184,6 +205,13 @@ impl PollTelemetry {
             ),
             &["account", "kind"],
         )?;
+        let incomplete = IntCounterVec::new(
+            Opts::new(
+                "certcentral_poll_incomplete_total",
+                "Successful polls (the report was read) whose later step, the subaccount listing or order details, ended early, by step and kind.",
+            ),
+            &["account", "step", "kind"],
+        )?;
         let detail_errors = IntCounterVec::new(
             Opts::new(
                 "certcentral_order_detail_errors_total",
@@ -191,12 +219,13 @@ impl PollTelemetry {
             ),
             &["account", "endpoint", "kind"],
         )?;
-        for collector in [&polls, &errors, &detail_errors] {
+        for collector in [&polls, &errors, &incomplete, &detail_errors] {
             registry.register(Box::new(collector.clone()))?;
         }
         Ok(PollTelemetry {
             polls,
             errors,
+            incomplete,
             detail_errors,
         })
     }
@@ -218,16 +247,13 @@ pub struct PollSettings {
     pub expired_retention: chrono::Duration,
     /// Detail requests in flight at once.
     pub concurrency: usize,
-    /// A poll still running after this is cancelled.
+    /// A poll still running after this is cancelled. The details step
+    /// sends no new request in the last tenth of it.
     pub deadline: Duration,
 }
 
-/// Order statuses whose orders wait on someone; their details are read
-/// again after `waiting_max_age` (within the budget) to follow their
-/// requests.
-const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitted", "processing"];
-/// Order statuses whose details are never worth a request.
-const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
+/// The steps after the report, as the `step` label names them.
+const STEPS: [&str; 2] = ["subaccounts", "details"];
 /// Every `kind` of failed poll.
 const POLL_ERROR_KINDS: [&str; 9] = [
     "auth",
@@ -244,8 +270,6 @@ const POLL_ERROR_KINDS: [&str; 9] = [
 /// is published on its own: long enough for a quick poll to be rendered
 /// once, short enough that slow detail reads never hold back expiry data.
 const PUBLISH_REPORT_AFTER: Duration = Duration::from_secs(2);
-/// Consecutive detail failures (after retries) that end the details step.
-const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
 /// Subaccount orders per page (the endpoint's maximum).
 const SUBACCOUNT_PAGE_SIZE: usize = 1000;
 
@@ -347,8 +371,12 @@ pub struct Poller {
     fleet: Option<Arc<Fleet>>,
     /// Details or subaccounts changed since `fleet` was built.
     fleet_outdated: bool,
-    /// Orders whose details were due but did not fit in the last budget.
-    details_backlog: usize,
+    /// Detail reads still due after the last details step.
+    details_progress: DetailsProgress,
+    /// A journal write failed (said once).
+    journal_failing: bool,
+    /// Details changed since the store's snapshot was written.
+    store_outdated: bool,
     /// CSR keys read in earlier polls, so unchanged CSRs are not parsed again.
     parse_context: ParseContext,
     /// The pages of the latest complete report read, in order.
@@ -397,6 +425,11 @@ impl Poller {
         }
         for kind in POLL_ERROR_KINDS {
             telemetry.errors.with_label_values(&[&account, kind]);
+            for step in STEPS {
+                telemetry
+                    .incomplete
+                    .with_label_values(&[&account, step, kind]);
+            }
         }
         Poller {
             account,
@@ -408,7 +441,9 @@ impl Poller {
             subaccounts: Subaccounts::Unknown,
             fleet: None,
             fleet_outdated: false,
-            details_backlog: 0,
+            details_progress: DetailsProgress::default(),
+            journal_failing: false,
+            store_outdated: false,
             parse_context: ParseContext::default(),
             report_pages: Vec::new(),
             subaccount_pages: Vec::new(),
@@ -448,41 +483,116 @@ impl Poller {
                         message: "the poll panicked (a bug: please report it with the log)"
                             .to_owned(),
                     }),
+                    incomplete: Vec::new(),
                 });
                 board.publish(state);
+                self.save_store().await;
             }
         }
     }
 
-    /// One poll, published on the board whatever its outcome.
+    /// One poll, published on the board whatever its outcome. The report
+    /// read decides success; the steps after it are time-boxed to end
+    /// before the deadline, and what they read is kept and saved even when
+    /// the deadline cuts them short.
     pub async fn poll(&mut self, board: &Board) {
         let started = Instant::now();
         let deadline = self.settings.deadline;
-        let result = match tokio::time::timeout(deadline, self.poll_steps(board)).await {
+        let report = match tokio::time::timeout(deadline, self.read_report_into_fleet()).await {
             Ok(result) => result,
             Err(_) => Err(PollError::Deadline(deadline)),
         };
+        if let Err(err) = report {
+            self.finish(board, started, Err(err));
+            return;
+        }
+        let report_read_at = Utc::now();
+        // The expiry data is out on its own only if the rest of the poll is
+        // slow: a quick poll is published (and rendered) once, at its end.
+        let report_only = self.progress_state(board, started, report_read_at);
+        let stop_at = started + deadline - deadline / 10;
+        let mut read = DetailsRead::default();
+        let incomplete = {
+            let rest = self.read_subaccounts_and_details(board, stop_at, &mut read);
+            tokio::pin!(rest);
+            let rest = async {
+                tokio::select! {
+                    outcome = &mut rest => outcome,
+                    () = tokio::time::sleep(PUBLISH_REPORT_AFTER) => {
+                        board.publish(report_only);
+                        rest.await
+                    }
+                }
+            };
+            let remaining = deadline.saturating_sub(started.elapsed());
+            match tokio::time::timeout(remaining, rest).await {
+                Ok(incomplete) => incomplete,
+                Err(_) => vec![("details", PollError::Deadline(deadline))],
+            }
+        };
+        self.rebuild_fleet();
+        self.plan_progress();
+        self.save_store().await;
+        let succeeded = Succeeded {
+            report_read_at,
+            incomplete,
+            read,
+        };
+        self.finish(board, started, Ok(succeeded));
+    }
+
+    /// Counts, logs and publishes how a poll ended.
+    fn finish(&mut self, board: &Board, started: Instant, result: Result<Succeeded, PollError>) {
         let duration = started.elapsed();
         let ended_at = Utc::now();
         let mut state = self.state(board);
-        let failure = match result {
-            Ok(()) => {
+        let (failure, incomplete) = match result {
+            Ok(Succeeded {
+                report_read_at,
+                incomplete,
+                read,
+            }) => {
+                let incomplete: Vec<(&'static str, PollFailure)> = incomplete
+                    .into_iter()
+                    .map(|(step, err)| {
+                        tracing::warn!(
+                            account = %self.account,
+                            step,
+                            kind = err.kind(),
+                            error = %err,
+                            "the report was read, but a later step ended early; it goes on at the next poll"
+                        );
+                        self.telemetry
+                            .incomplete
+                            .with_label_values(&[&self.account, step, err.kind()])
+                            .inc();
+                        (
+                            step,
+                            PollFailure {
+                                kind: err.kind(),
+                                message: err.to_string(),
+                            },
+                        )
+                    })
+                    .collect();
                 tracing::info!(
                     account = %self.account,
                     orders = self.fleet.as_ref().map_or(0, |f| f.orders.len()),
                     subaccount_orders = self.fleet.as_ref().map_or(0, |f| f.subaccount_orders.len()),
-                    details_backlog = state.details_backlog,
+                    details_read = read.details,
+                    reissues_read = read.reissues,
+                    details_backlog = state.details.backlog(),
                     report_pages = self.report_pages.len(),
                     report_pages_unchanged = self.pages_reused,
                     duration_ms = duration.as_millis() as u64,
                     "poll succeeded"
                 );
-                state.last_success = Some(ended_at);
+                state.last_success = Some(report_read_at);
                 self.telemetry
                     .polls
                     .with_label_values(&[&self.account, "success"])
                     .inc();
-                None
+                (None, incomplete)
             }
             Err(err) => {
                 let kind = err.kind();
@@ -500,16 +610,18 @@ impl Poller {
                     .errors
                     .with_label_values(&[&self.account, kind])
                     .inc();
-                Some(PollFailure {
+                let failure = PollFailure {
                     kind,
                     message: err.to_string(),
-                })
+                };
+                (Some(failure), Vec::new())
             }
         };
         state.last_poll = Some(PollOutcome {
             ended_at,
             duration,
             failure,
+            incomplete,
         });
         board.publish(state);
     }
@@ -522,11 +634,31 @@ impl Poller {
             .cloned()
             .unwrap_or_else(|| AccountState::new(self.account.clone(), self.settings.interval));
         state.fleet.clone_from(&self.fleet);
-        state.details_backlog = self.details_backlog;
+        state.details = self.details_progress.clone();
         state
     }
 
-    async fn poll_steps(&mut self, board: &Board) -> Result<(), PollError> {
+    /// The state of a poll under way whose report has been read: a
+    /// success so far, with the fleet as it stands.
+    fn progress_state(
+        &self,
+        board: &Board,
+        started: Instant,
+        report_read_at: DateTime<Utc>,
+    ) -> AccountState {
+        let mut state = self.state(board);
+        state.last_success = Some(report_read_at);
+        state.last_poll = Some(PollOutcome {
+            ended_at: report_read_at,
+            duration: started.elapsed(),
+            failure: None,
+            incomplete: Vec::new(),
+        });
+        state
+    }
+
+    /// Reads the report and makes it the fleet (if it changed).
+    async fn read_report_into_fleet(&mut self) -> Result<(), PollError> {
         if let ReportRead::Changed(report) = self.read_report().await? {
             self.log_skipped_once(&report.skipped);
             let fleet = Fleet::build(
@@ -539,36 +671,49 @@ impl Poller {
             self.fleet = Some(Arc::new(fleet));
             self.fleet_outdated = false;
         }
-        // The expiry data is out on its own only if the rest of the poll is
-        // slow: a quick poll is published (and rendered) once, at its end.
-        let report_only = self.state(board);
-        let outcome = {
-            let rest = self.read_subaccounts_and_details();
-            tokio::pin!(rest);
-            tokio::select! {
-                outcome = &mut rest => outcome,
-                () = tokio::time::sleep(PUBLISH_REPORT_AFTER) => {
-                    board.publish(report_only);
-                    rest.await
-                }
-            }
-        };
-        self.save_store().await;
-        outcome
+        Ok(())
     }
 
     /// The steps after the report: the subaccount listing, then order
-    /// details within the budget; the fleet rebuilt only if they changed it.
-    async fn read_subaccounts_and_details(&mut self) -> Result<(), PollError> {
-        let subaccounts = self.read_subaccounts().await.map(|listing| {
-            if listing != self.subaccounts {
-                self.subaccounts = listing;
-                self.fleet_outdated = true;
+    /// details within the budget and until `stop_at`. Each that ends early
+    /// is returned with why; what it read is kept either way.
+    async fn read_subaccounts_and_details(
+        &mut self,
+        board: &Board,
+        stop_at: Instant,
+        read: &mut DetailsRead,
+    ) -> Vec<(&'static str, PollError)> {
+        let mut incomplete = Vec::new();
+        match self.read_subaccounts().await {
+            Ok(listing) => {
+                if listing != self.subaccounts {
+                    self.subaccounts = listing;
+                    self.fleet_outdated = true;
+                }
             }
-        });
-        let details = self.refresh_details().await;
-        self.rebuild_fleet();
-        subaccounts.and(details)
+            Err(err) => incomplete.push(("subaccounts", err)),
+        }
+        if let Err(err) = self.read_details(board, stop_at, read).await {
+            incomplete.push(("details", err));
+        }
+        incomplete
+    }
+
+    /// What is still due, from the details as they now are.
+    fn plan_progress(&mut self) {
+        if let Some(fleet) = &self.fleet {
+            let (_, progress) = plan::plan(fleet, &self.details, &self.ages(), Utc::now());
+            self.details_progress = progress;
+        }
+    }
+
+    /// The ages that make details due.
+    fn ages(&self) -> plan::Ages {
+        plan::Ages {
+            detail_max_age: self.settings.detail_max_age,
+            waiting_max_age: self.settings.waiting_max_age,
+            expired_retention: self.settings.expired_retention,
+        }
     }
 
     /// Reads every page of the report, in order. Any failure fails the whole
@@ -709,205 +854,13 @@ impl Poller {
         }
     }
 
-    /// Whether an order's details are worth reading at all.
-    fn wants_details(&self, order: &fleet::Order, now: DateTime<Utc>) -> bool {
-        let status = order.status();
-        if SETTLED_STATUSES.contains(&status) {
-            return false;
-        }
-        status != "expired"
-            || order.expiry().is_some_and(|e| {
-                e.checked_add_signed(self.settings.expired_retention)
-                    .is_none_or(|end| end > now)
-            })
-    }
-
-    /// The orders whose details should be read now, most urgent first:
-    /// new or changed, then waiting on a request, then the stalest.
-    fn detail_plan(&self, fleet: &Fleet, now: DateTime<Utc>) -> Vec<u64> {
-        let mut changed = Vec::new();
-        let mut waiting = Vec::new();
-        let mut stale = Vec::new();
-        for order in fleet.orders.iter().filter(|o| self.wants_details(o, now)) {
-            let id = order.id();
-            match self.details.get(&id) {
-                None => changed.push(id),
-                Some(d) if d.fingerprint != fleet::fingerprint(&order.report) => changed.push(id),
-                Some(d)
-                    if (WAITING_ORDER_STATUSES.contains(&order.status())
-                        || d.waiting_requests().next().is_some())
-                        && now - d.fetched_at > self.settings.waiting_max_age =>
-                {
-                    waiting.push(id)
-                }
-                Some(d) if now - d.fetched_at > self.refresh_age(id) => {
-                    stale.push((d.fetched_at, id))
-                }
-                Some(_) => {}
-            }
-        }
-        stale.sort_unstable();
-        changed
-            .into_iter()
-            .chain(waiting)
-            .chain(stale.into_iter().map(|(_, id)| id))
-            .collect()
-    }
-
-    /// The refresh age of one order, spread between 75% and 100% of the
-    /// configured age so that orders read together do not all fall due in
-    /// the same poll.
-    fn refresh_age(&self, order_id: u64) -> chrono::Duration {
-        let spread = (order_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as i32; // 0..1024
-        self.settings.detail_max_age * (3072 + spread) / 4096
-    }
-
-    /// Reads the details (and reissue lists) the plan asks for, within the
-    /// budget. Failures for one order are counted and logged once; only a
-    /// rejected key, an exhausted rate limit or a run of failures stops the
-    /// step (and fails the poll).
-    async fn refresh_details(&mut self) -> Result<(), PollError> {
-        let Some(fleet) = self.fleet.clone() else {
-            return Ok(());
-        };
-        let now = Utc::now();
-        let plan = self.detail_plan(&fleet, now);
-        let budget = self.settings.detail_budget;
-        let backlog = plan.len().saturating_sub(budget);
-        let plan: Vec<&fleet::Order> = plan
-            .iter()
-            .take(budget)
-            .filter_map(|&id| fleet.order(id))
-            .collect();
-        let mut spent = 0;
-        let mut outcome = Ok(());
-        let mut consecutive_failures = 0;
-
-        let mut fetched: Vec<(u64, OrderDetails)> = Vec::new();
-        let ids: Vec<u64> = plan.iter().map(|o| o.id()).collect();
-        let shared_client = self.client.clone();
-        let mut requests = futures_util::stream::iter(ids.into_iter().map(|id| {
-            let client = shared_client.clone();
-            async move { (id, client.order_info(id).await) }
-        }))
-        .buffer_unordered(self.settings.concurrency.max(1));
-        while let Some((id, result)) = requests.next().await {
-            spent += 1;
-            match (result, fleet.order(id)) {
-                (Ok(info), Some(order)) => {
-                    consecutive_failures = 0;
-                    let details = OrderDetails::from_wire(
-                        &info,
-                        fleet::fingerprint(&order.report),
-                        Utc::now(),
-                    );
-                    fetched.push((id, details));
-                }
-                (Ok(_), None) => {}
-                (Err(err), _) => {
-                    if let Some(stop) = self.detail_failure(id, err, &mut consecutive_failures) {
-                        outcome = Err(stop);
-                        break;
-                    }
-                }
-            }
-        }
-        drop(requests);
-
-        // Reissue lists for the orders that have reissues, while budget lasts.
-        let mut wanting: Vec<usize> = (0..fetched.len())
-            .filter(|&i| fetched[i].1.wants_reissues())
-            .collect();
-        let affordable = budget.saturating_sub(spent);
-        if wanting.len() > affordable || outcome.is_err() {
-            let keep = if outcome.is_err() { 0 } else { affordable };
-            for &i in &wanting[keep..] {
-                // Keep the previous list until there is budget for a new one.
-                let (id, details) = &mut fetched[i];
-                details.reissues = self.details.get(id).and_then(|d| d.reissues.clone());
-            }
-            wanting.truncate(keep);
-        }
-        let ids: Vec<(usize, u64)> = wanting.iter().map(|&i| (i, fetched[i].0)).collect();
-        let mut requests = futures_util::stream::iter(ids.into_iter().map(|(i, id)| {
-            let client = shared_client.clone();
-            async move { (i, id, client.reissues(id).await) }
-        }))
-        .buffer_unordered(self.settings.concurrency.max(1));
-        while let Some((i, id, result)) = requests.next().await {
-            match result {
-                Ok(list) => {
-                    consecutive_failures = 0;
-                    fetched[i].1.reissues = Some(Reissues::from_wire(&list));
-                }
-                Err(err) => {
-                    fetched[i].1.reissues = self.details.get(&id).and_then(|d| d.reissues.clone());
-                    if let Some(stop) = self.detail_failure(id, err, &mut consecutive_failures) {
-                        outcome = Err(stop);
-                        break;
-                    }
-                }
-            }
-        }
-        drop(requests);
-
-        self.fleet_outdated |= !fetched.is_empty();
-        for (id, details) in fetched {
-            self.details.insert(id, Arc::new(details));
-        }
-        self.details_backlog = backlog;
-        outcome
-    }
-
-    /// Handles one failed detail or reissue request: `Some` when the whole
-    /// step should stop.
-    fn detail_failure(
-        &mut self,
-        order_id: u64,
-        err: ApiError,
-        consecutive: &mut usize,
-    ) -> Option<PollError> {
-        let kind = err.kind();
-        let endpoint = match &err {
-            ApiError::KeyRejected { endpoint, .. }
-            | ApiError::RateLimited { endpoint, .. }
-            | ApiError::Status { endpoint, .. }
-            | ApiError::Timeout { endpoint, .. }
-            | ApiError::Transport { endpoint, .. }
-            | ApiError::BodyTooLarge { endpoint, .. }
-            | ApiError::Decode { endpoint, .. } => *endpoint,
-        };
-        self.telemetry
-            .detail_errors
-            .with_label_values(&[&self.account, endpoint.as_str(), kind.as_str()])
-            .inc();
-        match kind {
-            ErrorKind::Auth | ErrorKind::RateLimited => return Some(PollError::Api(err)),
-            ErrorKind::Server | ErrorKind::Timeout | ErrorKind::Transport => {
-                *consecutive += 1;
-                if *consecutive >= MAX_CONSECUTIVE_DETAIL_FAILURES {
-                    return Some(PollError::DetailsUnreachable {
-                        failures: *consecutive,
-                        last: err,
-                    });
-                }
-            }
-            ErrorKind::Api | ErrorKind::Decode => {}
-        }
-        if err.status() == Some(404) {
-            // The order left between the report and this request.
-            self.fleet_outdated |= self.details.remove(&order_id).is_some();
-        } else if self.logged_detail_errors.insert(order_id) {
-            tracing::warn!(account = %self.account, order_id, error = %err, "cannot read the details of an order; will try again");
-        }
-        None
-    }
-
     /// Forgets details of orders that left the report, and rebuilds the
     /// fleet if the details or subaccounts just read changed it.
     fn rebuild_fleet(&mut self) {
         let Some(fleet) = &self.fleet else { return };
+        let known = self.details.len();
         self.details.retain(|&id, _| fleet.order(id).is_some());
+        self.store_outdated |= self.details.len() != known;
         self.logged_detail_errors
             .retain(|&id| fleet.order(id).is_some());
         if !std::mem::take(&mut self.fleet_outdated) {
@@ -923,20 +876,27 @@ impl Poller {
         self.fleet = Some(Arc::new(rebuilt));
     }
 
-    async fn save_store(&self) {
+    /// Writes the store's snapshot if the details changed since the last
+    /// one (the journal holds them until then).
+    async fn save_store(&mut self) {
         let Some(store) = self.store.clone() else {
             return;
         };
-        let details = self.details.clone();
-        match tokio::task::spawn_blocking(move || store.save(&details)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => {
-                tracing::warn!(account = %self.account, error = %err, "cannot save the state store")
-            }
-            Err(err) => {
-                tracing::warn!(account = %self.account, error = %err, "saving the state store failed")
-            }
+        if !std::mem::take(&mut self.store_outdated) {
+            return;
         }
+        let details = self.details.clone();
+        let saved = tokio::task::spawn_blocking(move || store.save(&details)).await;
+        let error = match saved {
+            Ok(Ok(())) => {
+                self.journal_failing = false;
+                return;
+            }
+            Ok(Err(err)) => err.to_string(),
+            Err(err) => err.to_string(),
+        };
+        self.store_outdated = true;
+        tracing::warn!(account = %self.account, error, "cannot save the state store; trying again after the next poll");
     }
 
     fn log_skipped_once(&mut self, skipped: &[SkippedRow]) {

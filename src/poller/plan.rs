@@ -1,0 +1,220 @@
+//! Which order details and reissue lists a poll should read, most urgent
+//! first, and how much is still due.
+//!
+//! The unit of work is an order: its details and, where its details show
+//! reissues or a multi-year plan, its reissue list. A reissue list is due
+//! whenever it is missing or older than the details it belongs to, and
+//! such lists come ahead of routine refreshes, so that a reissued order
+//! never shows its old certificate's expiry for longer than it must.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::fleet::{self, Fleet, Order, OrderDetails};
+
+/// Order statuses whose orders wait on someone; their details are read
+/// again after the waiting refresh age to follow their requests.
+const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitted", "processing"];
+/// Order statuses whose details are never worth a request.
+const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
+
+/// The widest window of the shipped alert rules (auto-renew off within 60
+/// days): an order whose report expiry falls inside it could raise an
+/// alert, so its details and reissues are read before any other's.
+pub(crate) const URGENT_WINDOW: Duration = Duration::days(60);
+
+/// What a planned request reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Work {
+    /// The order's details (followed by its reissue list if they show one).
+    Details,
+    /// Only the reissue list: the details are current.
+    Reissues,
+}
+
+/// Why an order is due, most urgent first; the `reason` label of
+/// `certcentral_details_due`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Reason {
+    /// Details never read, or read for an earlier version of the report row.
+    New,
+    /// Details current, reissue list missing or older than them.
+    Reissues,
+    /// Waiting on a request: read again to follow it.
+    Waiting,
+    /// Routine refresh of details past their refresh age.
+    Refresh,
+}
+
+impl Reason {
+    /// Every reason, in label order.
+    pub(crate) const ALL: [Reason; 4] = [
+        Reason::New,
+        Reason::Reissues,
+        Reason::Waiting,
+        Reason::Refresh,
+    ];
+
+    /// The metric label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::Reissues => "reissues",
+            Reason::Waiting => "waiting",
+            Reason::Refresh => "refresh",
+        }
+    }
+}
+
+/// One planned read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Planned {
+    pub order_id: u64,
+    pub work: Work,
+    pub reason: Reason,
+}
+
+/// How much detail work is due for an account, as its metrics show it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetailsProgress {
+    /// Reads due, by reason (a reissue list counts apart from its details).
+    pub due: [usize; 4],
+    /// When the oldest details still in use were read.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+impl DetailsProgress {
+    /// Every read still due: `certcentral_details_backlog`.
+    pub fn backlog(&self) -> usize {
+        self.due.iter().sum()
+    }
+
+    /// Reads due for one reason.
+    pub(crate) fn due(&self, reason: Reason) -> usize {
+        self.due[reason as usize]
+    }
+}
+
+/// The ages that make details due.
+#[derive(Debug, Clone)]
+pub(crate) struct Ages {
+    /// Details older than this are read again (spread over 75-100%).
+    pub detail_max_age: Duration,
+    /// Orders waiting on a request are read again after this long.
+    pub waiting_max_age: Duration,
+    /// Expired orders keep being read this long after expiry.
+    pub expired_retention: Duration,
+}
+
+/// The order in which new orders and reissue lists are read: urgent
+/// first, reissue lists before details, soonest expiry first.
+type Urgency = (bool, Reason, Option<DateTime<Utc>>, u64);
+
+/// The plan of one poll: every read due now, most urgent first, and the
+/// progress it stands for.
+pub(crate) fn plan(
+    fleet: &Fleet,
+    details: &HashMap<u64, Arc<OrderDetails>>,
+    ages: &Ages,
+    now: DateTime<Utc>,
+) -> (Vec<Planned>, DetailsProgress) {
+    let mut first: Vec<(Urgency, Planned)> = Vec::new();
+    let mut waiting = Vec::new();
+    let mut stale = Vec::new();
+    let mut progress = DetailsProgress::default();
+    for order in fleet.orders.iter().filter(|o| wants_details(o, ages, now)) {
+        let id = order.id();
+        let current = details
+            .get(&id)
+            .filter(|d| d.fingerprint == fleet::fingerprint(&order.report));
+        let planned = |work, reason| Planned {
+            order_id: id,
+            work,
+            reason,
+        };
+        if let Some(d) = current {
+            progress.oldest = Some(
+                progress
+                    .oldest
+                    .map_or(d.fetched_at, |o| o.min(d.fetched_at)),
+            );
+        }
+        let due = match current {
+            None => Some(planned(Work::Details, Reason::New)),
+            Some(d) if reissues_due(d) => Some(planned(Work::Reissues, Reason::Reissues)),
+            Some(d)
+                if (WAITING_ORDER_STATUSES.contains(&order.status())
+                    || d.waiting_requests().next().is_some())
+                    && now - d.fetched_at > ages.waiting_max_age =>
+            {
+                waiting.push(planned(Work::Details, Reason::Waiting));
+                None
+            }
+            Some(d) if now - d.fetched_at > refresh_age(ages.detail_max_age, id) => {
+                stale.push((d.fetched_at, planned(Work::Details, Reason::Refresh)));
+                None
+            }
+            Some(_) => None,
+        };
+        if let Some(due) = due {
+            // The report's expiry: details may not be known yet.
+            let expiry = order.report.valid_till.map(fleet::start_of_day);
+            let urgent = WAITING_ORDER_STATUSES.contains(&order.status())
+                || expiry.is_some_and(|e| e <= now + URGENT_WINDOW);
+            let key = (
+                !urgent,
+                due.reason,
+                expiry.or(Some(DateTime::<Utc>::MAX_UTC)),
+                id,
+            );
+            first.push((key, due));
+        }
+    }
+    first.sort_unstable_by_key(|(key, _)| *key);
+    stale.sort_unstable_by_key(|(at, p)| (*at, p.order_id));
+    let planned: Vec<Planned> = first
+        .into_iter()
+        .map(|(_, p)| p)
+        .chain(waiting)
+        .chain(stale.into_iter().map(|(_, p)| p))
+        .collect();
+    for p in &planned {
+        progress.due[p.reason as usize] += 1;
+    }
+    (planned, progress)
+}
+
+/// Whether an order's details are worth reading at all: not settled, and
+/// not expired past the retention.
+fn wants_details(order: &Order, ages: &Ages, now: DateTime<Utc>) -> bool {
+    let status = order.status();
+    if SETTLED_STATUSES.contains(&status) {
+        return false;
+    }
+    status != "expired"
+        || order.expiry().is_some_and(|e| {
+            e.checked_add_signed(ages.expired_retention)
+                .is_none_or(|end| end > now)
+        })
+}
+
+/// Whether the order's reissue list should be read now: its details show
+/// reissues (or a plan) and the list is missing or older than them. A list
+/// kept from before lists carried their own time counts as current.
+pub(crate) fn reissues_due(details: &OrderDetails) -> bool {
+    details.wants_reissues()
+        && details.reissues.as_ref().is_none_or(|r| {
+            r.fetched_at
+                .is_some_and(|fetched| fetched < details.fetched_at)
+        })
+}
+
+/// The refresh age of one order, spread between 75% and 100% of the
+/// configured age so that orders read together do not all fall due in
+/// the same poll.
+fn refresh_age(max_age: Duration, order_id: u64) -> Duration {
+    let spread = (order_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as i32; // 0..1024
+    max_age * (3072 + spread) / 4096
+}

@@ -217,11 +217,7 @@ pub fn render(
         "1 if the latest poll read the account's whole order report (the expiry data), else 0; order details have signals of their own (certcentral_details_*).",
     );
     for (state, labels) in &accounts {
-        let up = state
-            .last_poll
-            .as_ref()
-            .is_some_and(|p| p.failure.is_none());
-        w.sample("certcentral_up", labels, f64::from(u8::from(up)));
+        w.sample("certcentral_up", labels, f64::from(u8::from(state.up)));
     }
     w.family(
         "certcentral_last_successful_poll_timestamp_seconds",
@@ -904,6 +900,7 @@ mod tests {
             account: "prod".into(),
             poll_interval: Duration::from_secs(900),
             fleet: Some(Arc::new(fleet)),
+            up: true,
             last_success: Some(now()),
             last_poll: Some(PollOutcome {
                 ended_at: now(),
@@ -1165,6 +1162,7 @@ mod tests {
             account: "prod".into(),
             poll_interval: Duration::from_secs(60),
             fleet: None,
+            up: false,
             last_success: None,
             last_poll: None,
             details: Default::default(),

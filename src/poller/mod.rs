@@ -49,6 +49,9 @@ pub struct AccountState {
     pub poll_interval: Duration,
     /// The fleet of the latest successful report read.
     pub fleet: Option<Arc<Fleet>>,
+    /// Whether the latest poll, finished or under way, read the whole
+    /// report: `certcentral_up`.
+    pub up: bool,
     pub last_success: Option<DateTime<Utc>>,
     pub last_poll: Option<PollOutcome>,
     /// Detail reads still due, and how old the details in use are.
@@ -61,6 +64,7 @@ impl AccountState {
             account,
             poll_interval,
             fleet: None,
+            up: false,
             last_success: None,
             last_poll: None,
             details: DetailsProgress::default(),
@@ -475,6 +479,7 @@ impl Poller {
                     .with_label_values(&[&self.account, "panic"])
                     .inc();
                 let mut state = self.state(&board);
+                state.up = false;
                 state.last_poll = Some(PollOutcome {
                     ended_at: Utc::now(),
                     duration: started.elapsed(),
@@ -509,7 +514,7 @@ impl Poller {
         let report_read_at = Utc::now();
         // The expiry data is out on its own only if the rest of the poll is
         // slow: a quick poll is published (and rendered) once, at its end.
-        let report_only = self.progress_state(board, started, report_read_at);
+        let report_only = self.progress_state(board, report_read_at);
         let stop_at = started + deadline - deadline / 10;
         let mut read = DetailsRead::default();
         let incomplete = {
@@ -617,6 +622,7 @@ impl Poller {
                 (Some(failure), Vec::new())
             }
         };
+        state.up = failure.is_none();
         state.last_poll = Some(PollOutcome {
             ended_at,
             duration,
@@ -639,21 +645,12 @@ impl Poller {
     }
 
     /// The state of a poll under way whose report has been read: a
-    /// success so far, with the fleet as it stands.
-    fn progress_state(
-        &self,
-        board: &Board,
-        started: Instant,
-        report_read_at: DateTime<Utc>,
-    ) -> AccountState {
+    /// success so far, with the fleet as it stands. Readiness waits for the
+    /// poll's end (`last_poll`).
+    fn progress_state(&self, board: &Board, report_read_at: DateTime<Utc>) -> AccountState {
         let mut state = self.state(board);
+        state.up = true;
         state.last_success = Some(report_read_at);
-        state.last_poll = Some(PollOutcome {
-            ended_at: report_read_at,
-            duration: started.elapsed(),
-            failure: None,
-            incomplete: Vec::new(),
-        });
         state
     }
 

@@ -179,10 +179,13 @@ impl From<&SimulateArgs> for SimulatorConfig {
     }
 }
 
-/// Requests served, by endpoint and status.
+/// Requests served, by endpoint and status; and the good answers of the
+/// per-order endpoints by order, so that tests can tell whether an
+/// exporter asked again for what it already had.
 #[derive(Debug, Default)]
 struct Stats {
     requests: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    answered: BTreeMap<&'static str, BTreeMap<u64, u64>>,
 }
 
 /// The simulator's state, shared by every request.
@@ -244,6 +247,16 @@ impl Shared {
             .or_default() += 1;
     }
 
+    /// Counts a good answer about one order.
+    fn count_answer(&self, endpoint: &'static str, order_id: u64) {
+        *lock(&self.stats)
+            .answered
+            .entry(endpoint)
+            .or_default()
+            .entry(order_id)
+            .or_default() += 1;
+    }
+
     fn reset_stats(&self) {
         *lock(&self.stats) = Stats::default();
     }
@@ -261,6 +274,7 @@ impl Shared {
         };
         json!({
             "requests": stats.requests,
+            "answered": stats.answered,
             "total": count(None),
             "rate_limited": count(Some("429")),
             "unauthorized": count(Some("401")),
@@ -288,10 +302,18 @@ fn endpoint_of(method: &Method, path: &str) -> &'static str {
     }
 }
 
+/// The order a per-order path is about (`.../order/certificate/{id}...`).
+fn order_of(path: &str) -> Option<u64> {
+    let mut segments = path.split('/');
+    segments.find(|s| *s == "certificate")?;
+    segments.next()?.parse().ok()
+}
+
 /// Every API request passes here: the key check, the rate limit, the fault
 /// mode, gzip, and the stats, around the endpoint's own handler.
 async fn gatekeeper(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let endpoint = endpoint_of(request.method(), request.uri().path());
+    let order_id = order_of(request.uri().path());
     let key = request
         .headers()
         .get("X-DC-DEVKEY")
@@ -352,6 +374,13 @@ async fn gatekeeper(State(shared): State<Arc<Shared>>, request: Request, next: N
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let mut bytes = bytes.to_vec();
+    if status.is_success()
+        && !(draw.garbage || draw.truncate || draw.bad_detail.is_some() || draw.reset)
+        && matches!(endpoint, "order" | "reissue")
+        && let Some(id) = order_id
+    {
+        shared.count_answer(endpoint, id);
+    }
     if status.is_success() {
         if draw.garbage {
             bytes = faults::GARBAGE_REPORT.to_vec();

@@ -339,6 +339,7 @@ mod tests {
     fn details(fingerprint: u32) -> Arc<OrderDetails> {
         Arc::new(OrderDetails {
             fingerprint,
+            fetched_at: "2026-12-01T00:00:00Z".parse().unwrap(),
             ..crate::fleet::fixtures::details()
         })
     }
@@ -378,5 +379,96 @@ mod tests {
             .unwrap();
         let other = Store::new(dir.path(), "prod", "https://eu/services/v2");
         assert!(other.load().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_journal_holds_what_was_read_since_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "prod", "https://x/services/v2");
+        store
+            .save(&HashMap::from([(1, details(7)), (2, details(8))]))
+            .unwrap();
+        store.append(3, Some(&details(9))).unwrap();
+        store.append(1, Some(&details(10))).unwrap();
+        store.append(2, None).unwrap();
+        // A restart (a new Store) reads the snapshot with the journal on top.
+        let again = Store::new(dir.path(), "prod", "https://x/services/v2");
+        let expected = HashMap::from([(1, details(10)), (3, details(9))]);
+        assert_eq!(again.load().unwrap(), expected);
+        // A snapshot replaces the journal.
+        again.save(&expected).unwrap();
+        assert!(!dir.path().join("prod.journal.jsonl").exists());
+        assert_eq!(store.load().unwrap(), expected);
+    }
+
+    #[test]
+    fn a_line_cut_by_a_kill_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "prod", "https://x/services/v2");
+        store.append(1, Some(&details(7))).unwrap();
+        store.append(2, Some(&details(8))).unwrap();
+        let journal = dir.path().join("prod.journal.jsonl");
+        let text = std::fs::read(&journal).unwrap();
+        std::fs::write(&journal, &text[..text.len() - 20]).unwrap();
+        let again = Store::new(dir.path(), "prod", "https://x/services/v2");
+        assert_eq!(again.load().unwrap(), HashMap::from([(1, details(7))]));
+        // Appending after a cut line starts a line of its own.
+        again.append(3, Some(&details(9))).unwrap();
+        let loaded = Store::new(dir.path(), "prod", "https://x/services/v2")
+            .load()
+            .unwrap();
+        assert_eq!(loaded.get(&1), Some(&details(7)));
+    }
+
+    #[test]
+    fn another_accounts_journal_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::new(dir.path(), "prod", "https://x/services/v2")
+            .append(1, Some(&details(7)))
+            .unwrap();
+        let other = Store::new(dir.path(), "prod", "https://eu/services/v2");
+        assert!(other.load().unwrap().is_empty());
+        assert!(!dir.path().join("prod.journal.jsonl").exists(), "set aside");
+    }
+
+    /// A snapshot written onto a full file system (a 64 KiB tmpfs, which
+    /// needs root to mount) fails, leaves no temporary file behind and
+    /// keeps the old snapshot and the journal.
+    #[test]
+    fn a_write_onto_a_full_file_system_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("skipped: cannot mount a tmpfs here (CI runs this as root)");
+            return;
+        }
+        let store = Store::new(dir.path(), "prod", "https://x/services/v2");
+        let small = HashMap::from([(1, details(7))]);
+        store.save(&small).unwrap();
+        store.append(2, Some(&details(8))).unwrap();
+        let big: HashMap<u64, Arc<OrderDetails>> = (0..2000).map(|id| (id, details(1))).collect();
+        let result = store.save(&big);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let loaded = store.load();
+        drop(store); // its journal is open
+        let unmounted = std::process::Command::new("umount")
+            .arg(dir.path())
+            .status();
+        assert!(unmounted.is_ok_and(|s| s.success()), "unmounted");
+        assert!(result.is_err(), "the file system is full");
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+        assert_eq!(
+            loaded.unwrap(),
+            HashMap::from([(1, details(7)), (2, details(8))])
+        );
     }
 }

@@ -108,9 +108,10 @@ pub(crate) struct Ages {
     pub expired_retention: Duration,
 }
 
-/// The order in which new orders and reissue lists are read: urgent
-/// first, reissue lists before details, soonest expiry first.
-type Urgency = (bool, Reason, Option<DateTime<Utc>>, u64);
+/// The order in which new orders and due reissue lists are read: those
+/// inside the alert windows first, then soonest expiry (as served now)
+/// first.
+type Urgency = (bool, Option<DateTime<Utc>>, Reason, u64);
 
 /// The plan of one poll: every read due now, most urgent first, and the
 /// progress it stands for.
@@ -159,14 +160,14 @@ pub(crate) fn plan(
             Some(_) => None,
         };
         if let Some(due) = due {
-            // The report's expiry: details may not be known yet.
-            let expiry = order.report.valid_till.map(fleet::start_of_day);
+            // The expiry served now, which is what could page.
+            let expiry = order.expiry();
             let urgent = WAITING_ORDER_STATUSES.contains(&order.status())
                 || expiry.is_some_and(|e| e <= now + URGENT_WINDOW);
             let key = (
                 !urgent,
-                due.reason,
                 expiry.or(Some(DateTime::<Utc>::MAX_UTC)),
+                due.reason,
                 id,
             );
             first.push((key, due));
@@ -217,4 +218,127 @@ pub(crate) fn reissues_due(details: &OrderDetails) -> bool {
 fn refresh_age(max_age: Duration, order_id: u64) -> Duration {
     let spread = (order_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as i32; // 0..1024
     max_age * (3072 + spread) / 4096
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::fixtures::{details, row};
+    use crate::fleet::{Reissues, Request, Subaccounts};
+    use chrono::NaiveDate;
+
+    fn now() -> DateTime<Utc> {
+        "2026-12-01T12:00:00Z".parse().unwrap()
+    }
+
+    fn ages() -> Ages {
+        Ages {
+            detail_max_age: Duration::days(1),
+            waiting_max_age: Duration::hours(1),
+            expired_retention: Duration::days(30),
+        }
+    }
+
+    /// An issued order expiring in `days`.
+    fn order(id: u64, days: i64) -> crate::certcentral::report::ReportRow {
+        let mut r = row();
+        r.order_id = id;
+        r.valid_till = Some(now().date_naive() + Duration::days(days));
+        r
+    }
+
+    fn reissued(fetched: DateTime<Utc>, list: Option<DateTime<Utc>>) -> OrderDetails {
+        OrderDetails {
+            fetched_at: fetched,
+            requests: vec![Request {
+                kind: "reissue".into(),
+                status: "approved".into(),
+                date: None,
+            }],
+            reissues: list.map(|at| Reissues {
+                fetched_at: Some(at),
+                active_valid_till: NaiveDate::from_ymd_opt(2027, 6, 1),
+                ..Reissues::default()
+            }),
+            ..details()
+        }
+    }
+
+    #[test]
+    fn urgent_orders_and_lists_first_soonest_expiry_first() {
+        let rows = vec![
+            order(1, 200),
+            order(2, 5),
+            order(3, 40),
+            order(4, 90),
+            order(5, 20),
+        ];
+        let mut known = HashMap::new();
+        // Order 5: details current, its list older than them.
+        let mut d = OrderDetails {
+            fingerprint: fleet::fingerprint(&rows[4]),
+            ..reissued(now(), Some(now() - Duration::hours(2)))
+        };
+        if let Some(list) = d.reissues.as_mut() {
+            list.active_valid_till = None; // the report's date is served
+        }
+        known.insert(5, Arc::new(d));
+        let fleet = Fleet::build(rows, &known, &Subaccounts::Unknown, 0, now());
+        let (planned, progress) = plan(&fleet, &known, &ages(), now());
+        let order: Vec<(u64, Work)> = planned.iter().map(|p| (p.order_id, p.work)).collect();
+        assert_eq!(
+            order,
+            [
+                (2, Work::Details),
+                (5, Work::Reissues),
+                (3, Work::Details),
+                (4, Work::Details),
+                (1, Work::Details),
+            ]
+        );
+        assert_eq!(progress.backlog(), 5);
+        assert_eq!(progress.due(Reason::New), 4);
+        assert_eq!(progress.due(Reason::Reissues), 1);
+    }
+
+    #[test]
+    fn a_list_is_due_when_missing_or_older_than_its_details() {
+        assert!(reissues_due(&reissued(now(), None)));
+        assert!(reissues_due(&reissued(
+            now(),
+            Some(now() - Duration::seconds(1))
+        )));
+        assert!(!reissues_due(&reissued(now(), Some(now()))));
+        // Kept from a store written before lists had their own time.
+        let mut old = reissued(now(), Some(now()));
+        if let Some(list) = old.reissues.as_mut() {
+            list.fetched_at = None;
+        }
+        assert!(!reissues_due(&old));
+        // No reissue and no plan: no list is wanted.
+        assert!(!reissues_due(&OrderDetails {
+            reissues: None,
+            ..details()
+        }));
+    }
+
+    #[test]
+    fn settled_and_long_expired_orders_are_not_planned() {
+        let mut canceled = order(1, 10);
+        canceled.status = "canceled".into();
+        let mut expired = order(2, -40);
+        expired.status = "expired".into();
+        let mut recent = order(3, -3);
+        recent.status = "expired".into();
+        let known = HashMap::new();
+        let fleet = Fleet::build(
+            vec![canceled, expired, recent],
+            &known,
+            &Subaccounts::Unknown,
+            0,
+            now(),
+        );
+        let (planned, _) = plan(&fleet, &known, &ages(), now());
+        assert_eq!(planned.iter().map(|p| p.order_id).collect::<Vec<_>>(), [3]);
+    }
 }

@@ -658,7 +658,8 @@ def health():
     J = 'job=~"$job"'
     P.append(row(L, "Status"))
     P.append(stat(L, "Latest poll",
-                  "certcentral_up per account: Up when the latest poll of CertCentral succeeded.",
+                  "certcentral_up per account: Up when the latest poll read the whole order report (the expiry "
+                  "data). Order details have their own panels below.",
                   [target(f'certcentral_up{{{A}}}', legend="{{account}}", instant=True)],
                   w=6, th=thresholds("red", 1, "green"),
                   mappings=[{"type": "value", "options": {
@@ -679,6 +680,38 @@ def health():
                   "those orders are not monitored.",
                   [target(f'certcentral_report_rows_skipped{{{A}}}', legend="{{account}}", instant=True)],
                   w=6, th=thresholds("green", 1, "orange")))
+
+    P.append(row(L, "Order details"))
+    P.append(stat(L, "Details backlog",
+                  "Order details and reissue lists due but not read yet (certcentral_details_backlog). "
+                  "certcentral_up says only whether the report (the expiry data) was read; a backlog "
+                  "means some orders may still show a replaced certificate's expiry. Normal on a first "
+                  "start of a large account; CertCentralDetailsBacklogStuck warns when it does not "
+                  "shrink for hours.",
+                  [target(f'certcentral_details_backlog{{{A}}}', legend="{{account}}", instant=True)],
+                  w=6, th=thresholds("green", 1, "orange")))
+    P.append(stat(L, "Oldest details",
+                  "Age of the oldest order details in use "
+                  "(time() - certcentral_details_oldest_timestamp_seconds); refreshes keep it under "
+                  "--certcentral.detail-max-age (24 h by default).",
+                  [target(f'time() - certcentral_details_oldest_timestamp_seconds{{{A}}}', legend="{{account}}", instant=True)],
+                  w=6, unit="s", th=thresholds("green", 86400, "orange", 172800, "red")))
+    P.append(timeseries(
+        L, "Details due, by reason",
+        "certcentral_details_due: new (details unknown for the current report row), reissues (list "
+        "missing or older than its details), waiting (orders waiting on a request), refresh (routine).",
+        [target(f'sum by (account, reason) (certcentral_details_due{{{A}}})', legend="{{account}} {{reason}}")],
+        w=12, stack=True))
+    P.append(timeseries(
+        L, "Details steps ended early, and failed detail requests",
+        "Successful polls whose subaccount or details step ended early (certcentral_poll_incomplete_total, by "
+        "step and kind), and detail or reissue requests that failed for one order "
+        "(certcentral_order_detail_errors_total). The report was read either way.",
+        [target(f'sum by (account, step, kind) (increase(certcentral_poll_incomplete_total{{{A}}}[$__rate_interval])) > 0',
+                "A", legend="{{account}} {{step}} ended: {{kind}}"),
+         target(f'sum by (account, endpoint, kind) (increase(certcentral_order_detail_errors_total{{{A}}}[$__rate_interval])) > 0',
+                "B", legend="{{account}} {{endpoint}} failed: {{kind}}")],
+        w=24, draw="bars"))
 
     P.append(row(L, "Polls"))
     P.append(timeseries(

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{Exporter, Scrape, Simulator, http, wait_for};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// CertCentral's windows (1,000 per 3 minutes, 100 per 5 seconds), 120
 /// times faster, enforced by the simulator and known to the exporter.
@@ -64,50 +64,6 @@ fn read_twice(stats: &Value) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
-/// Issued orders that could page on the report's date (0 to 29 days
-/// left), reissued with the report still showing the old certificate
-/// (`report_lags`), the new one valid 106 days more: the false page that
-/// the reissue list must prevent. Returns their ids and new expiries.
-fn reissue_urgent_orders(sim: &Simulator, most: usize) -> BTreeMap<u64, i64> {
-    let client = http();
-    let till = (chrono::Utc::now().date_naive() + chrono::Duration::days(106)).to_string();
-    let mut reissued = BTreeMap::new();
-    for order in sim.orders().iter().filter(|o| {
-        o["status"] == "issued"
-            && o["exported"] == true
-            && o["actionable"] == true
-            && o["days_remaining"]
-                .as_i64()
-                .is_some_and(|d| (0..30).contains(&d))
-    }) {
-        if reissued.len() == most {
-            break;
-        }
-        let id = order["id"].as_u64().expect("id");
-        let moved: Value = client
-            .post(format!("{}/_simulator/orders/{id}/reissue", sim.base))
-            .json(&json!({"valid_till": till, "report_lags": true}))
-            .send()
-            .and_then(|r| r.error_for_status())
-            .and_then(|r| r.json())
-            .expect("reissue");
-        assert_eq!(moved["valid_till"], till.as_str());
-        reissued.insert(id, 0);
-    }
-    let truth = sim.orders();
-    for order in &truth {
-        if let Some(expiry) = reissued.get_mut(&order["id"].as_u64().unwrap_or(0)) {
-            assert_ne!(
-                order["valid_till"], order["report_valid_till"],
-                "the report lags"
-            );
-            *expiry = order["expiry_timestamp"].as_i64().expect("expiry");
-        }
-    }
-    assert!(!reissued.is_empty(), "the fleet has urgent orders");
-    reissued
-}
-
 /// Scrapes until the details backlog is 0, checking each scrape.
 fn until_drained(exporter: &Exporter, timeout: Duration, mut each: impl FnMut(&Scrape)) -> Scrape {
     wait_for("the details backlog to drain", timeout, || {
@@ -142,7 +98,7 @@ fn assert_expiries_match(sim: &Simulator, scrape: &Scrape) {
 #[test]
 fn a_budget_far_below_the_due_orders_reads_every_reissue_once_most_urgent_first() {
     let sim = Simulator::start(400, 5, &["--rate-limit", WINDOWS]);
-    let reissued = reissue_urgent_orders(&sim, 8);
+    let reissued = sim.reissue_urgent_orders(8);
     let dir = tempfile::tempdir().unwrap();
 
     // One poll with 10 requests: the most urgent units, whole.

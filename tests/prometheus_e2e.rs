@@ -1,4 +1,6 @@
-//! End to end against a real Prometheus: the exporter runs in `--demo`, a
+//! End to end against a real Prometheus: the exporter runs in `--demo` (and,
+//! in the saturated-budget mode, on a simulator of its own whose urgent
+//! orders were reissued behind the report, with a detail budget of 10), a
 //! real `prometheus` scrapes it every second and evaluates alerts/*.yml, and
 //! through Prometheus's HTTP API this test checks that
 //!
@@ -24,6 +26,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value as Json;
+
+mod common;
 
 const EXPORTER: &str = env!("CARGO_BIN_EXE_certcentral-exporter");
 const JOB: &str = "certcentral-exporter";
@@ -76,15 +80,31 @@ const SOME_QUERIES_MAY_BE_EMPTY: &[(&str, &str, &str)] = &[(
 struct Mode {
     name: &'static str,
     args: &'static [&'static str],
+    interval: &'static str,
+    /// A simulator of its own whose urgent orders were reissued with the
+    /// report still showing the old certificate, polled with a detail
+    /// budget far below the orders due: no false page may outlast the
+    /// backlog, and every true one must fire.
+    saturated: bool,
 }
 
 const FULL: Mode = Mode {
     name: "full",
     args: &[],
+    interval: "30s",
+    saturated: false,
 };
 const HORIZON: Mode = Mode {
     name: "horizon-91d",
     args: &["--metrics.per-order-horizon", "91d"],
+    interval: "30s",
+    saturated: false,
+};
+const SATURATED: Mode = Mode {
+    name: "saturated-budget",
+    args: &["--certcentral.detail-budget", "10"],
+    interval: "1s",
+    saturated: true,
 };
 
 /// `promtool check metrics` findings that are not problems: (text the
@@ -625,13 +645,14 @@ struct Outcome {
 #[test]
 fn dashboards_and_alerts_against_a_real_prometheus() {
     let started = Instant::now();
-    let (full, cut) = std::thread::scope(|s| {
+    let (full, cut, saturated) = std::thread::scope(|s| {
         let full = s.spawn(|| scenario(&FULL));
         let cut = s.spawn(|| scenario(&HORIZON));
+        let saturated = s.spawn(|| scenario(&SATURATED));
         let join = |h: std::thread::ScopedJoinHandle<'_, Outcome>| {
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
         };
-        (join(full), join(cut))
+        (join(full), join(cut), join(saturated))
     });
     let mut failures: Vec<String> = Vec::new();
     failures.extend(full.failures.iter().map(|f| format!("[{}] {f}", FULL.name)));
@@ -639,6 +660,12 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
         cut.failures
             .iter()
             .map(|f| format!("[{}] {f}", HORIZON.name)),
+    );
+    failures.extend(
+        saturated
+            .failures
+            .iter()
+            .map(|f| format!("[{}] {f}", SATURATED.name)),
     );
     // Cutting per-order series must not change which alerts fire: the
     // expiry alerts look at most 60 days ahead, the others use aggregates.
@@ -650,11 +677,14 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
         ));
     }
     eprintln!(
-        "prometheus e2e, {}: {}\nprometheus e2e, {}: {}\nprometheus e2e: total {:?}",
+        "prometheus e2e, {}: {}\nprometheus e2e, {}: {}\nprometheus e2e, {}: {}\n\
+         prometheus e2e: total {:?}",
         FULL.name,
         full.summary,
         HORIZON.name,
         cut.summary,
+        SATURATED.name,
+        saturated.summary,
         started.elapsed()
     );
     assert!(
@@ -681,13 +711,24 @@ fn scenario(mode: &Mode) -> Outcome {
         "--web.listen-address".into(),
         exporter_addr.clone(),
         "--poll.interval".into(),
-        "30s".into(),
+        mode.interval.into(),
         // Keep the exporter's state store out of the home directory.
         "--storage.path".into(),
         dir.path().join("state").display().to_string(),
     ];
     args.extend(mode.args.iter().map(|a| a.to_string()));
-    match std::env::var("CERTCENTRAL_E2E_URL") {
+    // The saturated mode's own simulator (the demo's fleet), its urgent
+    // orders reissued behind the report's back.
+    let simulator = (mode.saturated && std::env::var("CERTCENTRAL_E2E_URL").is_err()).then(|| {
+        let sim = common::Simulator::start(300, 1, &[]);
+        sim.reissue_urgent_orders(3);
+        sim
+    });
+    let api_url = match (&simulator, std::env::var("CERTCENTRAL_E2E_URL")) {
+        (Some(sim), _) => Ok(sim.api_url()),
+        (None, url) => url,
+    };
+    match api_url {
         Ok(url) => {
             let key = dir.path().join("api-key");
             fs::write(&key, "e2e-test-key").unwrap();
@@ -914,7 +955,10 @@ fn scenario(mode: &Mode) -> Outcome {
     // rule, and (for the certificate and compliance alerts) from the
     // simulator's own truth. Both are taken again on every try, since a
     // poll may land meanwhile.
-    let truth_base = simulator_base(&fs::read_to_string(&exporter.log).unwrap_or_default());
+    let truth_base = match &simulator {
+        Some(sim) => Some(sim.base.clone()),
+        None => simulator_base(&fs::read_to_string(&exporter.log).unwrap_or_default()),
+    };
     let truth = |base: &str| -> Option<BTreeSet<AlertKey>> {
         let get = |path: &str| -> Option<Json> {
             let response = client.get(format!("{base}{path}")).send().ok()?;

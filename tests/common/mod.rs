@@ -152,6 +152,50 @@ impl Simulator {
             .expect("simulator truth")
     }
 
+    /// Issued orders that could page on the report's date (0 to 29 days
+    /// left), reissued with the report still showing the old certificate
+    /// (`report_lags`), the new one valid 106 days more: the false page that
+    /// the reissue list must prevent. Returns their ids and new expiries.
+    pub fn reissue_urgent_orders(&self, most: usize) -> BTreeMap<u64, i64> {
+        let client = http();
+        let till = (chrono::Utc::now().date_naive() + chrono::Duration::days(106)).to_string();
+        let mut reissued = BTreeMap::new();
+        for order in self.orders().iter().filter(|o| {
+            o["status"] == "issued"
+                && o["exported"] == true
+                && o["actionable"] == true
+                && o["days_remaining"]
+                    .as_i64()
+                    .is_some_and(|d| (0..30).contains(&d))
+        }) {
+            if reissued.len() == most {
+                break;
+            }
+            let id = order["id"].as_u64().expect("id");
+            let moved: serde_json::Value = client
+                .post(format!("{}/_simulator/orders/{id}/reissue", self.base))
+                .json(&serde_json::json!({"valid_till": till, "report_lags": true}))
+                .send()
+                .and_then(|r| r.error_for_status())
+                .and_then(|r| r.json())
+                .expect("reissue");
+            assert_eq!(moved["valid_till"], till.as_str());
+            reissued.insert(id, 0);
+        }
+        let truth = self.orders();
+        for order in &truth {
+            if let Some(expiry) = reissued.get_mut(&order["id"].as_u64().unwrap_or(0)) {
+                assert_ne!(
+                    order["valid_till"], order["report_valid_till"],
+                    "the report lags"
+                );
+                *expiry = order["expiry_timestamp"].as_i64().expect("expiry");
+            }
+        }
+        assert!(!reissued.is_empty(), "the fleet has urgent orders");
+        reissued
+    }
+
     pub fn stats(&self) -> serde_json::Value {
         http()
             .get(format!("{}/_simulator/stats", self.base))

@@ -241,10 +241,10 @@ fn slow_details_past_the_poll_timeout_make_progress_with_the_account_up() {
             Some(0.0),
             "no poll fails"
         );
-        if let Some(b) = s.value("certcentral_details_backlog", &[]) {
-            if backlogs.last() != Some(&b) {
-                backlogs.push(b);
-            }
+        if let Some(b) = s.value("certcentral_details_backlog", &[])
+            && backlogs.last() != Some(&b)
+        {
+            backlogs.push(b);
         }
     });
     assert!(

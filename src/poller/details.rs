@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
@@ -25,8 +25,12 @@ use crate::fleet::{self, OrderDetails, Reissues};
 const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
 /// How often a long details step publishes what it has learnt, so that a
 /// reissue read early in a long first poll corrects its order's expiry at
-/// once, not at the end of the poll.
-const PUBLISH_DETAILS_EVERY: Duration = Duration::from_secs(30);
+/// once, not at the end of the poll: a thirtieth of the poll interval, 5 to
+/// 30 s (each publish renders the whole exposition; the report's own early
+/// publish comes first).
+fn publish_every(interval: Duration) -> Duration {
+    (interval / 30).clamp(Duration::from_secs(5), Duration::from_secs(30))
+}
 
 /// One request of the details step.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +55,7 @@ impl Poller {
     pub(super) async fn read_details(
         &mut self,
         board: &Board,
+        report_read_at: DateTime<Utc>,
         stop_at: Instant,
         read: &mut DetailsRead,
     ) -> Result<(), PollError> {
@@ -68,6 +73,7 @@ impl Poller {
         let mut consecutive_failures = 0;
         let mut stopped: Option<PollError> = None;
         let mut published = Instant::now();
+        let publish_every = publish_every(self.settings.interval);
         loop {
             while stopped.is_none() && in_flight.len() < concurrency && Instant::now() < stop_at {
                 let next = if let Some(id) = lists.pop_front() {
@@ -109,6 +115,7 @@ impl Poller {
                 (Read::Details(id), Ok(Answer::Details(info))) => {
                     consecutive_failures = 0;
                     let Some(order) = fleet.order(id) else {
+                        committed -= 1;
                         continue;
                     };
                     let mut details = OrderDetails::from_wire(
@@ -152,10 +159,10 @@ impl Poller {
                 }
                 (_, Ok(_)) => {}
             }
-            if self.fleet_outdated && published.elapsed() >= PUBLISH_DETAILS_EVERY {
+            if self.fleet_outdated && published.elapsed() >= publish_every {
                 self.rebuild_fleet();
                 self.plan_progress();
-                board.publish(self.state(board));
+                board.publish(self.progress_state(board, report_read_at));
                 published = Instant::now();
             }
         }

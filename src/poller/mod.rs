@@ -518,7 +518,7 @@ impl Poller {
         let stop_at = started + deadline - deadline / 10;
         let mut read = DetailsRead::default();
         let incomplete = {
-            let rest = self.read_subaccounts_and_details(board, stop_at, &mut read);
+            let rest = self.read_subaccounts_and_details(board, report_read_at, stop_at, &mut read);
             tokio::pin!(rest);
             let rest = async {
                 tokio::select! {
@@ -677,6 +677,7 @@ impl Poller {
     async fn read_subaccounts_and_details(
         &mut self,
         board: &Board,
+        report_read_at: DateTime<Utc>,
         stop_at: Instant,
         read: &mut DetailsRead,
     ) -> Vec<(&'static str, PollError)> {
@@ -690,7 +691,10 @@ impl Poller {
             }
             Err(err) => incomplete.push(("subaccounts", err)),
         }
-        if let Err(err) = self.read_details(board, stop_at, read).await {
+        if let Err(err) = self
+            .read_details(board, report_read_at, stop_at, read)
+            .await
+        {
             incomplete.push(("details", err));
         }
         incomplete

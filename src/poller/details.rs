@@ -25,11 +25,11 @@ use crate::fleet::{self, OrderDetails, Reissues};
 const MAX_CONSECUTIVE_DETAIL_FAILURES: usize = 5;
 /// How often a long details step publishes what it has learnt, so that a
 /// reissue read early in a long first poll corrects its order's expiry at
-/// once, not at the end of the poll: a thirtieth of the poll interval, 5 to
-/// 30 s (each publish renders the whole exposition; the report's own early
+/// once, not at the end of the poll: a thirtieth of the poll interval,
+/// 2.5 to 30 s (each publish renders the whole exposition; the report's own early
 /// publish comes first).
 fn publish_every(interval: Duration) -> Duration {
-    (interval / 30).clamp(Duration::from_secs(5), Duration::from_secs(30))
+    (interval / 30).clamp(Duration::from_millis(2500), Duration::from_secs(30))
 }
 
 /// One request of the details step.

@@ -303,6 +303,19 @@ fn stored(dir: &Path) -> (BTreeSet<u64>, BTreeSet<u64>) {
     (records.into_keys().collect(), lists)
 }
 
+/// Orders answered (details, or reissue lists) that the store already held.
+fn asked_again(stats: &Value, (details, lists): &(BTreeSet<u64>, BTreeSet<u64>)) -> Vec<u64> {
+    answered(stats, "order")
+        .into_keys()
+        .filter(|id| details.contains(id))
+        .chain(
+            answered(stats, "reissue")
+                .into_keys()
+                .filter(|id| lists.contains(id)),
+        )
+        .collect()
+}
+
 #[test]
 fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
     let faults = r#"{"slow_rate":1.0,"slow_ms":60,"endpoints":["order","reissue"]}"#;
@@ -329,17 +342,8 @@ fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
         );
         drop(exporter); // SIGKILL
         let stats = sim.stats();
-        let again: Vec<u64> = answered(&stats, "order")
-            .into_keys()
-            .filter(|id| kept.0.contains(id))
-            .chain(
-                answered(&stats, "reissue")
-                    .into_keys()
-                    .filter(|id| kept.1.contains(id)),
-            )
-            .collect();
         assert_eq!(
-            again,
+            asked_again(&stats, &kept),
             Vec::<u64>::new(),
             "asked again for what the store held before the kill"
         );
@@ -358,17 +362,8 @@ fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
     last.wait_ready();
     let drained = until_drained(&last, Duration::from_secs(120), |_| {});
     let stats = sim.stats();
-    let again: Vec<u64> = answered(&stats, "order")
-        .into_keys()
-        .filter(|id| kept.0.contains(id))
-        .chain(
-            answered(&stats, "reissue")
-                .into_keys()
-                .filter(|id| kept.1.contains(id)),
-        )
-        .collect();
     assert_eq!(
-        again,
+        asked_again(&stats, &kept),
         Vec::<u64>::new(),
         "asked again for what the store held"
     );

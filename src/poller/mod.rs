@@ -195,32 +195,24 @@ pub struct PollTelemetry {
 impl PollTelemetry {
     /// Registers the poll counters once per process.
     pub fn register(registry: &Registry) -> prometheus::Result<PollTelemetry> {
-        let polls = IntCounterVec::new(
-            Opts::new(
-                "certcentral_polls_total",
-                "Polls of the CertCentral API, by result.",
-            ),
+        let polls = counter(
+            "certcentral_polls_total",
+            "Polls of the CertCentral API, by result.",
             &["account", "result"],
         )?;
-        let errors = IntCounterVec::new(
-            Opts::new(
-                "certcentral_poll_errors_total",
-                "Failed polls, by kind of failure (auth, rate_limited, api, server, timeout, transport, decode).",
-            ),
+        let errors = counter(
+            "certcentral_poll_errors_total",
+            "Failed polls, by kind of failure (auth, rate_limited, api, server, timeout, transport, decode).",
             &["account", "kind"],
         )?;
-        let incomplete = IntCounterVec::new(
-            Opts::new(
-                "certcentral_poll_incomplete_total",
-                "Successful polls (the report was read) whose later step, the subaccount listing or order details, ended early, by step and kind.",
-            ),
+        let incomplete = counter(
+            "certcentral_poll_incomplete_total",
+            "Successful polls (the report was read) whose later step, the subaccount listing or order details, ended early, by step and kind.",
             &["account", "step", "kind"],
         )?;
-        let detail_errors = IntCounterVec::new(
-            Opts::new(
-                "certcentral_order_detail_errors_total",
-                "Order detail or reissue requests that failed for one order (the poll goes on), by endpoint and kind.",
-            ),
+        let detail_errors = counter(
+            "certcentral_order_detail_errors_total",
+            "Order detail or reissue requests that failed for one order (the poll goes on), by endpoint and kind.",
             &["account", "endpoint", "kind"],
         )?;
         for collector in [&polls, &errors, &incomplete, &detail_errors] {
@@ -233,6 +225,11 @@ impl PollTelemetry {
             detail_errors,
         })
     }
+}
+
+/// A counter family with these labels.
+fn counter(name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+    IntCounterVec::new(Opts::new(name, help), labels)
 }
 
 /// How an account is polled.
@@ -470,14 +467,7 @@ impl Poller {
                 .catch_unwind()
                 .await;
             if polled.is_err() {
-                self.telemetry
-                    .polls
-                    .with_label_values(&[&self.account, "failure"])
-                    .inc();
-                self.telemetry
-                    .errors
-                    .with_label_values(&[&self.account, "panic"])
-                    .inc();
+                self.count_failure("panic");
                 let mut state = self.state(&board);
                 state.up = false;
                 state.last_poll = Some(PollOutcome {
@@ -607,14 +597,7 @@ impl Poller {
                     error = %err,
                     "poll failed; still serving the last good data"
                 );
-                self.telemetry
-                    .polls
-                    .with_label_values(&[&self.account, "failure"])
-                    .inc();
-                self.telemetry
-                    .errors
-                    .with_label_values(&[&self.account, kind])
-                    .inc();
+                self.count_failure(kind);
                 let failure = PollFailure {
                     kind,
                     message: err.to_string(),
@@ -630,6 +613,19 @@ impl Poller {
             incomplete,
         });
         board.publish(state);
+    }
+
+    /// Counts a failed poll of this kind.
+    fn count_failure(&self, kind: &str) {
+        let account = self.account.as_str();
+        self.telemetry
+            .polls
+            .with_label_values(&[account, "failure"])
+            .inc();
+        self.telemetry
+            .errors
+            .with_label_values(&[account, kind])
+            .inc();
     }
 
     /// This account's state on the board, with the poller's latest fleet.

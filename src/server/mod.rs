@@ -180,7 +180,13 @@ async fn landing(State(state): State<Arc<ServerState>>) -> Html<String> {
             None => ("not polled yet".to_owned(), String::new()),
             Some(poll) => {
                 let outcome = match &poll.failure {
-                    None => "success".to_owned(),
+                    None if poll.incomplete.is_empty() => "success".to_owned(),
+                    None => poll.incomplete.iter().fold(
+                        "success (the report was read)".to_owned(),
+                        |text, (step, f)| {
+                            format!("{text}; {step} ended early ({}): {}", f.kind, f.message)
+                        },
+                    ),
                     Some(f) => format!("failed ({}): {}", f.kind, f.message),
                 };
                 (
@@ -190,17 +196,19 @@ async fn landing(State(state): State<Arc<ServerState>>) -> Html<String> {
             }
         };
         let orders = account.fleet.as_ref().map_or(0, |f| f.orders.len());
+        let backlog = account.details.backlog();
         let last_success = account.last_success.map_or_else(
             || "never".to_owned(),
             |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         );
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape_html(&account.account),
             escape_html(&outcome),
             escape_html(&when),
             escape_html(&last_success),
-            orders
+            orders,
+            backlog
         ));
     }
     Html(format!(
@@ -208,7 +216,7 @@ async fn landing(State(state): State<Arc<ServerState>>) -> Html<String> {
          <body><h1>CertCentral Exporter</h1>\n<p>Version {version}. <a href=\"{path}\">Metrics</a> · \
          <a href=\"/-/healthy\">Health</a> · <a href=\"/-/ready\">Readiness</a></p>\n\
          <h2>Last poll</h2>\n<table border=\"1\" cellpadding=\"4\">\n\
-         <tr><th>account</th><th>outcome</th><th>ended</th><th>last success</th><th>orders</th></tr>\n\
+         <tr><th>account</th><th>outcome</th><th>ended</th><th>last success</th><th>orders</th><th>details due</th></tr>\n\
          {rows}</table></body></html>\n",
         version = env!("CARGO_PKG_VERSION"),
     ))

@@ -487,3 +487,160 @@ fn a_world_readable_key_file_is_warned_about() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// A CertCentral URL that redirects to another host: the key never gets there.
+
+/// Another host: it records every connection and what came over it.
+struct Recorder {
+    base: String,
+    received: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn start() -> Recorder {
+        use std::io::Read;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = received.clone();
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut bytes = vec![0; 64 * 1024];
+                let n = stream.read(&mut bytes).unwrap_or(0);
+                log.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&bytes[..n]).into_owned());
+                respond(&mut stream, "200 OK", &[], &report_csv());
+            }
+        });
+        Recorder { base, received }
+    }
+}
+
+/// A CertCentral that answers like one until `redirect` is set, then sends
+/// every request to `to` with a 301, 302, 307 or 308 in turn, the key
+/// echoed in the Location, a header and the body.
+fn redirector(
+    to: String,
+    redirect: Arc<std::sync::atomic::AtomicBool>,
+) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let redirects = Arc::new(AtomicUsize::new(0));
+    let counted = redirects.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut key = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("x-dc-devkey")
+                {
+                    key = value.trim().to_owned();
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            if redirect.load(Ordering::SeqCst) {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                let status = [
+                    "301 Moved Permanently",
+                    "302 Found",
+                    "307 Temporary Redirect",
+                    "308 Permanent Redirect",
+                ][n % 4];
+                respond(
+                    &mut stream,
+                    status,
+                    &[
+                        ("Location", format!("{to}{path}&key={key}")),
+                        ("X-Echo", key.clone()),
+                    ],
+                    &format!("moved, {key}"),
+                );
+            } else if path.contains("/report/order") {
+                respond(&mut stream, "200 OK", &[], &report_csv());
+            } else {
+                respond(&mut stream, "404 Not Found", &[], "{}");
+            }
+        }
+    });
+    (base, redirects)
+}
+
+#[test]
+fn a_redirect_to_another_host_never_takes_the_key_there() {
+    let elsewhere = Recorder::start();
+    let redirect = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (base, redirects) = redirector(elsewhere.base.clone(), redirect.clone());
+    let url = format!("{base}/services/v2");
+    let mut run = Run::with_key(&[
+        "--certcentral.url",
+        &url,
+        "--certcentral.retry-delay",
+        "50ms",
+        "--poll.interval",
+        "1s",
+    ]);
+    let good = run.until("a first good poll", |s| {
+        s.value("certcentral_up", &[]) == Some(1.0)
+    });
+    let orders = good.sum("certcentral_orders", &[]);
+    assert!(orders > 0.0, "{}", good.text);
+    redirect.store(true, Ordering::SeqCst);
+    let refused = |s: &Scrape| {
+        s.sum(
+            "certcentral_api_redirects_refused_total",
+            &[("account", "default")],
+        )
+    };
+    assert_eq!(
+        refused(&good),
+        0.0,
+        "the series exists from the start: {}",
+        good.text
+    );
+    let failed = run.until("four refused redirects", |s| {
+        refused(s) >= 4.0 && s.value("certcentral_up", &[]) == Some(0.0)
+    });
+    assert!(redirects.load(Ordering::SeqCst) >= 4);
+    assert!(errors(&failed, "api") >= 1.0, "{}", failed.text);
+    assert_eq!(
+        failed.sum("certcentral_orders", &[]),
+        orders,
+        "the last good data is still served"
+    );
+    for code in ["301", "302", "307", "308"] {
+        assert!(
+            failed.sum("certcentral_api_requests_total", &[("code", code)]) >= 1.0,
+            "{code}: {}",
+            failed.text
+        );
+    }
+    let logs = run.sweep("redirects to another host");
+    assert_eq!(
+        logs.matches("CertCentral redirected to another origin")
+            .count(),
+        1,
+        "logged once: {logs}"
+    );
+    assert!(logs.contains("poll failed"), "{logs}");
+    let received = elsewhere.received.lock().unwrap();
+    assert!(
+        received.is_empty(),
+        "the other host was reached: {received:?}"
+    );
+}

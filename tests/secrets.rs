@@ -644,3 +644,38 @@ fn a_redirect_to_another_host_never_takes_the_key_there() {
         "the other host was reached: {received:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Another file where a YAML file belongs: named by line, never shown.
+
+#[test]
+fn the_key_file_or_a_password_file_as_a_config_is_named_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("api-key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let key_file = key_file.to_str().unwrap();
+    let mut files = vec![(key_file.to_owned(), KEY.to_owned())];
+    // A password file: every field of its lines is content.
+    if let Ok(shadow) = std::fs::read_to_string("/etc/shadow") {
+        files.extend(
+            shadow
+                .split([':', '\n'])
+                .filter(|field| field.len() >= 5)
+                .map(|field| ("/etc/shadow".to_owned(), field.to_owned())),
+        );
+    }
+    for (file, content) in &files {
+        for flag in ["--config.file", "--web.config.file"] {
+            let (code, output) = run_to_exit(&["--demo", flag, file], &[]);
+            assert_eq!(code, Some(2), "{flag} {file}: {output}");
+            assert_eq!(output.trim().lines().count(), 1, "one line: {output}");
+            assert!(output.contains(file.as_str()), "names the file: {output}");
+            assert!(output.contains("line 1 column 1"), "and the line: {output}");
+            assert!(
+                !output.contains(content.as_str()),
+                "{flag} {file}: {output}"
+            );
+            assert_clean(&format!("{flag} {file}"), &output);
+        }
+    }
+}

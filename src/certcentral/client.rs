@@ -36,9 +36,48 @@ impl ApiKey {
     }
 
     /// Removes every occurrence of the key from text that came from outside
-    /// (an error body may echo the request), so it can be logged.
+    /// (an error body may echo the request), so it can be logged: as sent,
+    /// in any letter case, percent-encoded (any byte as `%hh`, upper or
+    /// lower hex; a space as `+`), and base64-encoded (standard and URL-safe,
+    /// padded or not, alone or inside a longer base64 text such as
+    /// `user:key`, at any byte alignment).
     pub fn redact(&self, text: &str) -> String {
-        text.replace(&self.0, "[REDACTED]")
+        let mut text = redact_spelled(&self.0, text);
+        for form in self.base64_forms() {
+            text = text.replace(&form, REDACTED);
+        }
+        text
+    }
+
+    /// The key's base64 forms, the longest first: the whole key's, padded
+    /// and not, then for each of the three byte alignments the characters
+    /// that depend on the key's bytes alone (what any base64 text holding
+    /// the key contains, whatever comes before or after it). A core too
+    /// short to tell the key from chance is left out.
+    fn base64_forms(&self) -> Vec<String> {
+        use base64::Engine;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        let key = self.0.as_bytes();
+        let mut forms = vec![STANDARD.encode(key), URL_SAFE.encode(key)];
+        for shift in 0..3 {
+            let mut bytes = vec![0; shift];
+            bytes.extend_from_slice(key);
+            let first = (8 * shift).div_ceil(6);
+            let last = 8 * bytes.len() / 6;
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                let encoded = engine.encode(&bytes);
+                if let Some(core) = encoded.get(first..last)
+                    && core.len() >= MIN_BASE64_CORE
+                {
+                    forms.push(core.to_owned());
+                }
+            }
+        }
+        forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        forms.dedup();
+        forms
     }
 
     /// A digest that tells keys apart without holding them (to share one
@@ -56,6 +95,56 @@ impl ApiKey {
         value.set_sensitive(true);
         Some(value)
     }
+}
+
+/// What stands for the key in redacted text.
+const REDACTED: &str = "[REDACTED]";
+
+/// Shortest base64 run taken for the key: shorter ones could be chance.
+const MIN_BASE64_CORE: usize = 8;
+
+/// `text` with every spelling of `key` replaced: each of its bytes as is
+/// in any ASCII case, or percent-encoded, or (a space) as `+`.
+fn redact_spelled(key: &str, text: &str) -> String {
+    let (key, bytes) = (key.as_bytes(), text.as_bytes());
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match spelled_at(key, &bytes[at..]) {
+            Some(len) => {
+                out.extend_from_slice(REDACTED.as_bytes());
+                at += len;
+            }
+            None => {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    // Only whole ASCII runs were replaced, so the rest is the text's UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The length of the spelling of `key` that `text` starts with, if any.
+fn spelled_at(key: &[u8], text: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for &wanted in key {
+        let next = *text.get(at)?;
+        if next.eq_ignore_ascii_case(&wanted) || (wanted == b' ' && next == b'+') {
+            at += 1;
+        } else if next == b'%'
+            && let Some(hex) = text.get(at + 1..at + 3)
+            && std::str::from_utf8(hex)
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|byte| byte.eq_ignore_ascii_case(&wanted))
+        {
+            at += 3;
+        } else {
+            return None;
+        }
+    }
+    Some(at)
 }
 
 impl fmt::Debug for ApiKey {
@@ -1056,5 +1145,80 @@ mod tests {
         assert!(err.to_string().contains("redirects"), "{err}");
         assert_eq!(err.kind(), ErrorKind::Api);
         assert_eq!(refused_count(&registry), 0, "no other origin involved");
+    }
+
+    /// The key in every spelling that redaction covers.
+    fn spellings(key: &str) -> Vec<String> {
+        use base64::Engine;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        let percent = |upper: bool, all: bool| {
+            key.bytes()
+                .map(|b| {
+                    if all || !b.is_ascii_alphanumeric() {
+                        if upper {
+                            format!("%{b:02X}")
+                        } else {
+                            format!("%{b:02x}")
+                        }
+                    } else {
+                        char::from(b).to_string()
+                    }
+                })
+                .collect::<String>()
+        };
+        let mixed: String = key
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        let mut forms = vec![
+            key.to_owned(),
+            key.to_ascii_lowercase(),
+            key.to_ascii_uppercase(),
+            mixed,
+            percent(true, false),
+            percent(false, false),
+            percent(true, true),
+            percent(false, true),
+        ];
+        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+            forms.push(engine.encode(key));
+            forms.push(engine.encode(format!("apikey:{key}")));
+            forms.push(engine.encode(format!("u:{key}:x")));
+            forms.push(engine.encode(format!("{key}\n")));
+        }
+        forms
+    }
+
+    #[test]
+    fn redaction_covers_every_spelling_of_the_key() {
+        // Base64 of this key uses both '+' and '/' (or '-' and '_').
+        for key in ["SECRET-SWEEP-7f1e2d3c4b5a", "k?>~ey with space>>??"] {
+            let api_key = ApiKey::new(key).unwrap();
+            for form in spellings(key) {
+                let text = format!("before {form} after");
+                let redacted = api_key.redact(&text);
+                assert!(!redacted.contains(&form), "{key:?} as {form:?}: {redacted}");
+                assert!(redacted.starts_with("before "), "{redacted}");
+                assert!(redacted.ends_with(" after"), "{redacted}");
+                assert!(redacted.contains(REDACTED), "{redacted}");
+            }
+        }
+        let api_key = ApiKey::new("SECRET-SWEEP-7f1e2d3c4b5a").unwrap();
+        let plain = "HTTP 500: an unexpected error occurred (ünïcode kept) 100%";
+        assert_eq!(api_key.redact(plain), plain);
+        assert_eq!(
+            api_key.redact("x secret+sweep%2D7F1E2D3C4B5A y"),
+            "x secret+sweep%2D7F1E2D3C4B5A y",
+            "a '+' is a space only where the key has one"
+        );
     }
 }

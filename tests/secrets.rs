@@ -1,9 +1,10 @@
 //! The secret sweep: a recognisable API key is fed through every failure
 //! path (a rejected key, 500s, timeouts, resets, cut and garbage pages,
 //! bad details, 429s, a CertCentral that echoes the key back in its
-//! answers, a bad command line) with debug and trace logging, in
-//! logfmt and JSON, and must appear in no log line, no metric, no page and
-//! no error message.
+//! answers, in any letter case, percent-encoded or base64, a bad command
+//! line, the key file given as a YAML file) with debug and trace logging,
+//! in logfmt and JSON, and must appear in no log line, no metric, no page
+//! and no error message; a redirect to another host takes it nowhere.
 
 mod common;
 
@@ -677,5 +678,116 @@ fn the_key_file_or_a_password_file_as_a_config_is_named_never_shown() {
             );
             assert_clean(&format!("{flag} {file}"), &output);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A CertCentral that echoes the key encoded: redaction knows the spellings.
+
+/// The key as an upstream might echo it: another letter case,
+/// percent-encoded, base64 (alone and as part of a longer text).
+fn spellings() -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let percent = |all: bool, upper: bool| -> String {
+        KEY.bytes()
+            .map(|b| match (all || b == b'-', upper) {
+                (true, true) => format!("%{b:02X}"),
+                (true, false) => format!("%{b:02x}"),
+                (false, _) => char::from(b).to_string(),
+            })
+            .collect()
+    };
+    vec![
+        KEY.to_ascii_lowercase(),
+        KEY.to_ascii_uppercase(),
+        KEY.replace("SECRET", "sEcReT").replace("7f1e", "7F1e"),
+        percent(false, true),
+        percent(true, true),
+        percent(true, false),
+        STANDARD.encode(KEY),
+        URL_SAFE_NO_PAD.encode(KEY),
+        STANDARD.encode(format!("apikey:{KEY}")),
+    ]
+}
+
+fn assert_no_spelling(what: &str, text: &str) {
+    assert_clean(what, text);
+    for form in spellings() {
+        assert!(
+            !text.contains(&form),
+            "{what} holds the key as {form}: {text}"
+        );
+    }
+}
+
+/// Answers every report request with an error whose body (JSON, then
+/// text) and `X-Echo` header hold the key in the next spelling.
+fn spelling_echo() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        let forms = spellings();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let form = &forms[(n / 2) % forms.len()];
+            let headers = [("X-Echo", form.clone())];
+            if n.is_multiple_of(2) {
+                let body = serde_json::json!({"errors": [{"code": form, "message": format!("bad key {form}")}]});
+                respond(&mut stream, "400 Bad Request", &headers, &body.to_string());
+            } else {
+                respond(
+                    &mut stream,
+                    "409 Conflict",
+                    &headers,
+                    &format!("no: {form}"),
+                );
+            }
+        }
+    });
+    (base, served)
+}
+
+#[test]
+fn the_key_echoed_in_any_spelling_is_redacted_in_every_log_format_and_page() {
+    for format in ["logfmt", "json"] {
+        let (base, served) = spelling_echo();
+        let url = format!("{base}/services/v2");
+        let mut run = Run::with_key(&[
+            "--certcentral.url",
+            &url,
+            "--poll.interval",
+            "1s",
+            "--log.level",
+            "trace",
+            "--log.format",
+            format,
+        ]);
+        let rounds = 2 * spellings().len();
+        wait_for("every spelling echoed", Duration::from_secs(90), || {
+            assert!(run.process.is_running(), "{}", run.process.logs());
+            // The landing page shows each poll's error as it comes.
+            let page = http()
+                .get(format!("{}/", run.base))
+                .send()
+                .and_then(|r| r.text())
+                .unwrap_or_default();
+            assert_no_spelling(&format!("{format}: the page /"), &page);
+            (served.load(Ordering::SeqCst) > rounds).then_some(())
+        });
+        let logs = run.sweep(&format!("spellings, {format}"));
+        assert_no_spelling(&format!("{format}: the logs"), &logs);
+        assert!(logs.contains("[REDACTED]"), "{logs}");
     }
 }

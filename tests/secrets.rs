@@ -227,6 +227,63 @@ fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], bod
     let _ = stream.write_all(body.as_bytes());
 }
 
+/// The head of a request as a stand-in reads it.
+struct Head {
+    /// `GET /path HTTP/1.1`.
+    request: String,
+    /// The header lines as sent.
+    headers: String,
+    /// The `X-DC-DEVKEY` it came with.
+    key: String,
+}
+
+impl Head {
+    fn path(&self) -> String {
+        self.request
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_owned()
+    }
+}
+
+/// A stand-in on a port of its own that hands each request's head to
+/// `answer`, one connection at a time; its base URL.
+fn stand_in(mut answer: impl FnMut(&mut TcpStream, Head) + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // The thread ends with the test process.
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = Head {
+                request: String::new(),
+                headers: String::new(),
+                key: String::new(),
+            };
+            if reader.read_line(&mut head.request).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("x-dc-devkey")
+                {
+                    head.key = value.trim().to_owned();
+                }
+                head.headers.push_str(&line);
+            }
+            answer(&mut stream, head);
+        }
+    });
+    base
+}
+
 fn report_csv() -> String {
     let sample = include_str!("data/report-sample.csv");
     sample.to_owned()
@@ -234,99 +291,78 @@ fn report_csv() -> String {
 
 impl Echo {
     fn start() -> Echo {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let reports = Arc::new(AtomicUsize::new(0));
         let details = Arc::new(AtomicUsize::new(0));
         let subaccounts = Arc::new(AtomicUsize::new(0));
         let (r, d, s) = (reports.clone(), details.clone(), subaccounts.clone());
-        // The thread ends with the test process.
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request = String::new();
-                let mut headers = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    continue;
-                }
-                let mut key = String::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((name, value)) = line.split_once(':')
-                        && name.eq_ignore_ascii_case("x-dc-devkey")
-                    {
-                        key = value.trim().to_owned();
-                    }
-                    headers.push_str(&line);
-                }
-                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let json_error = |code: &str, message: String| {
-                    serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string()
-                };
-                if path.contains("echo-redirect") {
-                    // The redirect target: hang up without an answer.
-                    drop(stream);
-                } else if path.contains("/report/order") {
-                    let n = r.fetch_add(1, Ordering::SeqCst);
-                    match n % REPORT_ANSWERS {
-                        0 => respond(
-                            &mut stream,
-                            "401 Unauthorized",
-                            &[],
-                            &json_error("invalid_api_key", format!("the key {key} is not valid")),
-                        ),
-                        1 => respond(
-                            &mut stream,
-                            "500 Internal Server Error",
-                            &[],
-                            &json_error(&key, format!("internal error serving {key}")),
-                        ),
-                        2 => respond(
-                            &mut stream,
-                            "400 Bad Request",
-                            &[("Content-Type", "text/plain".into())],
-                            &format!("{request}{headers}"),
-                        ),
-                        3 => respond(
-                            &mut stream,
-                            "200 OK",
-                            &[("Content-Type", "text/html".into())],
-                            &format!("<html><body>Proxy error for {key}</body></html>"),
-                        ),
-                        4 => respond(
-                            &mut stream,
-                            "302 Found",
-                            &[("Location", format!("/services/v2/echo-redirect?key={key}"))],
-                            "",
-                        ),
-                        5 => respond(
-                            &mut stream,
-                            "429 Too Many Requests",
-                            &[],
-                            &json_error("request_limit_exceeded", format!("slow down, {key}")),
-                        ),
-                        _ => respond(&mut stream, "200 OK", &[], &report_csv()),
-                    }
-                } else if path.contains("/account/subaccount/order") {
-                    s.fetch_add(1, Ordering::SeqCst);
-                    respond(
-                        &mut stream,
-                        "403 Forbidden",
+        let base = stand_in(move |stream, head| {
+            let Head {
+                request,
+                headers,
+                key,
+            } = &head;
+            let path = head.path();
+            let json_error = |code: &str, message: String| {
+                serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string()
+            };
+            if path.contains("echo-redirect") {
+                // The redirect target: hang up without an answer.
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            } else if path.contains("/report/order") {
+                let n = r.fetch_add(1, Ordering::SeqCst);
+                match n % REPORT_ANSWERS {
+                    0 => respond(
+                        stream,
+                        "401 Unauthorized",
                         &[],
-                        &json_error("access_denied", format!("{key} may not list subaccounts")),
-                    );
-                } else if path.contains("/order/certificate/") {
-                    d.fetch_add(1, Ordering::SeqCst);
-                    let body = serde_json::json!([{"unexpected": key}, key]).to_string();
-                    respond(&mut stream, "200 OK", &[], &body);
-                } else {
-                    respond(&mut stream, "404 Not Found", &[], &key);
+                        &json_error("invalid_api_key", format!("the key {key} is not valid")),
+                    ),
+                    1 => respond(
+                        stream,
+                        "500 Internal Server Error",
+                        &[],
+                        &json_error(key, format!("internal error serving {key}")),
+                    ),
+                    2 => respond(
+                        stream,
+                        "400 Bad Request",
+                        &[("Content-Type", "text/plain".into())],
+                        &format!("{request}{headers}"),
+                    ),
+                    3 => respond(
+                        stream,
+                        "200 OK",
+                        &[("Content-Type", "text/html".into())],
+                        &format!("<html><body>Proxy error for {key}</body></html>"),
+                    ),
+                    4 => respond(
+                        stream,
+                        "302 Found",
+                        &[("Location", format!("/services/v2/echo-redirect?key={key}"))],
+                        "",
+                    ),
+                    5 => respond(
+                        stream,
+                        "429 Too Many Requests",
+                        &[],
+                        &json_error("request_limit_exceeded", format!("slow down, {key}")),
+                    ),
+                    _ => respond(stream, "200 OK", &[], &report_csv()),
                 }
+            } else if path.contains("/account/subaccount/order") {
+                s.fetch_add(1, Ordering::SeqCst);
+                respond(
+                    stream,
+                    "403 Forbidden",
+                    &[],
+                    &json_error("access_denied", format!("{key} may not list subaccounts")),
+                );
+            } else if path.contains("/order/certificate/") {
+                d.fetch_add(1, Ordering::SeqCst);
+                let body = serde_json::json!([{"unexpected": key}, key]).to_string();
+                respond(stream, "200 OK", &[], &body);
+            } else {
+                respond(stream, "404 Not Found", &[], key);
             }
         });
         Echo {
@@ -529,54 +565,31 @@ fn redirector(
     to: String,
     redirect: Arc<std::sync::atomic::AtomicBool>,
 ) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let redirects = Arc::new(AtomicUsize::new(0));
     let counted = redirects.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            let mut key = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("x-dc-devkey")
-                {
-                    key = value.trim().to_owned();
-                }
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
-            if redirect.load(Ordering::SeqCst) {
-                let n = counted.fetch_add(1, Ordering::SeqCst);
-                let status = [
-                    "301 Moved Permanently",
-                    "302 Found",
-                    "307 Temporary Redirect",
-                    "308 Permanent Redirect",
-                ][n % 4];
-                respond(
-                    &mut stream,
-                    status,
-                    &[
-                        ("Location", format!("{to}{path}&key={key}")),
-                        ("X-Echo", key.clone()),
-                    ],
-                    &format!("moved, {key}"),
-                );
-            } else if path.contains("/report/order") {
-                respond(&mut stream, "200 OK", &[], &report_csv());
-            } else {
-                respond(&mut stream, "404 Not Found", &[], "{}");
-            }
+    let base = stand_in(move |stream, head| {
+        let (path, key) = (head.path(), &head.key);
+        if redirect.load(Ordering::SeqCst) {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            let status = [
+                "301 Moved Permanently",
+                "302 Found",
+                "307 Temporary Redirect",
+                "308 Permanent Redirect",
+            ][n % 4];
+            respond(
+                stream,
+                status,
+                &[
+                    ("Location", format!("{to}{path}&key={key}")),
+                    ("X-Echo", key.clone()),
+                ],
+                &format!("moved, {key}"),
+            );
+        } else if path.contains("/report/order") {
+            respond(stream, "200 OK", &[], &report_csv());
+        } else {
+            respond(stream, "404 Not Found", &[], "{}");
         }
     });
     (base, redirects)
@@ -724,36 +737,18 @@ fn assert_no_spelling(what: &str, text: &str) {
 /// Answers every report request with an error whose body (JSON, then
 /// text) and `X-Echo` header hold the key in the next spelling.
 fn spelling_echo() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let served = Arc::new(AtomicUsize::new(0));
     let count = served.clone();
-    std::thread::spawn(move || {
-        let forms = spellings();
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let n = count.fetch_add(1, Ordering::SeqCst);
-            let form = &forms[(n / 2) % forms.len()];
-            let headers = [("X-Echo", form.clone())];
-            if n.is_multiple_of(2) {
-                let body = serde_json::json!({"errors": [{"code": form, "message": format!("bad key {form}")}]});
-                respond(&mut stream, "400 Bad Request", &headers, &body.to_string());
-            } else {
-                respond(
-                    &mut stream,
-                    "409 Conflict",
-                    &headers,
-                    &format!("no: {form}"),
-                );
-            }
+    let forms = spellings();
+    let base = stand_in(move |stream, _| {
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        let form = &forms[(n / 2) % forms.len()];
+        let headers = [("X-Echo", form.clone())];
+        if n.is_multiple_of(2) {
+            let body = serde_json::json!({"errors": [{"code": form, "message": format!("bad key {form}")}]});
+            respond(stream, "400 Bad Request", &headers, &body.to_string());
+        } else {
+            respond(stream, "409 Conflict", &headers, &format!("no: {form}"));
         }
     });
     (base, served)

@@ -696,8 +696,8 @@ impl Client {
         };
         let Some(to) = elsewhere else {
             return refused(
-                "too_many_redirects",
-                format!("more than {MAX_REDIRECTS} redirects, or one without a Location"),
+                "redirect_not_followed",
+                format!("more than {MAX_REDIRECTS} redirects, or one without a usable Location"),
             );
         };
         // The origin only: the path and query may hold anything, the key

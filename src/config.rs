@@ -14,6 +14,8 @@ use crate::certcentral::ApiKey;
 use crate::certcentral::ratelimit::Window;
 use crate::compliance::{ComplianceSettings, Rule};
 use crate::metrics::{PerOrderLimits, RenderSettings};
+
+pub mod yaml_error;
 use crate::server::web_config::WebConfig;
 
 /// The production API base.
@@ -302,7 +304,7 @@ pub fn read_config_file(
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("{what}: cannot read: {e}")))?;
     let file: FileConfig = serde_yaml_ng::from_str(&text)
-        .map_err(|e| ConfigError(format!("{what}: {}", one_line(&e.to_string()))))?;
+        .map_err(|e| ConfigError(format!("{what}: {}", yaml_error::describe(&e))))?;
     if file.accounts.is_empty() && !accounts_optional {
         return Err(ConfigError(format!("{what}: no accounts listed")));
     }
@@ -481,10 +483,6 @@ pub fn default_storage_path() -> Option<PathBuf> {
     from_env("HOME")
         .filter(|home| home != Path::new("/"))
         .map(|home| home.join(".local/state/certcentral-exporter"))
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -207,9 +207,13 @@ impl Order {
     }
 }
 
-/// `floor((at - now) / 86400)`.
+/// `floor((at - now) / 86400)`, exactly: `num_seconds` alone rounds toward
+/// zero, so 0.1 s past midnight an expired order would still read
+/// yesterday's count (and one expiring at that midnight 0, not -1).
 pub fn days_until(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
-    (at - now).num_seconds().div_euclid(86_400)
+    let delta = at - now;
+    let seconds = delta.num_seconds() - i64::from(delta.subsec_nanos() < 0);
+    seconds.div_euclid(86_400)
 }
 
 /// 00:00:00 UTC of `day`.

@@ -1,9 +1,10 @@
 //! The secret sweep: a recognisable API key is fed through every failure
 //! path (a rejected key, 500s, timeouts, resets, cut and garbage pages,
 //! bad details, 429s, a CertCentral that echoes the key back in its
-//! answers, a bad command line) with debug and trace logging, in
-//! logfmt and JSON, and must appear in no log line, no metric, no page and
-//! no error message.
+//! answers, in any letter case, percent-encoded or base64, a bad command
+//! line, the key file given as a YAML file) with debug and trace logging,
+//! in logfmt and JSON, and must appear in no log line, no metric, no page
+//! and no error message; a redirect to another host takes it nowhere.
 
 mod common;
 
@@ -226,6 +227,63 @@ fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], bod
     let _ = stream.write_all(body.as_bytes());
 }
 
+/// The head of a request as a stand-in reads it.
+struct Head {
+    /// `GET /path HTTP/1.1`.
+    request: String,
+    /// The header lines as sent.
+    headers: String,
+    /// The `X-DC-DEVKEY` it came with.
+    key: String,
+}
+
+impl Head {
+    fn path(&self) -> String {
+        self.request
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_owned()
+    }
+}
+
+/// A stand-in on a port of its own that hands each request's head to
+/// `answer`, one connection at a time; its base URL.
+fn stand_in(mut answer: impl FnMut(&mut TcpStream, Head) + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // The thread ends with the test process.
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = Head {
+                request: String::new(),
+                headers: String::new(),
+                key: String::new(),
+            };
+            if reader.read_line(&mut head.request).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("x-dc-devkey")
+                {
+                    head.key = value.trim().to_owned();
+                }
+                head.headers.push_str(&line);
+            }
+            answer(&mut stream, head);
+        }
+    });
+    base
+}
+
 fn report_csv() -> String {
     let sample = include_str!("data/report-sample.csv");
     sample.to_owned()
@@ -233,99 +291,78 @@ fn report_csv() -> String {
 
 impl Echo {
     fn start() -> Echo {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let reports = Arc::new(AtomicUsize::new(0));
         let details = Arc::new(AtomicUsize::new(0));
         let subaccounts = Arc::new(AtomicUsize::new(0));
         let (r, d, s) = (reports.clone(), details.clone(), subaccounts.clone());
-        // The thread ends with the test process.
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request = String::new();
-                let mut headers = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    continue;
-                }
-                let mut key = String::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((name, value)) = line.split_once(':')
-                        && name.eq_ignore_ascii_case("x-dc-devkey")
-                    {
-                        key = value.trim().to_owned();
-                    }
-                    headers.push_str(&line);
-                }
-                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let json_error = |code: &str, message: String| {
-                    serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string()
-                };
-                if path.contains("echo-redirect") {
-                    // The redirect target: hang up without an answer.
-                    drop(stream);
-                } else if path.contains("/report/order") {
-                    let n = r.fetch_add(1, Ordering::SeqCst);
-                    match n % REPORT_ANSWERS {
-                        0 => respond(
-                            &mut stream,
-                            "401 Unauthorized",
-                            &[],
-                            &json_error("invalid_api_key", format!("the key {key} is not valid")),
-                        ),
-                        1 => respond(
-                            &mut stream,
-                            "500 Internal Server Error",
-                            &[],
-                            &json_error(&key, format!("internal error serving {key}")),
-                        ),
-                        2 => respond(
-                            &mut stream,
-                            "400 Bad Request",
-                            &[("Content-Type", "text/plain".into())],
-                            &format!("{request}{headers}"),
-                        ),
-                        3 => respond(
-                            &mut stream,
-                            "200 OK",
-                            &[("Content-Type", "text/html".into())],
-                            &format!("<html><body>Proxy error for {key}</body></html>"),
-                        ),
-                        4 => respond(
-                            &mut stream,
-                            "302 Found",
-                            &[("Location", format!("/services/v2/echo-redirect?key={key}"))],
-                            "",
-                        ),
-                        5 => respond(
-                            &mut stream,
-                            "429 Too Many Requests",
-                            &[],
-                            &json_error("request_limit_exceeded", format!("slow down, {key}")),
-                        ),
-                        _ => respond(&mut stream, "200 OK", &[], &report_csv()),
-                    }
-                } else if path.contains("/account/subaccount/order") {
-                    s.fetch_add(1, Ordering::SeqCst);
-                    respond(
-                        &mut stream,
-                        "403 Forbidden",
+        let base = stand_in(move |stream, head| {
+            let Head {
+                request,
+                headers,
+                key,
+            } = &head;
+            let path = head.path();
+            let json_error = |code: &str, message: String| {
+                serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string()
+            };
+            if path.contains("echo-redirect") {
+                // The redirect target: hang up without an answer.
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            } else if path.contains("/report/order") {
+                let n = r.fetch_add(1, Ordering::SeqCst);
+                match n % REPORT_ANSWERS {
+                    0 => respond(
+                        stream,
+                        "401 Unauthorized",
                         &[],
-                        &json_error("access_denied", format!("{key} may not list subaccounts")),
-                    );
-                } else if path.contains("/order/certificate/") {
-                    d.fetch_add(1, Ordering::SeqCst);
-                    let body = serde_json::json!([{"unexpected": key}, key]).to_string();
-                    respond(&mut stream, "200 OK", &[], &body);
-                } else {
-                    respond(&mut stream, "404 Not Found", &[], &key);
+                        &json_error("invalid_api_key", format!("the key {key} is not valid")),
+                    ),
+                    1 => respond(
+                        stream,
+                        "500 Internal Server Error",
+                        &[],
+                        &json_error(key, format!("internal error serving {key}")),
+                    ),
+                    2 => respond(
+                        stream,
+                        "400 Bad Request",
+                        &[("Content-Type", "text/plain".into())],
+                        &format!("{request}{headers}"),
+                    ),
+                    3 => respond(
+                        stream,
+                        "200 OK",
+                        &[("Content-Type", "text/html".into())],
+                        &format!("<html><body>Proxy error for {key}</body></html>"),
+                    ),
+                    4 => respond(
+                        stream,
+                        "302 Found",
+                        &[("Location", format!("/services/v2/echo-redirect?key={key}"))],
+                        "",
+                    ),
+                    5 => respond(
+                        stream,
+                        "429 Too Many Requests",
+                        &[],
+                        &json_error("request_limit_exceeded", format!("slow down, {key}")),
+                    ),
+                    _ => respond(stream, "200 OK", &[], &report_csv()),
                 }
+            } else if path.contains("/account/subaccount/order") {
+                s.fetch_add(1, Ordering::SeqCst);
+                respond(
+                    stream,
+                    "403 Forbidden",
+                    &[],
+                    &json_error("access_denied", format!("{key} may not list subaccounts")),
+                );
+            } else if path.contains("/order/certificate/") {
+                d.fetch_add(1, Ordering::SeqCst);
+                let body = serde_json::json!([{"unexpected": key}, key]).to_string();
+                respond(stream, "200 OK", &[], &body);
+            } else {
+                respond(stream, "404 Not Found", &[], key);
             }
         });
         Echo {
@@ -485,5 +522,267 @@ fn a_world_readable_key_file_is_warned_about() {
             warned,
             "mode {mode:o}: {logs}"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A CertCentral URL that redirects to another host: the key never gets there.
+
+/// Another host: it records every connection and what came over it.
+struct Recorder {
+    base: String,
+    received: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn start() -> Recorder {
+        use std::io::Read;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = received.clone();
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut bytes = vec![0; 64 * 1024];
+                let n = stream.read(&mut bytes).unwrap_or(0);
+                log.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&bytes[..n]).into_owned());
+                respond(&mut stream, "200 OK", &[], &report_csv());
+            }
+        });
+        Recorder { base, received }
+    }
+}
+
+/// A CertCentral that answers like one until `redirect` is set, then sends
+/// every request to `to` with a 301, 302, 307 or 308 in turn, the key
+/// echoed in the Location, a header and the body.
+fn redirector(
+    to: String,
+    redirect: Arc<std::sync::atomic::AtomicBool>,
+) -> (String, Arc<AtomicUsize>) {
+    let redirects = Arc::new(AtomicUsize::new(0));
+    let counted = redirects.clone();
+    let base = stand_in(move |stream, head| {
+        let (path, key) = (head.path(), &head.key);
+        if redirect.load(Ordering::SeqCst) {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            let status = [
+                "301 Moved Permanently",
+                "302 Found",
+                "307 Temporary Redirect",
+                "308 Permanent Redirect",
+            ][n % 4];
+            respond(
+                stream,
+                status,
+                &[
+                    ("Location", format!("{to}{path}&key={key}")),
+                    ("X-Echo", key.clone()),
+                ],
+                &format!("moved, {key}"),
+            );
+        } else if path.contains("/report/order") {
+            respond(stream, "200 OK", &[], &report_csv());
+        } else {
+            respond(stream, "404 Not Found", &[], "{}");
+        }
+    });
+    (base, redirects)
+}
+
+#[test]
+fn a_redirect_to_another_host_never_takes_the_key_there() {
+    let elsewhere = Recorder::start();
+    let redirect = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (base, redirects) = redirector(elsewhere.base.clone(), redirect.clone());
+    let url = format!("{base}/services/v2");
+    let mut run = Run::with_key(&[
+        "--certcentral.url",
+        &url,
+        "--certcentral.retry-delay",
+        "50ms",
+        "--poll.interval",
+        "1s",
+    ]);
+    let good = run.until("a first good poll", |s| {
+        s.value("certcentral_up", &[]) == Some(1.0)
+    });
+    let orders = good.sum("certcentral_orders", &[]);
+    assert!(orders > 0.0, "{}", good.text);
+    redirect.store(true, Ordering::SeqCst);
+    let refused = |s: &Scrape| {
+        s.sum(
+            "certcentral_api_redirects_refused_total",
+            &[("account", "default")],
+        )
+    };
+    assert_eq!(
+        refused(&good),
+        0.0,
+        "the series exists from the start: {}",
+        good.text
+    );
+    let failed = run.until("four refused redirects", |s| {
+        refused(s) >= 4.0 && s.value("certcentral_up", &[]) == Some(0.0)
+    });
+    assert!(redirects.load(Ordering::SeqCst) >= 4);
+    assert!(errors(&failed, "api") >= 1.0, "{}", failed.text);
+    assert_eq!(
+        failed.sum("certcentral_orders", &[]),
+        orders,
+        "the last good data is still served"
+    );
+    for code in ["301", "302", "307", "308"] {
+        assert!(
+            failed.sum("certcentral_api_requests_total", &[("code", code)]) >= 1.0,
+            "{code}: {}",
+            failed.text
+        );
+    }
+    let logs = run.sweep("redirects to another host");
+    assert_eq!(
+        logs.matches("CertCentral redirected to another origin")
+            .count(),
+        1,
+        "logged once: {logs}"
+    );
+    assert!(logs.contains("poll failed"), "{logs}");
+    let received = elsewhere.received.lock().unwrap();
+    assert!(
+        received.is_empty(),
+        "the other host was reached: {received:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Another file where a YAML file belongs: named by line, never shown.
+
+#[test]
+fn the_key_file_or_a_password_file_as_a_config_is_named_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("api-key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let key_file = key_file.to_str().unwrap();
+    let mut files = vec![(key_file.to_owned(), KEY.to_owned())];
+    // A password file: every field of its lines is content.
+    if let Ok(shadow) = std::fs::read_to_string("/etc/shadow") {
+        files.extend(
+            shadow
+                .split([':', '\n'])
+                .filter(|field| field.len() >= 5)
+                .map(|field| ("/etc/shadow".to_owned(), field.to_owned())),
+        );
+    }
+    for (file, content) in &files {
+        for flag in ["--config.file", "--web.config.file"] {
+            let (code, output) = run_to_exit(&["--demo", flag, file], &[]);
+            assert_eq!(code, Some(2), "{flag} {file}: {output}");
+            assert_eq!(output.trim().lines().count(), 1, "one line: {output}");
+            assert!(output.contains(file.as_str()), "names the file: {output}");
+            assert!(output.contains("line 1 column 1"), "and the line: {output}");
+            assert!(
+                !output.contains(content.as_str()),
+                "{flag} {file}: {output}"
+            );
+            assert_clean(&format!("{flag} {file}"), &output);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A CertCentral that echoes the key encoded: redaction knows the spellings.
+
+/// The key as an upstream might echo it: another letter case,
+/// percent-encoded, base64 (alone and as part of a longer text).
+fn spellings() -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let percent = |all: bool, upper: bool| -> String {
+        KEY.bytes()
+            .map(|b| match (all || b == b'-', upper) {
+                (true, true) => format!("%{b:02X}"),
+                (true, false) => format!("%{b:02x}"),
+                (false, _) => char::from(b).to_string(),
+            })
+            .collect()
+    };
+    vec![
+        KEY.to_ascii_lowercase(),
+        KEY.to_ascii_uppercase(),
+        KEY.replace("SECRET", "sEcReT").replace("7f1e", "7F1e"),
+        percent(false, true),
+        percent(true, true),
+        percent(true, false),
+        STANDARD.encode(KEY),
+        URL_SAFE_NO_PAD.encode(KEY),
+        STANDARD.encode(format!("apikey:{KEY}")),
+    ]
+}
+
+fn assert_no_spelling(what: &str, text: &str) {
+    assert_clean(what, text);
+    for form in spellings() {
+        assert!(
+            !text.contains(&form),
+            "{what} holds the key as {form}: {text}"
+        );
+    }
+}
+
+/// Answers every report request with an error whose body (JSON, then
+/// text) and `X-Echo` header hold the key in the next spelling.
+fn spelling_echo() -> (String, Arc<AtomicUsize>) {
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let forms = spellings();
+    let base = stand_in(move |stream, _| {
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        let form = &forms[(n / 2) % forms.len()];
+        let headers = [("X-Echo", form.clone())];
+        if n.is_multiple_of(2) {
+            let body = serde_json::json!({"errors": [{"code": form, "message": format!("bad key {form}")}]});
+            respond(stream, "400 Bad Request", &headers, &body.to_string());
+        } else {
+            respond(stream, "409 Conflict", &headers, &format!("no: {form}"));
+        }
+    });
+    (base, served)
+}
+
+#[test]
+fn the_key_echoed_in_any_spelling_is_redacted_in_every_log_format_and_page() {
+    for format in ["logfmt", "json"] {
+        let (base, served) = spelling_echo();
+        let url = format!("{base}/services/v2");
+        let mut run = Run::with_key(&[
+            "--certcentral.url",
+            &url,
+            "--poll.interval",
+            "1s",
+            "--log.level",
+            "trace",
+            "--log.format",
+            format,
+        ]);
+        let rounds = 2 * spellings().len();
+        wait_for("every spelling echoed", Duration::from_secs(90), || {
+            assert!(run.process.is_running(), "{}", run.process.logs());
+            // The landing page shows each poll's error as it comes.
+            let page = http()
+                .get(format!("{}/", run.base))
+                .send()
+                .and_then(|r| r.text())
+                .unwrap_or_default();
+            assert_no_spelling(&format!("{format}: the page /"), &page);
+            (served.load(Ordering::SeqCst) > rounds).then_some(())
+        });
+        let logs = run.sweep(&format!("spellings, {format}"));
+        assert_no_spelling(&format!("{format}: the logs"), &logs);
+        assert!(logs.contains("[REDACTED]"), "{logs}");
     }
 }

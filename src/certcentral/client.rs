@@ -3,14 +3,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder;
 use bytes::{Bytes, BytesMut};
 use prometheus::{CounterVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use reqwest::header::{
-    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderValue, RETRY_AFTER,
+    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -36,9 +36,48 @@ impl ApiKey {
     }
 
     /// Removes every occurrence of the key from text that came from outside
-    /// (an error body may echo the request), so it can be logged.
+    /// (an error body may echo the request), so it can be logged: as sent,
+    /// in any letter case, percent-encoded (any byte as `%hh`, upper or
+    /// lower hex; a space as `+`), and base64-encoded (standard and URL-safe,
+    /// padded or not, alone or inside a longer base64 text such as
+    /// `user:key`, at any byte alignment).
     pub fn redact(&self, text: &str) -> String {
-        text.replace(&self.0, "[REDACTED]")
+        let mut text = redact_spelled(&self.0, text);
+        for form in self.base64_forms() {
+            text = text.replace(&form, REDACTED);
+        }
+        text
+    }
+
+    /// The key's base64 forms, the longest first: the whole key's, padded
+    /// and not, then for each of the three byte alignments the characters
+    /// that depend on the key's bytes alone (what any base64 text holding
+    /// the key contains, whatever comes before or after it). A core too
+    /// short to tell the key from chance is left out.
+    fn base64_forms(&self) -> Vec<String> {
+        use base64::Engine;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        let key = self.0.as_bytes();
+        let mut forms = vec![STANDARD.encode(key), URL_SAFE.encode(key)];
+        for shift in 0..3 {
+            let mut bytes = vec![0; shift];
+            bytes.extend_from_slice(key);
+            let first = (8 * shift).div_ceil(6);
+            let last = 8 * bytes.len() / 6;
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                let encoded = engine.encode(&bytes);
+                if let Some(core) = encoded.get(first..last)
+                    && core.len() >= MIN_BASE64_CORE
+                {
+                    forms.push(core.to_owned());
+                }
+            }
+        }
+        forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+        forms.dedup();
+        forms
     }
 
     /// A digest that tells keys apart without holding them (to share one
@@ -56,6 +95,56 @@ impl ApiKey {
         value.set_sensitive(true);
         Some(value)
     }
+}
+
+/// What stands for the key in redacted text.
+const REDACTED: &str = "[REDACTED]";
+
+/// Shortest base64 run taken for the key: shorter ones could be chance.
+const MIN_BASE64_CORE: usize = 8;
+
+/// `text` with every spelling of `key` replaced: each of its bytes as is
+/// in any ASCII case, or percent-encoded, or (a space) as `+`.
+fn redact_spelled(key: &str, text: &str) -> String {
+    let (key, bytes) = (key.as_bytes(), text.as_bytes());
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match spelled_at(key, &bytes[at..]) {
+            Some(len) => {
+                out.extend_from_slice(REDACTED.as_bytes());
+                at += len;
+            }
+            None => {
+                out.push(bytes[at]);
+                at += 1;
+            }
+        }
+    }
+    // Only whole ASCII runs were replaced, so the rest is the text's UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The length of the spelling of `key` that `text` starts with, if any.
+fn spelled_at(key: &[u8], text: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for &wanted in key {
+        let next = *text.get(at)?;
+        if next.eq_ignore_ascii_case(&wanted) || (wanted == b' ' && next == b'+') {
+            at += 1;
+        } else if next == b'%'
+            && let Some(hex) = text.get(at + 1..at + 3)
+            && std::str::from_utf8(hex)
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|byte| byte.eq_ignore_ascii_case(&wanted))
+        {
+            at += 3;
+        } else {
+            return None;
+        }
+    }
+    Some(at)
 }
 
 impl fmt::Debug for ApiKey {
@@ -119,6 +208,7 @@ pub struct ApiTelemetry {
     duration: HistogramVec,
     limiter_wait: CounterVec,
     retries: IntCounterVec,
+    redirects_refused: IntCounterVec,
 }
 
 impl ApiTelemetry {
@@ -153,15 +243,24 @@ impl ApiTelemetry {
             ),
             &["account", "endpoint", "kind"],
         )?;
+        let redirects_refused = IntCounterVec::new(
+            Opts::new(
+                "certcentral_api_redirects_refused_total",
+                "Redirects to another origin not followed (the API key is sent to the configured origin only).",
+            ),
+            &["account"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(limiter_wait.clone()))?;
         registry.register(Box::new(retries.clone()))?;
+        registry.register(Box::new(redirects_refused.clone()))?;
         Ok(ApiTelemetry {
             requests,
             duration,
             limiter_wait,
             retries,
+            redirects_refused,
         })
     }
 }
@@ -180,6 +279,9 @@ pub struct Client {
     /// buffer starts about that big instead of doubling its way up (a
     /// report page is about 1.7 MB, 170 KB gzipped).
     body_sizes: [AtomicUsize; 4],
+    /// A redirect to another origin was refused and logged: later ones are
+    /// counted, and fail their poll, without another warning.
+    redirect_logged: AtomicBool,
 }
 
 /// An answer as it came over the wire, gzipped if the server chose to.
@@ -265,6 +367,26 @@ fn inflate(gzipped: &[u8], limit: usize) -> Result<Bytes, InflateFailure> {
 /// 429s ridden out for one request before it fails.
 const MAX_RATE_LIMITED_RETRIES: usize = 10;
 
+/// Redirects followed for one request, all within the configured origin.
+const MAX_REDIRECTS: usize = 3;
+
+/// Follows a redirect only within `base`'s origin (scheme, host and port),
+/// and at most [`MAX_REDIRECTS`] of them: the key header goes wherever a
+/// redirect is followed, so one to another origin (a misconfigured proxy,
+/// a hostile network, https to http) is not. A redirect not followed comes
+/// back as the 3xx answer itself, which [`Client::fetch`] turns into an
+/// error.
+fn redirect_policy(base: &Url) -> reqwest::redirect::Policy {
+    let origin = base.origin();
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.url().origin() == origin && attempt.previous().len() <= MAX_REDIRECTS {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     errors: Vec<ErrorEntry>,
@@ -279,7 +401,8 @@ struct ErrorEntry {
 impl Client {
     /// Builds the client (TLS with rustls). Gzip is asked for and inflated
     /// here, not by reqwest, so that an answer can be known by its bytes
-    /// as sent.
+    /// as sent. Redirects stay within the configured origin, and no
+    /// `Referer` is sent.
     pub fn new(
         account: &str,
         settings: ClientSettings,
@@ -291,6 +414,8 @@ impl Client {
             .timeout(settings.request_timeout)
             .connect_timeout(settings.connect_timeout)
             .no_gzip()
+            .redirect(redirect_policy(&settings.base_url))
+            .referer(false)
             .build()?;
         // The series alerts watch exist from the start at 0.
         for endpoint in [
@@ -306,6 +431,7 @@ impl Client {
             }
         }
         telemetry.limiter_wait.with_label_values(&[account]);
+        telemetry.redirects_refused.with_label_values(&[account]);
         Ok(Client {
             in_flight: Semaphore::new(settings.max_concurrency.max(1)),
             http,
@@ -314,6 +440,7 @@ impl Client {
             telemetry,
             limiter,
             body_sizes: Default::default(),
+            redirect_logged: AtomicBool::new(false),
         })
     }
 
@@ -486,6 +613,9 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(endpoint, &e))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(self.redirect_refused(endpoint, &response));
+        }
         let retry_after = retry_after(response.headers());
         let gzipped = is_gzipped(response.headers());
         let limit = self.settings.max_body_bytes;
@@ -543,6 +673,58 @@ impl Client {
                 message,
             },
         })
+    }
+
+    /// A 3xx that the redirect policy did not follow (to another origin, or
+    /// one hop too many), as an error naming at most the origin it pointed
+    /// to; one to another origin is counted, and logged the first time.
+    fn redirect_refused(&self, endpoint: Endpoint, response: &reqwest::Response) -> ApiError {
+        let status = response.status().as_u16();
+        let target = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|location| location.to_str().ok())
+            .and_then(|location| response.url().join(location).ok());
+        let elsewhere = target
+            .as_ref()
+            .filter(|to| to.origin() != self.settings.base_url.origin());
+        let refused = |code: &str, message: String| ApiError::Status {
+            endpoint,
+            status,
+            code: Some(code.to_owned()),
+            message: format!("{code}: {message}"),
+        };
+        let Some(to) = elsewhere else {
+            return refused(
+                "redirect_not_followed",
+                format!("more than {MAX_REDIRECTS} redirects, or one without a usable Location"),
+            );
+        };
+        // The origin only: the path and query may hold anything, the key
+        // included (an upstream that echoes it).
+        let origin = self
+            .settings
+            .api_key
+            .redact(&to.origin().ascii_serialization());
+        self.telemetry
+            .redirects_refused
+            .with_label_values(&[&self.account])
+            .inc();
+        if !self.redirect_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                account = %self.account,
+                %endpoint,
+                status,
+                to = %origin,
+                "CertCentral redirected to another origin; not followed: the API key goes to the configured origin only"
+            );
+        }
+        refused(
+            "redirect_refused",
+            format!(
+                "redirected to another origin ({origin}), not followed: the API key goes to the configured origin only"
+            ),
+        )
     }
 
     /// CertCentral's `{"errors":[{"code","message"}]}`, or the start of
@@ -690,12 +872,22 @@ mod tests {
                 }
             }),
         );
+        client_of(listening(app).await, "test-key").0
+    }
+
+    /// Serves `app` on a port of its own.
+    async fn listening(app: axum::Router) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    }
+
+    /// A client of the API at `address`, with its metrics.
+    fn client_of(address: std::net::SocketAddr, key: &str) -> (Client, Registry) {
         let settings = ClientSettings {
             base_url: Url::parse(&format!("http://{address}/services/v2")).unwrap(),
-            api_key: ApiKey::new("test-key").unwrap(),
+            api_key: ApiKey::new(key).unwrap(),
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             max_body_bytes: 1024 * 1024,
@@ -703,9 +895,11 @@ mod tests {
             max_retries: 0,
             retry_base_delay: Duration::from_millis(1),
         };
-        let telemetry = ApiTelemetry::register(&Registry::new()).unwrap();
+        let registry = Registry::new();
+        let telemetry = ApiTelemetry::register(&registry).unwrap();
         let limiter = Arc::new(RateLimiter::new(&CERTCENTRAL_WINDOWS, 1.0));
-        Client::new("test", settings, telemetry, limiter).unwrap()
+        let client = Client::new("test", settings, telemetry, limiter).unwrap();
+        (client, registry)
     }
 
     async fn serve(encoding: Option<&'static str>, body: Vec<u8>) -> Client {
@@ -775,5 +969,256 @@ mod tests {
         let err = answer.text().err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
         assert!(err.to_string().contains("damaged"), "{err}");
+    }
+
+    /// Another host, as far as origins go: it records every connection and
+    /// what came over it, and answers each request with 200 and a CSV.
+    struct Recorder {
+        address: std::net::SocketAddr,
+        received: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    }
+
+    impl Recorder {
+        async fn start() -> Recorder {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let log = received.clone();
+            tokio::spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    let log = log.clone();
+                    tokio::spawn(async move {
+                        let mut bytes = vec![0; 64 * 1024];
+                        let read =
+                            tokio::time::timeout(Duration::from_secs(2), stream.read(&mut bytes))
+                                .await;
+                        let n = read.ok().and_then(Result::ok).unwrap_or(0);
+                        log.lock().unwrap().push(bytes[..n].to_vec());
+                        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 35\r\nConnection: close\r\n\r\norder_id,status\n1,issued\n2,expired\n";
+                        let _ = stream.write_all(answer.as_bytes()).await;
+                    });
+                }
+            });
+            Recorder { address, received }
+        }
+
+        fn received(&self) -> Vec<String> {
+            let received = self.received.lock().unwrap();
+            received
+                .iter()
+                .map(|r| String::from_utf8_lossy(r).into_owned())
+                .collect()
+        }
+    }
+
+    /// A CertCentral stand-in that answers every request with `status`
+    /// and a Location of `location(key it was sent)`, echoing the key in a
+    /// header and the body too.
+    async fn redirecting(
+        status: u16,
+        location: impl Fn(&str) -> String + Clone + Send + Sync + 'static,
+    ) -> std::net::SocketAddr {
+        let app = axum::Router::new().fallback(move |request: Headers| {
+            let location = location.clone();
+            async move {
+                let key = request
+                    .get("x-dc-devkey")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut headers = Headers::new();
+                headers.insert(header::LOCATION, location(&key).parse().unwrap());
+                headers.insert("x-echo", key.parse().unwrap());
+                let status = axum::http::StatusCode::from_u16(status).unwrap();
+                (status, headers, format!("moved, {key}")).into_response()
+            }
+        });
+        listening(app).await
+    }
+
+    const REDIRECT_KEY: &str = "REDIRECT-KEY-5e4d3c2b";
+
+    fn refused_count(registry: &Registry) -> u64 {
+        registry
+            .gather()
+            .iter()
+            .filter(|f| f.name() == "certcentral_api_redirects_refused_total")
+            .flat_map(|f| f.get_metric())
+            .map(|m| m.get_counter().get_value() as u64)
+            .sum()
+    }
+
+    #[tokio::test]
+    async fn no_redirect_to_another_origin_is_followed_nor_the_key_sent_there() {
+        let elsewhere = Recorder::start().await;
+        let other = elsewhere.address;
+        let mut refused = 0;
+        for status in [301, 302, 303, 307, 308] {
+            // Plainly, and with the key echoed into the Location.
+            for echo in [false, true] {
+                let address = redirecting(status, move |key| {
+                    if echo {
+                        format!("http://{other}/steal?key={key}&again={key}")
+                    } else {
+                        format!("http://{other}/services/v2/report/order")
+                    }
+                })
+                .await;
+                let (client, registry) = client_of(address, REDIRECT_KEY);
+                let err = client
+                    .report_page(1000, 0)
+                    .await
+                    .err()
+                    .expect("the redirect was followed");
+                refused += 1;
+                let text = err.to_string();
+                assert_eq!(err.kind(), ErrorKind::Api, "{text}");
+                assert_eq!(err.status(), Some(status), "{text}");
+                assert!(text.contains("another origin"), "{text}");
+                assert!(
+                    text.contains(&other.to_string()),
+                    "names the origin: {text}"
+                );
+                assert!(!text.contains(REDIRECT_KEY), "{text}");
+                assert_eq!(refused_count(&registry), 1, "counted once");
+            }
+        }
+        assert_eq!(refused, 10);
+        assert_eq!(
+            elsewhere.received(),
+            Vec::<String>::new(),
+            "the other host got no request at all"
+        );
+    }
+
+    #[tokio::test]
+    async fn another_scheme_on_the_same_host_and_port_is_another_origin() {
+        // The stand-in sends the client to itself over https (an http to
+        // https upgrade, or the other way round: origins compare scheme,
+        // host and port alike).
+        let port = Arc::new(std::sync::OnceLock::new());
+        let own = port.clone();
+        let address = redirecting(301, move |_| {
+            format!("https://127.0.0.1:{}/services/v2", own.get().unwrap_or(&0))
+        })
+        .await;
+        port.set(address.port()).unwrap();
+        let (client, registry) = client_of(address, REDIRECT_KEY);
+        let err = client.report_page(1000, 0).await.err().unwrap();
+        assert!(err.to_string().contains("another origin"), "{err}");
+        assert_eq!(refused_count(&registry), 1);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_within_the_origin_is_followed_a_few_times_without_a_referer() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<Headers>::new()));
+        let log = seen.clone();
+        let app = axum::Router::new()
+            .route(
+                "/services/v2/report/order",
+                get(|| async { axum::response::Redirect::temporary("/moved/report") }),
+            )
+            .route(
+                "/moved/report",
+                get(move |request: Headers| async move {
+                    log.lock().unwrap().push(request);
+                    CSV
+                }),
+            )
+            .route(
+                "/services/v2/order/certificate/{id}",
+                get(|| async { axum::response::Redirect::temporary("/services/v2/loop") }),
+            )
+            .route(
+                "/services/v2/loop",
+                get(|| async { axum::response::Redirect::temporary("/services/v2/loop") }),
+            );
+        let (client, registry) = client_of(listening(app).await, REDIRECT_KEY);
+        let answer = client.report_page(1000, 0).await.unwrap();
+        assert_eq!(&answer.text().unwrap()[..], CSV);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0]["x-dc-devkey"], REDIRECT_KEY, "the same origin");
+        assert!(seen[0].get(header::REFERER).is_none(), "{:?}", seen[0]);
+        let err = client.order_info(7).await.err().unwrap();
+        assert!(err.to_string().contains("redirects"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Api);
+        assert_eq!(refused_count(&registry), 0, "no other origin involved");
+    }
+
+    /// The key in every spelling that redaction covers.
+    fn spellings(key: &str) -> Vec<String> {
+        use base64::Engine;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        let percent = |upper: bool, all: bool| {
+            key.bytes()
+                .map(|b| {
+                    if all || !b.is_ascii_alphanumeric() {
+                        if upper {
+                            format!("%{b:02X}")
+                        } else {
+                            format!("%{b:02x}")
+                        }
+                    } else {
+                        char::from(b).to_string()
+                    }
+                })
+                .collect::<String>()
+        };
+        let mixed: String = key
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        let mut forms = vec![
+            key.to_owned(),
+            key.to_ascii_lowercase(),
+            key.to_ascii_uppercase(),
+            mixed,
+            percent(true, false),
+            percent(false, false),
+            percent(true, true),
+            percent(false, true),
+        ];
+        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+            forms.push(engine.encode(key));
+            forms.push(engine.encode(format!("apikey:{key}")));
+            forms.push(engine.encode(format!("u:{key}:x")));
+            forms.push(engine.encode(format!("{key}\n")));
+        }
+        forms
+    }
+
+    #[test]
+    fn redaction_covers_every_spelling_of_the_key() {
+        // Base64 of this key uses both '+' and '/' (or '-' and '_').
+        for key in ["SECRET-SWEEP-7f1e2d3c4b5a", "k?>~ey with space>>??"] {
+            let api_key = ApiKey::new(key).unwrap();
+            for form in spellings(key) {
+                let text = format!("before {form} after");
+                let redacted = api_key.redact(&text);
+                assert!(!redacted.contains(&form), "{key:?} as {form:?}: {redacted}");
+                assert!(redacted.starts_with("before "), "{redacted}");
+                assert!(redacted.ends_with(" after"), "{redacted}");
+                assert!(redacted.contains(REDACTED), "{redacted}");
+            }
+        }
+        let api_key = ApiKey::new("SECRET-SWEEP-7f1e2d3c4b5a").unwrap();
+        let plain = "HTTP 500: an unexpected error occurred (ünïcode kept) 100%";
+        assert_eq!(api_key.redact(plain), plain);
+        assert_eq!(
+            api_key.redact("x secret+sweep%2D7F1E2D3C4B5A y"),
+            "x secret+sweep%2D7F1E2D3C4B5A y",
+            "a '+' is a space only where the key has one"
+        );
     }
 }

@@ -1204,4 +1204,48 @@ mod tests {
         // Only the three poll-time families changed.
         assert_eq!(shared, pieces - 3, "{shared} of {pieces} pieces reused");
     }
+
+    /// Every day count in a text, by order id (subaccount orders too).
+    fn days_by_order(text: &[u8]) -> BTreeMap<String, f64> {
+        parse(std::str::from_utf8(text).unwrap())
+            .into_iter()
+            .filter(|s| s.metric == "certcentral_certificate_days_remaining")
+            .map(|s| {
+                let value = match s.value {
+                    prometheus_parse::Value::Gauge(v) => v,
+                    _ => f64::NAN,
+                };
+                (s.labels.get("order_id").unwrap_or("").to_owned(), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_midnight_render_moves_every_day_count_expired_ones_included() {
+        let settings = RenderSettings::default();
+        // Order 1 expires at 2026-12-03 00:00; order 4 expired on
+        // 2026-11-18. The midnight render runs a little after midnight, not
+        // on a whole second.
+        let before = Utc.with_ymd_and_hms(2026, 12, 2, 23, 59, 59).unwrap();
+        let after = Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap()
+            + chrono::Duration::milliseconds(100);
+        let evening = render(&[state()], before, &settings, None);
+        let midnight = render(&[state()], after, &settings, Some(&evening));
+        let fresh = render(&[state()], after, &settings, None);
+        assert_eq!(
+            midnight.body.text(),
+            fresh.body.text(),
+            "no stale piece of the evening's render is reused"
+        );
+        let evening = days_by_order(&evening.body.text());
+        let midnight = days_by_order(&midnight.body.text());
+        assert_eq!(evening["1"], 0.0);
+        assert_eq!(midnight["1"], -1.0, "expired at midnight");
+        assert_eq!(evening["4"], -15.0);
+        assert_eq!(midnight["4"], -16.0, "long expired");
+        assert_eq!(evening.len(), 4, "orders 1, 4, 5 and 900: {evening:?}");
+        for (order, days) in &evening {
+            assert_eq!(midnight[order], days - 1.0, "order {order}");
+        }
+    }
 }

@@ -100,14 +100,8 @@ impl WebConfig {
         let file: File = if text.trim().is_empty() {
             File::default()
         } else {
-            serde_yaml_ng::from_str(&text).map_err(|e| {
-                fail(
-                    e.to_string()
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
-            })?
+            serde_yaml_ng::from_str(&text)
+                .map_err(|e| fail(crate::config::yaml_error::describe(&e)))?
         };
         if file.http_server_config.is_some() {
             tracing::warn!("web config: http_server_config is not supported and is ignored");

@@ -1,0 +1,137 @@
+//! UTC midnight under a fake clock (libfaketime, Debian package `faketime`):
+//! the exporter starts six seconds before midnight, polls once, and its
+//! midnight render must move every order's days remaining, expired ones
+//! included, without another poll.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::{Process, Scrape, free_port, http, wait_for};
+
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// The sample report with three orders: one expiring at the coming
+/// midnight, one long expired, one a year out.
+fn report() -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(include_str!("data/report-sample.csv").as_bytes());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let changes = [
+        ("issued", "2026-12-03"),
+        ("expired", "2026-11-18"),
+        ("issued", "2027-12-03"),
+    ];
+    for (i, record) in reader.records().enumerate() {
+        let mut record: Vec<String> = record.unwrap().iter().map(str::to_owned).collect();
+        if let Some((status, valid_till)) = i.checked_sub(1).map(|i| changes[i]) {
+            record[5] = status.to_owned();
+            record[36] = valid_till.to_owned();
+        }
+        writer.write_record(&record).unwrap();
+    }
+    String::from_utf8(writer.into_inner().unwrap()).unwrap()
+}
+
+/// Serves the report, and a 404 for anything else; its base URL.
+fn certcentral() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let report = report();
+    // The thread ends with the test process.
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let (status, body) = if request.contains("/report/order") {
+                ("200 OK", report.as_str())
+            } else {
+                ("404 Not Found", "{}")
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    base
+}
+
+fn days(scrape: &Scrape) -> std::collections::BTreeMap<String, f64> {
+    scrape.by_label("certcentral_certificate_days_remaining", "order_id")
+}
+
+#[test]
+fn at_utc_midnight_every_days_remaining_moves_expired_ones_included() {
+    assert!(
+        std::path::Path::new(LIBFAKETIME).exists(),
+        "libfaketime is needed: apt-get install faketime"
+    );
+    let url = format!("{}/services/v2", certcentral());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut process = Process::spawn(
+        &[
+            "--web.listen-address",
+            &listen,
+            "--storage.path",
+            "",
+            "--certcentral.url",
+            &url,
+            "--poll.interval",
+            "1h",
+        ],
+        &[
+            ("CERTCENTRAL_API_KEY", "midnight-key"),
+            ("LD_PRELOAD", LIBFAKETIME),
+            // Starts at this instant and runs at the real speed.
+            ("FAKETIME", "@2026-12-02 23:59:54"),
+        ],
+    );
+    let scrape = |process: &mut Process| {
+        assert!(process.is_running(), "{}", process.logs());
+        let text = http()
+            .get(format!("http://{listen}/metrics"))
+            .send()
+            .ok()?
+            .text()
+            .ok()?;
+        Some(Scrape::parse(&text))
+    };
+    let evening = wait_for("the first poll", Duration::from_secs(30), || {
+        scrape(&mut process).filter(|s| days(s).len() == 3)
+    });
+    let polls = evening.sum("certcentral_polls_total", &[]);
+    let before = days(&evening);
+    assert_eq!(before["123456"], 0.0, "expires at midnight: {before:?}");
+    assert_eq!(before["123455"], -15.0, "{before:?}");
+    let after = wait_for("the midnight render", Duration::from_secs(30), || {
+        // The unexpired order's count moves at midnight either way.
+        scrape(&mut process).filter(|s| days(s).get("123454") == Some(&(before["123454"] - 1.0)))
+    });
+    assert_eq!(
+        after.sum("certcentral_polls_total", &[]),
+        polls,
+        "no poll in between"
+    );
+    let after = days(&after);
+    for (order, days) in &before {
+        assert_eq!(
+            after[order],
+            days - 1.0,
+            "order {order}: {before:?} -> {after:?}"
+        );
+    }
+}

@@ -10,9 +10,10 @@
 //! reissue list tells the truth), then starts the exporter from an empty
 //! store with its defaults (15-minute polls and the detail budget they
 //! give), every duration scaled alike. It scrapes until every exported
-//! order's expiry is the simulator's truth, and reports that time, the time
-//! until the orders expiring within 7 and within 60 days (by the report) were right, and when the
-//! details backlog reached 0, each scaled back to real time.
+//! order's expiry is the simulator's truth, and reports that time, the
+//! times until the orders expiring within 7 and within 60 days (by the
+//! report) were right, and when the details backlog reached 0, each scaled
+//! back to real time.
 //!
 //! Without `--bench` (under `cargo test --all-targets`) it runs a smoke
 //! version: 1,000 orders. Environment: `BENCH_SIZES=10000,100000`,

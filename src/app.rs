@@ -165,7 +165,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         board,
         telemetry_path: config.telemetry_path.clone(),
     });
-    let router = server::router(state, guard, config.server.max_requests);
+    let router = server::router(state, guard.clone(), config.server.max_requests);
     let (stop, stopped) = watch::channel(false);
     let mut server = tokio::spawn(async move {
         let mut stopped = stopped;
@@ -186,6 +186,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Stop accepting, cancel any poll in flight (the store is written by
     // rename, so it stays whole), and give open requests a moment.
     let _ = stop.send(true);
+    if let Some(guard) = &guard {
+        guard.pool.close();
+    }
     for poller in &pollers {
         poller.abort();
     }

@@ -31,20 +31,22 @@ fn signal(process: &Process, name: &str) {
     assert!(status.success());
 }
 
-/// Seconds until the server closes `socket` (EOF or reset), at most `limit`.
-fn closed_within(mut socket: TcpStream, limit: Duration) -> Option<Duration> {
-    let started = Instant::now();
-    socket.set_read_timeout(Some(limit)).expect("read timeout");
+/// Time from `opened` until the server closes `socket` (EOF or reset),
+/// if it does within `limit` of `opened`.
+fn closed_within(mut socket: TcpStream, opened: Instant, limit: Duration) -> Option<Duration> {
+    let left = limit.saturating_sub(opened.elapsed());
+    socket
+        .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+        .expect("read timeout");
     let mut buf = [0u8; 1024];
-    loop {
-        match socket.read(&mut buf) {
-            Ok(0) => return Some(started.elapsed()),
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return Some(started.elapsed());
-            }
-            Err(_) => return None,
-        }
+    match socket.read(&mut buf) {
+        Ok(0) => Some(opened.elapsed()),
+        Ok(n) => panic!(
+            "the server answered an incomplete request: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Some(opened.elapsed()),
+        Err(_) => None,
     }
 }
 
@@ -126,11 +128,12 @@ fn idle_and_half_sent_sockets_cannot_starve_the_listener() {
 
     // An idle socket and a half-sent head are closed by the server within
     // the header-read timeout.
+    let opened = Instant::now();
     let idle = TcpStream::connect(target).unwrap();
     let mut half = TcpStream::connect(target).unwrap();
     half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     for (what, socket) in [("idle", idle), ("half-sent", half)] {
-        let closed = closed_within(socket, Duration::from_secs(10));
+        let closed = closed_within(socket, opened, Duration::from_secs(10));
         eprintln!("{what} socket closed after {closed:?}");
         assert!(
             closed.is_some_and(|t| t < Duration::from_secs(6)),

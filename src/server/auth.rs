@@ -57,6 +57,13 @@ impl CheckPool {
         })
     }
 
+    /// Turns away every check from now on, those waiting included
+    /// (answered 503): at shutdown, requests must not wait on bcrypt.
+    pub fn close(&self) {
+        self.admitted.close();
+        self.running.close();
+    }
+
     /// Checks an `Authorization` header value against `auth`.
     pub async fn check(&self, auth: &Arc<BasicAuth>, authorization: Option<&str>) -> Verdict {
         let Some(credentials) = authorization.and_then(Credentials::parse) else {

@@ -8,12 +8,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Exporter, Process, Scrape, http, wait_for};
+use common::{Exporter, Process, Scrape, http, wait_for};
 
 fn addr(exporter: &Exporter) -> SocketAddr {
     exporter
@@ -284,15 +284,20 @@ fn a_costly_or_truncated_hash_is_a_start_up_error_naming_the_user() {
     ] {
         let path = dir.path().join(format!("{user}.yml"));
         std::fs::write(&path, format!("basic_auth_users:\n  {user}: '{bad}'\n")).unwrap();
-        let out = Command::new(BIN)
-            .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
-            .args(["--web.config.file", path.to_str().unwrap()])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut process = Process::spawn(
+            &[
+                "--demo",
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--web.config.file",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let status = process.wait_exit(Duration::from_secs(10));
+        let stderr = process.logs();
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(out.status.code(), Some(2), "{user}: {stderr}");
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{user}: {stderr}");
         assert_eq!(lines.len(), 1, "{user}: {stderr}");
         assert!(
             lines[0].contains(&format!("basic_auth_users.{user}")),

@@ -1,7 +1,8 @@
 //! `--web.config.file`: the Prometheus exporter-toolkit web configuration
 //! (TLS and basic auth), so that operators can reuse the file they already
-//! give node_exporter. Read and checked at start-up; a mistake is an error
-//! that names the field.
+//! give node_exporter. Read and checked at start-up, where a mistake is an
+//! error that names the field, and again when it changes (see
+//! [`super::live`]); the certificate files are re-read when they change.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -142,9 +143,8 @@ impl WebConfig {
 }
 
 /// The highest bcrypt cost accepted. Each step doubles the time of a
-/// check: at 12 one check takes a few hundred milliseconds of a core,
-/// which the bounded check pool can afford; a higher cost would let a few
-/// wrong passwords hold it for seconds.
+/// check; past 12 a few wrong passwords would hold the bounded check pool
+/// (and a core) for seconds.
 pub const MAX_BCRYPT_COST: u32 = 12;
 
 /// A usable bcrypt hash: well formed (60 characters, a `$2a$`, `$2b$`,

@@ -311,6 +311,14 @@ fn a_costly_or_truncated_hash_is_a_start_up_error_naming_the_user() {
 // ---------------------------------------------------------------------------
 // Reloads: certificates rotated on disk, SIGHUP.
 
+/// Sends SIGHUP and waits for `line` in the log.
+fn hangup_until_logged(process: &Process, line: &str) {
+    signal(process, "HUP");
+    wait_for(line, Duration::from_secs(10), || {
+        process.logs().contains(line).then_some(())
+    });
+}
+
 /// A self-signed server certificate for 127.0.0.1: its PEM and its key's.
 fn self_signed() -> (String, String) {
     let key = rcgen::KeyPair::generate().unwrap();
@@ -438,17 +446,9 @@ fn sighup_reloads_the_web_config_and_keeps_it_when_broken() {
     );
 
     replace(&config, "basic_auth_users: [\n");
-    signal(&exporter.process, "HUP");
-    wait_for(
-        "the broken file to be logged",
-        Duration::from_secs(10),
-        || {
-            exporter
-                .process
-                .logs()
-                .contains("the web config cannot be used; keeping the previous one")
-                .then_some(())
-        },
+    hangup_until_logged(
+        &exporter.process,
+        "the web config cannot be used; keeping the previous one",
     );
     assert_eq!(status("second"), 200, "the previous config is kept");
     assert!(exporter.process.is_running());
@@ -490,17 +490,9 @@ fn sighup_reloads_the_compliance_settings_of_the_config_file() {
     );
 
     replace(&config, "compliance:\n  warning_window: soon\n");
-    signal(&exporter.process, "HUP");
-    wait_for(
-        "the broken file to be logged",
-        Duration::from_secs(10),
-        || {
-            exporter
-                .process
-                .logs()
-                .contains("--config.file cannot be used; keeping the previous settings")
-                .then_some(())
-        },
+    hangup_until_logged(
+        &exporter.process,
+        "--config.file cannot be used; keeping the previous settings",
     );
     let kept = exporter.scrape();
     assert!(

@@ -1,5 +1,6 @@
 //! Wiring: builds the pipeline from a [`Config`] (clients, pollers, the
-//! renderer and the server), runs it, and takes it down on SIGTERM/SIGINT.
+//! renderer and the server), runs it, reloads on SIGHUP, and takes it down
+//! on SIGTERM/SIGINT.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +17,11 @@ use crate::certcentral::{ApiKey, Client, ClientSettings, client::ApiTelemetry};
 use crate::config::{self, AccountConfig, Config};
 use crate::metrics::{self, Exposition, RenderSettings};
 use crate::poller::{Board, PollSettings, PollTelemetry, Poller};
-use crate::server::{self, ServerState};
+use crate::server::auth::CheckPool;
+use crate::server::listen::{self, Limits};
+use crate::server::live::LiveWeb;
+use crate::server::{self, Guard, ServerState};
+use crate::shutdown::Hangups;
 use crate::simulator::{self, SimulatorConfig};
 use crate::store::Store;
 
@@ -26,6 +31,9 @@ const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Runs the exporter until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // First, so that a SIGHUP from now on reloads instead of killing.
+    let mut hangups = Hangups::listen();
+    let open_files = listen::raise_open_file_limit();
     let accounts = match &config.demo {
         None => config.accounts.clone(),
         Some(demo) => {
@@ -114,9 +122,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None,
     ));
     let (exposition_tx, exposition_rx) = watch::channel(first);
+    let (render_tx, render_rx) = watch::channel(config.render.clone());
     let renderer = tokio::spawn(render_on_change(
         board.clone(),
-        config.render.clone(),
+        render_rx,
         RenderTelemetry::register(&registry)?,
         exposition_tx,
     ));
@@ -125,29 +134,61 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("--web.listen-address {}: cannot listen", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, path = %config.telemetry_path, "serving metrics");
+    let web = Arc::new(LiveWeb::new(
+        config.web_config_file.clone(),
+        config.web.clone(),
+    ));
+    let web_for_server = web.clone();
+    let guard = match &config.web_config_file {
+        Some(_) => Some(Arc::new(Guard {
+            web: web.clone(),
+            pool: CheckPool::register(&registry)?,
+        })),
+        None => None,
+    };
+    let limits = Limits {
+        read_header_timeout: config.server.read_header_timeout,
+        idle_timeout: config.server.idle_timeout,
+        max_connections: match config.server.max_connections {
+            0 => listen::default_max_connections(open_files),
+            n => n,
+        },
+    };
+    tracing::debug!(
+        max_connections = limits.max_connections,
+        ?open_files,
+        "connection bound"
+    );
     let state = Arc::new(ServerState {
         exposition: exposition_rx,
         registry,
         board,
         telemetry_path: config.telemetry_path.clone(),
     });
-    let router = server::router(state, config.web.auth.clone());
+    let router = server::router(state, guard.clone(), config.server.max_requests);
     let (stop, stopped) = watch::channel(false);
-    let web = config.web.clone();
     let mut server = tokio::spawn(async move {
         let mut stopped = stopped;
-        server::serve(listener, router, &web, async move {
+        server::serve(listener, router, web_for_server, limits, async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         })
         .await
     });
-    let early = tokio::select! {
-        () = crate::shutdown::signal() => None,
-        ended = &mut server => Some(ended),
+    let terminate = crate::shutdown::signal();
+    tokio::pin!(terminate);
+    let early = loop {
+        tokio::select! {
+            () = &mut terminate => break None,
+            ended = &mut server => break Some(ended),
+            () = hangups.next() => reload(&config, &web, &render_tx),
+        }
     };
     // Stop accepting, cancel any poll in flight (the store is written by
     // rename, so it stays whole), and give open requests a moment.
     let _ = stop.send(true);
+    if let Some(guard) = &guard {
+        guard.pool.close();
+    }
     for poller in &pollers {
         poller.abort();
     }
@@ -167,6 +208,62 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     served
         .context("the HTTP server task")?
         .context("serving HTTP")
+}
+
+/// SIGHUP: reads the web config and `--config.file` again. What the
+/// config file's compliance and per-order settings say applies from the
+/// next render (done at once); accounts (their URL, key and rate limit)
+/// apply at a restart, which the log says. A file that cannot be used
+/// changes nothing.
+fn reload(config: &Config, web: &LiveWeb, render: &watch::Sender<RenderSettings>) {
+    tracing::info!("SIGHUP: reading the configuration again");
+    web.reload();
+    let Some(source) = &config.reload else {
+        return;
+    };
+    let (settings, accounts) = match source.read() {
+        Ok(read) => read,
+        Err(err) => {
+            tracing::error!(error = %err, "--config.file cannot be used; keeping the previous settings");
+            return;
+        }
+    };
+    let changes = render_changes(&render.borrow(), &settings);
+    if changes.is_empty() {
+        tracing::info!(path = %source.path.display(), "read --config.file again; compliance and metrics settings unchanged");
+    } else {
+        tracing::info!(path = %source.path.display(), changes = %changes.join(", "), "read --config.file again; re-rendering with the new settings");
+        render.send_replace(settings);
+    }
+    if config.demo.is_none() {
+        let restart = config::account_changes(&config.accounts, &accounts);
+        if !restart.is_empty() {
+            tracing::warn!(
+                changes = %restart.join("; "),
+                "accounts in --config.file changed; they apply at a restart"
+            );
+        }
+    }
+}
+
+/// The sections of the render settings that differ.
+fn render_changes(old: &RenderSettings, new: &RenderSettings) -> Vec<&'static str> {
+    [
+        ("compliance", old.compliance != new.compliance),
+        (
+            "accounts[].compliance",
+            old.account_compliance != new.account_compliance,
+        ),
+        ("metrics", old.per_order != new.per_order),
+        (
+            "accounts[].metrics",
+            old.account_per_order != new.account_per_order,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, changed)| *changed)
+    .map(|(section, _)| section)
+    .collect()
 }
 
 /// How long requests in flight may take to finish after SIGTERM.
@@ -200,7 +297,7 @@ impl RenderTelemetry {
 /// UTC midnight (days remaining change then, and only then).
 async fn render_on_change(
     board: Arc<Board>,
-    settings: RenderSettings,
+    mut settings: watch::Receiver<RenderSettings>,
     telemetry: RenderTelemetry,
     exposition: watch::Sender<Arc<Exposition>>,
 ) {
@@ -209,10 +306,11 @@ async fn render_on_change(
         let until_midnight = until_next_utc_day(Utc::now());
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { return },
+            changed = settings.changed() => if changed.is_err() { return },
             () = tokio::time::sleep(until_midnight) => {},
         }
         let states = board.states();
-        let settings = settings.clone();
+        let settings = settings.borrow_and_update().clone();
         let previous = exposition.borrow().clone();
         let started = Instant::now();
         let rendered = tokio::task::spawn_blocking(move || {

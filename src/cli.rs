@@ -11,9 +11,9 @@ use url::Url;
 use crate::certcentral::ApiKey;
 use crate::certcentral::ratelimit::DEFAULT_HEADROOM;
 use crate::config::{
-    self, API_KEY_ENV, AccountConfig, Config, ConfigError, DemoConfig, MAX_PAGE_SIZE,
+    self, API_KEY_ENV, AccountConfig, Config, ConfigError, DemoConfig, MAX_PAGE_SIZE, ServerLimits,
 };
-use crate::metrics::{PerOrderLimits, RenderSettings};
+use crate::metrics::PerOrderLimits;
 use crate::server::web_config::WebConfig;
 use crate::simulator::SimulateArgs;
 
@@ -47,6 +47,20 @@ pub struct ExporterArgs {
     /// Exporter-toolkit web configuration file (TLS, basic auth).
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<PathBuf>,
+    /// Scrapes of the metrics path served at once; more are answered 503 (0: no limit).
+    #[arg(long = "web.max-requests", default_value_t = 40)]
+    pub max_requests: usize,
+    /// Client connections open at once; past it the idlest is closed for a
+    /// new one (0: the open-file limit less 128, at most 10000).
+    #[arg(long = "web.max-connections", default_value_t = 0)]
+    pub max_connections: usize,
+    /// Time a client has to finish its TLS handshake and send a request's
+    /// headers; a connection still waiting is closed.
+    #[arg(long = "web.read-header-timeout", default_value = "10s", value_parser = parse_duration)]
+    pub read_header_timeout: Duration,
+    /// A connection with no request for this long after its last one is closed.
+    #[arg(long = "web.idle-timeout", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
     /// CertCentral API base, up to and including /services/v2 (EU accounts:
     /// https://certcentral.digicert.eu/services/v2).
     #[arg(long = "certcentral.url", default_value = config::DEFAULT_BASE_URL, value_parser = config::parse_base_url)]
@@ -224,21 +238,13 @@ impl ExporterArgs {
             .as_deref()
             .map(|path| config::read_config_file(path, self.demo, &flag_limits))
             .transpose()?;
-        let mut render = RenderSettings {
-            per_order: flag_limits,
-            ..RenderSettings::default()
-        };
-        if let Some(file) = &file {
-            render.compliance = file.compliance.clone();
-            render.account_compliance = file.account_compliance.clone();
-            render.per_order = file.per_order.clone();
-            render.account_per_order = file.account_per_order.clone();
-        }
-        for settings in
-            std::iter::once(&mut render.compliance).chain(render.account_compliance.values_mut())
-        {
-            settings.expired_retention = self.expired_retention;
-        }
+        let render = config::render_settings(file.as_ref(), &flag_limits, self.expired_retention)?;
+        let reload = self.config_file.clone().map(|path| config::ConfigSource {
+            path,
+            demo: self.demo,
+            flag_limits,
+            expired_retention: self.expired_retention,
+        });
         let (accounts, demo) = if self.demo {
             let demo = DemoConfig {
                 orders: self.demo_orders,
@@ -273,11 +279,17 @@ impl ExporterArgs {
             None if self.demo => None,
             None => config::default_storage_path(),
         };
-        let expired_retention = chrono::Duration::from_std(self.expired_retention)
-            .map_err(|_| ConfigError("--metrics.expired-retention is too long".to_owned()))?;
         Ok(Config {
             listen: self.listen_address,
             web,
+            web_config_file: self.web_config_file,
+            server: ServerLimits {
+                max_requests: self.max_requests,
+                max_connections: self.max_connections,
+                read_header_timeout: self.read_header_timeout,
+                idle_timeout: self.idle_timeout,
+            },
+            reload,
             telemetry_path: self.telemetry_path,
             accounts,
             demo,
@@ -286,10 +298,7 @@ impl ExporterArgs {
             page_size: self.page_size,
             request_timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
-            render: RenderSettings {
-                expired_retention,
-                ..render
-            },
+            render,
             rate_limit: self.rate_limit.0,
             rate_limit_headroom: self.rate_limit_headroom,
             concurrency: usize::from(self.concurrency),

@@ -31,6 +31,12 @@ pub struct Config {
     pub listen: SocketAddr,
     /// TLS and basic auth from `--web.config.file`.
     pub web: WebConfig,
+    /// `--web.config.file`, read again on change and on SIGHUP.
+    pub web_config_file: Option<PathBuf>,
+    /// The HTTP server's bounds and timeouts.
+    pub server: ServerLimits,
+    /// What SIGHUP reads again, when there is a `--config.file`.
+    pub reload: Option<ConfigSource>,
     pub telemetry_path: String,
     pub accounts: Vec<AccountConfig>,
     /// Poll the embedded simulator instead of CertCentral.
@@ -58,6 +64,93 @@ pub struct Config {
     pub retry_delay: Duration,
     /// Where the state store lives; `None` keeps nothing across restarts.
     pub storage_path: Option<PathBuf>,
+}
+
+/// The HTTP server's bounds (`--web.max-requests` and friends).
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// Scrapes in flight at once (0: no limit).
+    pub max_requests: usize,
+    /// Connections open at once (0: derived from the open-file limit).
+    pub max_connections: usize,
+    pub read_header_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+/// What SIGHUP needs to read `--config.file` again: the file, and the
+/// flags its settings are merged with.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    pub path: PathBuf,
+    pub demo: bool,
+    /// The per-order limits the flags set.
+    pub flag_limits: PerOrderLimits,
+    /// `--metrics.expired-retention`.
+    pub expired_retention: Duration,
+}
+
+impl ConfigSource {
+    /// Reads the file again: the render settings it gives (which apply at
+    /// once) and its accounts (which apply at a restart).
+    pub fn read(&self) -> Result<(RenderSettings, Vec<AccountConfig>), ConfigError> {
+        let file = read_config_file(&self.path, self.demo, &self.flag_limits)?;
+        let render = render_settings(Some(&file), &self.flag_limits, self.expired_retention)?;
+        Ok((render, file.accounts))
+    }
+}
+
+/// The render settings from the flags and, when given, `--config.file`.
+pub fn render_settings(
+    file: Option<&FileSettings>,
+    flag_limits: &PerOrderLimits,
+    expired_retention: Duration,
+) -> Result<RenderSettings, ConfigError> {
+    let mut render = RenderSettings {
+        per_order: flag_limits.clone(),
+        ..RenderSettings::default()
+    };
+    if let Some(file) = file {
+        render.compliance = file.compliance.clone();
+        render.account_compliance = file.account_compliance.clone();
+        render.per_order = file.per_order.clone();
+        render.account_per_order = file.account_per_order.clone();
+    }
+    for settings in
+        std::iter::once(&mut render.compliance).chain(render.account_compliance.values_mut())
+    {
+        settings.expired_retention = expired_retention;
+    }
+    render.expired_retention = chrono::Duration::from_std(expired_retention)
+        .map_err(|_| ConfigError("--metrics.expired-retention is too long".to_owned()))?;
+    Ok(render)
+}
+
+/// What differs between the accounts running and those a reloaded
+/// `--config.file` lists (names only; keys compared by fingerprint).
+pub fn account_changes(running: &[AccountConfig], read: &[AccountConfig]) -> Vec<String> {
+    let mut changes = Vec::new();
+    for account in read {
+        match running.iter().find(|a| a.name == account.name) {
+            None => changes.push(format!("{} added", account.name)),
+            Some(old) => {
+                if old.base_url != account.base_url {
+                    changes.push(format!("{}: url changed", account.name));
+                }
+                if old.api_key.fingerprint() != account.api_key.fingerprint() {
+                    changes.push(format!("{}: API key changed", account.name));
+                }
+                if old.rate_limit != account.rate_limit {
+                    changes.push(format!("{}: rate_limit changed", account.name));
+                }
+            }
+        }
+    }
+    for old in running {
+        if !read.iter().any(|a| a.name == old.name) {
+            changes.push(format!("{} removed", old.name));
+        }
+    }
+    changes
 }
 
 /// One CertCentral account to poll.

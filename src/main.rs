@@ -72,6 +72,9 @@ fn main() -> ExitCode {
             runtime.block_on(app::run(config))
         }
     };
+    // Work still running on blocking threads (a bcrypt check of a login
+    // that arrived before SIGTERM) does not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

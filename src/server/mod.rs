@@ -2,12 +2,14 @@
 //! landing page that says how the last polls went; over TLS and behind
 //! basic auth when `--web.config.file` asks for it.
 
+pub mod auth;
+pub mod listen;
+pub mod live;
 pub mod web_config;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -18,11 +20,13 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use prometheus::{Encoder, Registry, TextEncoder};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::metrics::Exposition;
 use crate::poller::Board;
-use web_config::{BasicAuth, WebConfig};
+use auth::{CheckPool, Verdict};
+use listen::Limits;
+use live::LiveWeb;
 
 /// What the handlers read: the latest rendered fleet metrics, the live
 /// counters, and the board for readiness and the landing page.
@@ -33,79 +37,104 @@ pub struct ServerState {
     pub telemetry_path: String,
 }
 
-/// The exporter's routes, behind basic auth when configured.
-pub fn router(state: Arc<ServerState>, auth: Option<Arc<BasicAuth>>) -> Router {
+/// Basic auth as the web config has it now, checked on `pool`.
+pub struct Guard {
+    pub web: Arc<LiveWeb>,
+    pub pool: CheckPool,
+}
+
+/// The exporter's routes: behind basic auth when `guard` is given (a web
+/// config file, whose users may change while running), and with at most
+/// `max_requests` scrapes in flight (0: no limit), as node_exporter's
+/// `--web.max-requests`.
+pub fn router(state: Arc<ServerState>, guard: Option<Arc<Guard>>, max_requests: usize) -> Router {
+    let mut metrics_route = get(metrics);
+    if max_requests > 0 {
+        let limit = Arc::new(Semaphore::new(max_requests));
+        metrics_route =
+            metrics_route.layer(axum::middleware::from_fn_with_state(limit, limit_in_flight));
+    }
     let router = Router::new()
-        .route(&state.telemetry_path, get(metrics))
+        .route(&state.telemetry_path, metrics_route)
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route("/", get(landing))
         .with_state(state);
-    match auth {
-        Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, require_auth)),
+    match guard {
+        Some(guard) => router.layer(axum::middleware::from_fn_with_state(guard, require_auth)),
         None => router,
     }
 }
 
-/// Serves `router` on `listener` (with TLS when configured) until
-/// `shutdown` resolves, then lets requests in flight finish for a moment.
+/// Serves `router` on `listener` (with TLS when the web config has it)
+/// until `shutdown` resolves, then lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
-    web: &WebConfig,
+    web: Arc<LiveWeb>,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    match &web.tls {
+    match web.current().tls.clone() {
         None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            let plain: Option<fn() -> Arc<rustls::ServerConfig>> = None;
+            listen::serve(listener, router, plain, limits, shutdown).await
         }
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(3)));
-            });
-            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.clone());
-            axum_server::from_tcp_rustls(listener.into_std()?, config)?
-                .handle(handle)
-                .serve(router.into_make_service())
-                .await
+        Some(initial) => {
+            // Each new connection takes the TLS settings in force then.
+            let tls = move || web.current().tls.clone().unwrap_or_else(|| initial.clone());
+            listen::serve(listener, router, Some(tls), limits, shutdown).await
         }
     }
 }
 
-/// Lets a request through with valid credentials (or on an excluded
-/// path); otherwise a 401 that asks for them.
-async fn require_auth(
-    State(auth): State<Arc<BasicAuth>>,
+/// Answers 503 past the limit of scrapes in flight, as node_exporter does.
+async fn limit_in_flight(
+    State(limit): State<Arc<Semaphore>>,
     request: Request,
     next: Next,
 ) -> Response {
+    match limit.try_acquire() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many scrapes in flight (--web.max-requests); try again later.\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Lets a request through with valid credentials (or on an excluded
+/// path, or when the web config has no users); otherwise a 401 that asks
+/// for them, or a 503 when too many checks are already waiting.
+async fn require_auth(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let config = guard.web.current();
+    let Some(auth) = &config.auth else {
+        return next.run(request).await;
+    };
     if auth.is_excluded(request.uri().path()) {
         return next.run(request).await;
     }
-    let header = request
+    let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    // bcrypt is slow on purpose: keep it off the async workers.
-    let checker = auth.clone();
-    let allowed = tokio::task::spawn_blocking(move || checker.check(header.as_deref()))
-        .await
-        .unwrap_or(false);
-    if allowed {
-        next.run(request).await
-    } else {
-        let mut response = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"certcentral-exporter\""),
-        );
-        response
+    match guard.pool.check(auth, authorization.as_deref()).await {
+        Verdict::Allowed => next.run(request).await,
+        Verdict::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many credential checks at once; try again later.\n",
+        )
+            .into_response(),
+        Verdict::Denied => {
+            let mut response = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"certcentral-exporter\""),
+            );
+            response
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! `--web.config.file`: the Prometheus exporter-toolkit web configuration
 //! (TLS and basic auth), so that operators can reuse the file they already
-//! give node_exporter. Read and checked at start-up; a mistake is an error
-//! that names the field.
+//! give node_exporter. Read and checked at start-up, where a mistake is an
+//! error that names the field, and again when it changes (see
+//! [`super::live`]); the certificate files are re-read when they change.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -10,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -107,9 +109,7 @@ impl WebConfig {
             tracing::warn!("web config: http_server_config is not supported and is ignored");
         }
         for (user, hash) in &file.basic_auth_users {
-            if !hash.starts_with("$2") {
-                return Err(fail(format!("basic_auth_users.{user}: not a bcrypt hash")));
-            }
+            check_hash(hash).map_err(|e| fail(format!("basic_auth_users.{user}: {e}")))?;
         }
         for excluded in &file.auth_excluded_paths {
             if !excluded.starts_with('/') {
@@ -129,11 +129,32 @@ impl WebConfig {
             Arc::new(BasicAuth {
                 users: file.basic_auth_users,
                 excluded_paths: file.auth_excluded_paths,
-                verified: Mutex::new(HashMap::new()),
+                verdicts: Mutex::new(Verdicts::default()),
             })
         });
         Ok(WebConfig { tls, auth })
     }
+}
+
+/// The highest bcrypt cost accepted. Each step doubles the time of a
+/// check; past 12 a few wrong passwords would hold the bounded check pool
+/// (and a core) for seconds.
+pub const MAX_BCRYPT_COST: u32 = 12;
+
+/// A usable bcrypt hash: well formed (60 characters, a `$2a$`, `$2b$`,
+/// `$2x$` or `$2y$` prefix, valid salt and digest) and of a cost from 4 to
+/// [`MAX_BCRYPT_COST`]. The message never repeats the hash.
+fn check_hash(hash: &str) -> Result<(), String> {
+    let parts: bcrypt::HashParts = hash
+        .parse()
+        .map_err(|e| format!("not a valid bcrypt hash ({e})"))?;
+    let cost = parts.get_cost();
+    if !(4..=MAX_BCRYPT_COST).contains(&cost) {
+        return Err(format!(
+            "bcrypt cost {cost} is outside 4 to {MAX_BCRYPT_COST} (a higher cost lets a few wrong passwords hold the CPU; hash again with htpasswd -nbBC 10)"
+        ));
+    }
+    Ok(())
 }
 
 /// Relative paths in the file are relative to the file, as in the toolkit.
@@ -145,21 +166,17 @@ fn resolve(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
-fn pem_bytes(
+/// Where a PEM field comes from: `<field>_file` or `<field>`, not both.
+fn pem_source(
     base: &Path,
     file: &Option<PathBuf>,
     inline: &Option<String>,
     field: &str,
-) -> Result<Option<Vec<u8>>, String> {
+) -> Result<Option<PemSource>, String> {
     match (file, inline) {
         (Some(_), Some(_)) => Err(format!("{field}_file and {field}: give one, not both")),
-        (Some(path), None) => {
-            let path = resolve(base, path);
-            std::fs::read(&path)
-                .map(Some)
-                .map_err(|e| format!("{field}_file: cannot read {}: {e}", path.display()))
-        }
-        (None, Some(text)) => Ok(Some(text.as_bytes().to_vec())),
+        (Some(path), None) => Ok(Some(PemSource::File(resolve(base, path)))),
+        (None, Some(text)) => Ok(Some(PemSource::Inline(text.as_bytes().to_vec()))),
         (None, None) => Ok(None),
     }
 }
@@ -176,27 +193,25 @@ fn tls_config(tls: &TlsFile, base: &Path) -> Result<Arc<rustls::ServerConfig>, S
     if tls.client_allowed_sans.is_some() {
         return Err("client_allowed_sans: not supported by this exporter".to_owned());
     }
-    let cert_pem = pem_bytes(base, &tls.cert_file, &tls.cert, "cert")?
-        .ok_or_else(|| "cert_file: required for TLS".to_owned())?;
-    let key_pem = pem_bytes(base, &tls.key_file, &tls.key, "key")?
-        .ok_or_else(|| "key_file: required for TLS".to_owned())?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cert_file: not PEM certificates: {e}"))?;
-    if certs.is_empty() {
-        return Err("cert_file: holds no certificate".to_owned());
-    }
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| format!("key_file: no private key: {e}"))?;
+    let required = |source: Option<PemSource>, field: &str| {
+        source.ok_or_else(|| format!("{field}_file: required for TLS"))
+    };
+    let cert = required(pem_source(base, &tls.cert_file, &tls.cert, "cert")?, "cert")?;
+    let key = required(pem_source(base, &tls.key_file, &tls.key, "key")?, "key")?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let resolver = Arc::new(ReloadingCert::new(cert, key, provider.clone())?);
 
     let versions = versions(tls.min_version.as_deref(), tls.max_version.as_deref())?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| format!("min_version: {e}"))?;
 
     let auth_type = tls.client_auth_type.as_deref().unwrap_or("NoClientCert");
-    let roots = match pem_bytes(base, &tls.client_ca_file, &tls.client_ca, "client_ca")? {
+    let client_ca = pem_source(base, &tls.client_ca_file, &tls.client_ca, "client_ca")?;
+    let roots = match client_ca
+        .map(|source| source.read("client_ca"))
+        .transpose()?
+    {
         None => None,
         Some(pem) => {
             let mut roots = RootCertStore::empty();
@@ -237,11 +252,160 @@ fn tls_config(tls: &TlsFile, base: &Path) -> Result<Arc<rustls::ServerConfig>, S
             ));
         }
     };
-    let mut config = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("key_file: does not match cert_file: {e}"))?;
+    let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Where a PEM certificate chain or key comes from.
+#[derive(Debug)]
+enum PemSource {
+    File(PathBuf),
+    Inline(Vec<u8>),
+}
+
+impl PemSource {
+    fn read(&self, field: &str) -> Result<Vec<u8>, String> {
+        match self {
+            PemSource::File(path) => std::fs::read(path)
+                .map_err(|e| format!("{field}_file: cannot read {}: {e}", path.display())),
+            PemSource::Inline(bytes) => Ok(bytes.clone()),
+        }
+    }
+}
+
+/// How often, at most, the certificate files are read again to see
+/// whether they changed (at a handshake: nothing is read while idle).
+const CERT_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The server certificate, re-read from its files when they change, as
+/// exporter-toolkit does, so that a certificate rotated on disk
+/// (cert-manager, certbot) is served from the next handshake on. The files
+/// are compared by content (a SHA-256) at most once a second; a new pair
+/// that cannot be used is logged and the previous certificate kept.
+pub struct ReloadingCert {
+    cert: PemSource,
+    key: PemSource,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    state: Mutex<CertState>,
+}
+
+struct CertState {
+    key: Arc<CertifiedKey>,
+    digest: [u8; 32],
+    checked: std::time::Instant,
+}
+
+impl std::fmt::Debug for ReloadingCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReloadingCert")
+            .field("cert", &self.cert)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReloadingCert {
+    fn new(
+        cert: PemSource,
+        key: PemSource,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<ReloadingCert, String> {
+        let (digest, certified) = load_pair(&cert, &key, &provider)?;
+        Ok(ReloadingCert {
+            cert,
+            key,
+            provider,
+            state: Mutex::new(CertState {
+                key: certified,
+                digest,
+                checked: std::time::Instant::now(),
+            }),
+        })
+    }
+
+    /// The certificate to serve, read again first if the files changed.
+    fn current(&self) -> Option<Arc<CertifiedKey>> {
+        let mut state = self.state.lock().ok()?;
+        if state.checked.elapsed() >= CERT_CHECK_INTERVAL {
+            state.checked = std::time::Instant::now();
+            match read_pair(&self.cert, &self.key) {
+                Ok(pair) if pair.digest == state.digest => {}
+                Ok(pair) => {
+                    // Tried once per change, not at every handshake.
+                    state.digest = pair.digest;
+                    match parse_pair(&pair.cert, &pair.key, &self.provider) {
+                        Ok(certified) => {
+                            tracing::info!(cert = ?self.cert, "the TLS certificate changed on disk; serving the new one");
+                            state.key = certified;
+                        }
+                        Err(err) => tracing::warn!(
+                            error = %err,
+                            "the TLS certificate changed on disk but cannot be used; keeping the previous one"
+                        ),
+                    }
+                }
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    "cannot read the TLS certificate again; keeping the previous one"
+                ),
+            }
+        }
+        Some(state.key.clone())
+    }
+}
+
+impl ResolvesServerCert for ReloadingCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.current()
+    }
+}
+
+/// Both PEM texts, and the digest of the pair.
+struct PemPair {
+    digest: [u8; 32],
+    cert: Vec<u8>,
+    key: Vec<u8>,
+}
+
+fn read_pair(cert: &PemSource, key: &PemSource) -> Result<PemPair, String> {
+    let cert = cert.read("cert")?;
+    let key = key.read("key")?;
+    let digest = Sha256::new()
+        .chain_update((cert.len() as u64).to_le_bytes())
+        .chain_update(&cert)
+        .chain_update(&key)
+        .finalize()
+        .into();
+    Ok(PemPair { digest, cert, key })
+}
+
+/// Reads and checks a certificate chain and its key.
+fn load_pair(
+    cert: &PemSource,
+    key: &PemSource,
+    provider: &rustls::crypto::CryptoProvider,
+) -> Result<([u8; 32], Arc<CertifiedKey>), String> {
+    let pair = read_pair(cert, key)?;
+    Ok((pair.digest, parse_pair(&pair.cert, &pair.key, provider)?))
+}
+
+/// Checks a PEM certificate chain and its key.
+fn parse_pair(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    provider: &rustls::crypto::CryptoProvider,
+) -> Result<Arc<CertifiedKey>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cert_file: not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("cert_file: holds no certificate".to_owned());
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| format!("key_file: no private key: {e}"))?;
+    let certified = CertifiedKey::from_der(certs, key, provider)
+        .map_err(|e| format!("key_file: does not match cert_file: {e}"))?;
+    Ok(Arc::new(certified))
 }
 
 fn versions(
@@ -282,14 +446,36 @@ fn versions(
     Ok(versions)
 }
 
-/// Basic auth against bcrypt hashes. A successful check is remembered (by
-/// a SHA-256 of user and password, never the password) because bcrypt is
-/// slow by design and Prometheus scrapes often.
+/// Basic auth against bcrypt hashes. The outcome of a check, success or
+/// failure, is remembered (by a SHA-256 of user and password, never the
+/// password) because bcrypt is slow by design: Prometheus scrapes often,
+/// and a client retrying a wrong password must not cost a hash each time.
+/// The bcrypt checks themselves run on the bounded pool of
+/// [`super::auth::CheckPool`].
 pub struct BasicAuth {
     users: BTreeMap<String, String>,
     excluded_paths: Vec<String>,
-    verified: Mutex<HashMap<[u8; 32], ()>>,
+    verdicts: Mutex<Verdicts>,
 }
+
+/// Credentials as a request gave them, and their digest.
+pub struct Credentials {
+    user: String,
+    password: String,
+    digest: [u8; 32],
+}
+
+/// Remembered outcomes, at most [`MAX_VERDICTS`], the least recently
+/// used dropped first.
+#[derive(Default)]
+struct Verdicts {
+    outcomes: HashMap<[u8; 32], (bool, u64)>,
+    tick: u64,
+}
+
+/// Credentials remembered at once: far more than the users of one
+/// exporter, small enough for the scan that drops the oldest.
+const MAX_VERDICTS: usize = 1024;
 
 /// A bcrypt hash of nothing useful, checked for unknown users so that a
 /// wrong user name takes as long as a wrong password.
@@ -301,29 +487,67 @@ impl BasicAuth {
         self.excluded_paths.iter().any(|p| p == path)
     }
 
-    /// Checks an `Authorization` header value.
-    pub fn check(&self, authorization: Option<&str>) -> bool {
-        let Some((user, password)) = authorization.and_then(parse_basic) else {
-            return false;
+    /// The users and their hashes (to tell what a reload changed).
+    pub fn users(&self) -> &BTreeMap<String, String> {
+        &self.users
+    }
+
+    /// The paths served without credentials.
+    pub fn excluded_paths(&self) -> &[String] {
+        &self.excluded_paths
+    }
+
+    /// The remembered outcome for these credentials, if any.
+    pub fn remembered(&self, credentials: &Credentials) -> Option<bool> {
+        let mut verdicts = self.verdicts.lock().ok()?;
+        verdicts.tick += 1;
+        let tick = verdicts.tick;
+        let (ok, used) = verdicts.outcomes.get_mut(&credentials.digest)?;
+        *used = tick;
+        Some(*ok)
+    }
+
+    /// Checks the password with bcrypt (slow: call it off the async
+    /// workers) and remembers the outcome.
+    pub fn verify(&self, credentials: &Credentials) -> bool {
+        let (hash, known) = match self.users.get(&credentials.user) {
+            Some(hash) => (hash.as_str(), true),
+            None => (DUMMY_HASH, false),
         };
+        let ok = bcrypt::verify(&credentials.password, hash).unwrap_or(false) && known;
+        if let Ok(mut verdicts) = self.verdicts.lock() {
+            if verdicts.outcomes.len() >= MAX_VERDICTS
+                && let Some(oldest) = verdicts
+                    .outcomes
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(digest, _)| *digest)
+            {
+                verdicts.outcomes.remove(&oldest);
+            }
+            verdicts.tick += 1;
+            let tick = verdicts.tick;
+            verdicts.outcomes.insert(credentials.digest, (ok, tick));
+        }
+        ok
+    }
+}
+
+impl Credentials {
+    /// The user and password of a `Basic` `Authorization` header value.
+    pub fn parse(authorization: &str) -> Option<Credentials> {
+        let (user, password) = parse_basic(authorization)?;
         let digest: [u8; 32] = Sha256::new()
             .chain_update(user.as_bytes())
             .chain_update([0])
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if self.verified.lock().is_ok_and(|v| v.contains_key(&digest)) {
-            return true;
-        }
-        let (hash, known) = match self.users.get(&user) {
-            Some(hash) => (hash.as_str(), true),
-            None => (DUMMY_HASH, false),
-        };
-        let ok = bcrypt::verify(&password, hash).unwrap_or(false) && known;
-        if ok && let Ok(mut verified) = self.verified.lock() {
-            verified.insert(digest, ());
-        }
-        ok
+        Some(Credentials {
+            user,
+            password,
+            digest,
+        })
     }
 }
 
@@ -374,15 +598,16 @@ mod tests {
                 base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
             )
         };
-        assert!(auth.check(Some(&header("alice", "s3cret"))));
-        assert!(
-            auth.check(Some(&header("alice", "s3cret"))),
-            "from the cache"
-        );
-        assert!(!auth.check(Some(&header("alice", "wrong"))));
-        assert!(!auth.check(Some(&header("bob", "s3cret"))));
-        assert!(!auth.check(Some("Bearer x")));
-        assert!(!auth.check(None));
+        let credentials = |u: &str, p: &str| Credentials::parse(&header(u, p)).unwrap();
+        let right = credentials("alice", "s3cret");
+        assert_eq!(auth.remembered(&right), None);
+        assert!(auth.verify(&right));
+        assert_eq!(auth.remembered(&right), Some(true), "from the cache");
+        let wrong = credentials("alice", "wrong");
+        assert!(!auth.verify(&wrong));
+        assert_eq!(auth.remembered(&wrong), Some(false), "failures too");
+        assert!(!auth.verify(&credentials("bob", "s3cret")));
+        assert!(Credentials::parse("Bearer x").is_none());
         assert!(auth.is_excluded("/-/healthy"));
         assert!(!auth.is_excluded("/metrics"));
     }
@@ -390,6 +615,16 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         assert!(error("basic_auth_users:\n  alice: plain\n").contains("basic_auth_users.alice"));
+        let hash = bcrypt::hash("x", 4).unwrap();
+        let truncated = error(&format!("basic_auth_users:\n  bob: '{}'\n", &hash[..50]));
+        assert!(truncated.contains("basic_auth_users.bob"), "{truncated}");
+        assert!(!truncated.contains(&hash[10..50]), "{truncated}");
+        let costly = hash.replacen("$04$", "$13$", 1);
+        let costly = error(&format!("basic_auth_users:\n  carol: '{costly}'\n"));
+        assert!(
+            costly.contains("basic_auth_users.carol") && costly.contains("cost 13"),
+            "{costly}"
+        );
         assert!(
             error("tls_server_config:\n  key_file: k\n").contains("tls_server_config.cert_file")
         );

@@ -52,10 +52,23 @@ pub struct Process {
 
 impl Process {
     pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Process {
+        Process::spawn_wrapped(&[], args, env)
+    }
+
+    /// The binary started by `wrapper` (e.g. `prlimit --nofile=256:1024`),
+    /// which ends by running the command it is given.
+    pub fn spawn_wrapped(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Process {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("stderr.log");
         let file = std::fs::File::create(&log).expect("log file");
-        let mut command = Command::new(BIN);
+        let mut command = match wrapper.split_first() {
+            None => Command::new(BIN),
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(BIN);
+                command
+            }
+        };
         command
             .args(args)
             .env_remove("CERTCENTRAL_API_KEY")
@@ -82,14 +95,17 @@ impl Process {
         text
     }
 
+    /// The process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sends SIGTERM and waits (with a deadline) for the exit status.
-    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    /// Waits (with a deadline) for the process to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -98,6 +114,13 @@ impl Process {
             std::thread::sleep(Duration::from_millis(20));
         }
         None
+    }
+
+    /// Sends SIGTERM and waits (with a deadline) for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.wait_exit(timeout)
     }
 }
 
@@ -213,11 +236,16 @@ pub struct Exporter {
 
 impl Exporter {
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Exporter {
+        Exporter::start_wrapped(&[], args, env)
+    }
+
+    /// The exporter started by `wrapper` (see [`Process::spawn_wrapped`]).
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Exporter {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut all = vec!["--web.listen-address", &listen, "--log.level", "debug"];
         all.extend_from_slice(args);
-        let process = Process::spawn(&all, env);
+        let process = Process::spawn_wrapped(wrapper, &all, env);
         Exporter {
             process,
             base: format!("http://{listen}"),

@@ -127,7 +127,6 @@ impl PollError {
 
 /// A poll that read the whole report.
 struct Succeeded {
-    report_read_at: DateTime<Utc>,
     /// Steps after the report that ended early, with why.
     incomplete: Vec<(&'static str, PollError)>,
     read: DetailsRead,
@@ -528,11 +527,7 @@ impl Poller {
         self.rebuild_fleet();
         self.plan_progress();
         self.save_store().await;
-        let succeeded = Succeeded {
-            report_read_at,
-            incomplete,
-            read,
-        };
+        let succeeded = Succeeded { incomplete, read };
         self.finish(board, started, Ok(succeeded));
     }
 
@@ -542,11 +537,7 @@ impl Poller {
         let ended_at = Utc::now();
         let mut state = self.state(board);
         let (failure, incomplete) = match result {
-            Ok(Succeeded {
-                report_read_at,
-                incomplete,
-                read,
-            }) => {
+            Ok(Succeeded { incomplete, read }) => {
                 let incomplete: Vec<(&'static str, PollFailure)> = incomplete
                     .into_iter()
                     .map(|(step, err)| {
@@ -582,7 +573,7 @@ impl Poller {
                     duration_ms = duration.as_millis() as u64,
                     "poll succeeded"
                 );
-                state.last_success = Some(report_read_at);
+                state.last_success = Some(ended_at);
                 self.telemetry
                     .polls
                     .with_label_values(&[&self.account, "success"])
@@ -641,7 +632,8 @@ impl Poller {
     }
 
     /// The state of a poll under way whose report has been read: a
-    /// success so far, with the fleet as it stands. Readiness waits for the
+    /// success so far, with the fleet as it stands: the latest success is
+    /// this poll's report read until the poll ends. Readiness waits for the
     /// poll's end (`last_poll`).
     fn progress_state(&self, board: &Board, report_read_at: DateTime<Utc>) -> AccountState {
         let mut state = self.state(board);

@@ -53,7 +53,8 @@ pub struct Reissues {
     pub active_valid_till: Option<NaiveDate>,
     pub active_certificate_id: Option<u64>,
     /// When the list was read; a list is due again once the order's
-    /// details are newer. Absent in stores written before lists kept it.
+    /// details are newer. Absent in stores written before lists kept it
+    /// (such a list is due).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched_at: Option<DateTime<Utc>>,
 }

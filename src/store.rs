@@ -193,9 +193,9 @@ impl Store {
                 source,
             })?;
             let Ok(entry) = serde_json::from_slice::<JournalEntry>(&line) else {
-                // Only the last line can be cut short; nothing after it
-                // was written whole.
-                break;
+                // A line cut short by a kill or a failed write; every
+                // other line is whole.
+                continue;
             };
             match entry.details {
                 Some(details) => orders.insert(entry.order_id, details),
@@ -267,7 +267,18 @@ impl Store {
             .create(true)
             .append(true)
             .open(&self.journal_path)?;
-        if file.metadata()?.len() == 0 {
+        let len = file.metadata()?.len();
+        if len > 0 {
+            // A line cut short by a kill: end it, so the next entry starts
+            // a line of its own.
+            let mut last = [0u8; 1];
+            let mut reader = std::fs::File::open(&self.journal_path)?;
+            std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(len - 1))?;
+            std::io::Read::read_exact(&mut reader, &mut last)?;
+            if last != *b"\n" {
+                file.write_all(b"\n")?;
+            }
+        } else {
             let mut header = serde_json::to_vec(&JournalHeader {
                 format: JOURNAL_FORMAT.to_owned(),
                 version: VERSION,
@@ -412,12 +423,13 @@ mod tests {
         std::fs::write(&journal, &text[..text.len() - 20]).unwrap();
         let again = Store::new(dir.path(), "prod", "https://x/services/v2");
         assert_eq!(again.load().unwrap(), HashMap::from([(1, details(7))]));
-        // Appending after a cut line starts a line of its own.
+        // Appending after a cut line starts a line of its own, and the
+        // cut line hides nothing after it.
         again.append(3, Some(&details(9))).unwrap();
         let loaded = Store::new(dir.path(), "prod", "https://x/services/v2")
             .load()
             .unwrap();
-        assert_eq!(loaded.get(&1), Some(&details(7)));
+        assert_eq!(loaded, HashMap::from([(1, details(7)), (3, details(9))]));
     }
 
     #[test]

@@ -203,12 +203,13 @@ fn wants_details(order: &Order, ages: &Ages, now: DateTime<Utc>) -> bool {
 
 /// Whether the order's reissue list should be read now: its details show
 /// reissues (or a plan) and the list is missing or older than them. A list
-/// kept from before lists carried their own time counts as current.
+/// kept from before lists carried their own time is due too: earlier
+/// versions kept a list across detail reads without reading it again.
 pub(crate) fn reissues_due(details: &OrderDetails) -> bool {
     details.wants_reissues()
         && details.reissues.as_ref().is_none_or(|r| {
             r.fetched_at
-                .is_some_and(|fetched| fetched < details.fetched_at)
+                .is_none_or(|fetched| fetched < details.fetched_at)
         })
 }
 
@@ -314,7 +315,7 @@ mod tests {
         if let Some(list) = old.reissues.as_mut() {
             list.fetched_at = None;
         }
-        assert!(!reissues_due(&old));
+        assert!(reissues_due(&old));
         // No reissue and no plan: no list is wanted.
         assert!(!reissues_due(&OrderDetails {
             reissues: None,

@@ -18,6 +18,7 @@ use futures_util::stream::FuturesUnordered;
 
 use super::plan::{self, Planned, Work};
 use super::{Board, PollError, Poller};
+use crate::certcentral::wire::{OrderInfo, ReissueList};
 use crate::certcentral::{ApiError, ErrorKind};
 use crate::fleet::{self, OrderDetails, Reissues};
 
@@ -98,21 +99,19 @@ impl Poller {
                 };
                 let client = self.client.clone();
                 in_flight.push(async move {
-                    let answer = match next {
-                        Read::Details(id) => client
-                            .order_info(id)
-                            .await
-                            .map(|info| Answer::Details(Box::new(info))),
-                        Read::Reissues(id) => client.reissues(id).await.map(Answer::Reissues),
-                    };
-                    (next, answer)
+                    match next {
+                        Read::Details(id) => {
+                            Answer::Details(id, client.order_info(id).await.map(Box::new))
+                        }
+                        Read::Reissues(id) => Answer::Reissues(id, client.reissues(id).await),
+                    }
                 });
             }
-            let Some((request, answer)) = in_flight.next().await else {
+            let Some(answer) = in_flight.next().await else {
                 break;
             };
-            match (request, answer) {
-                (Read::Details(id), Ok(Answer::Details(info))) => {
+            match answer {
+                Answer::Details(id, Ok(info)) => {
                     consecutive_failures = 0;
                     let Some(order) = fleet.order(id) else {
                         committed -= 1;
@@ -135,7 +134,7 @@ impl Poller {
                     }
                     self.keep(id, Arc::new(details));
                 }
-                (Read::Reissues(id), Ok(Answer::Reissues(list))) => {
+                Answer::Reissues(id, Ok(list)) => {
                     consecutive_failures = 0;
                     let Some(current) = self.details.get(&id) else {
                         continue;
@@ -145,19 +144,13 @@ impl Poller {
                     read.reissues += 1;
                     self.keep(id, Arc::new(details));
                 }
-                (request, Err(err)) => {
-                    let id = match request {
-                        Read::Details(id) => {
-                            committed -= 1; // no list follows
-                            id
-                        }
-                        Read::Reissues(id) => id,
-                    };
-                    if let Some(stop) = self.detail_failure(id, err, &mut consecutive_failures) {
-                        stopped.get_or_insert(stop);
-                    }
+                Answer::Details(id, Err(err)) => {
+                    committed -= 1; // no list follows
+                    stopped = stopped.or(self.detail_failure(id, err, &mut consecutive_failures));
                 }
-                (_, Ok(_)) => {}
+                Answer::Reissues(id, Err(err)) => {
+                    stopped = stopped.or(self.detail_failure(id, err, &mut consecutive_failures));
+                }
             }
             if self.fleet_outdated && published.elapsed() >= publish_every {
                 self.rebuild_fleet();
@@ -234,8 +227,8 @@ impl Poller {
     }
 }
 
-/// An answer of the details step.
+/// An answer of the details step, for one order.
 enum Answer {
-    Details(Box<crate::certcentral::wire::OrderInfo>),
-    Reissues(crate::certcentral::wire::ReissueList),
+    Details(u64, Result<Box<OrderInfo>, ApiError>),
+    Reissues(u64, Result<ReissueList, ApiError>),
 }

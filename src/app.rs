@@ -20,7 +20,7 @@ use crate::poller::{Board, PollSettings, PollTelemetry, Poller};
 use crate::server::auth::CheckPool;
 use crate::server::listen::{self, Limits};
 use crate::server::live::LiveWeb;
-use crate::server::{self, Guard, ServerState};
+use crate::server::{self, Guard, Landing, ServerState};
 use crate::shutdown::Hangups;
 use crate::simulator::{self, SimulatorConfig};
 use crate::store::Store;
@@ -29,11 +29,28 @@ use crate::store::Store;
 /// CSRs is a few MB).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// A start-up failure the operator fixes in the flags or on the host (the
+/// listen address is taken): `main` prints it as one line and exits 2, like
+/// a bad flag.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(String);
+
 /// Runs the exporter until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     // First, so that a SIGHUP from now on reloads instead of killing.
     let mut hangups = Hangups::listen();
     let open_files = listen::raise_open_file_limit();
+    // Before anything is started or opened (the demo simulator, the state
+    // store): a port in use is a one-line error, with nothing to undo.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            StartupError(format!(
+                "--web.listen-address {}: cannot listen: {e}",
+                config.listen
+            ))
+        })?;
     let accounts = match &config.demo {
         None => config.accounts.clone(),
         Some(demo) => {
@@ -130,9 +147,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         exposition_tx,
     ));
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("--web.listen-address {}: cannot listen", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, path = %config.telemetry_path, "serving metrics");
     let web = Arc::new(LiveWeb::new(
         config.web_config_file.clone(),
@@ -164,6 +178,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         registry,
         board,
         telemetry_path: config.telemetry_path.clone(),
+        landing: Landing {
+            demo: config.demo.is_some(),
+            sources: accounts
+                .iter()
+                .map(|a| (a.name.clone(), a.base_url.clone()))
+                .collect(),
+        },
     });
     let router = server::router(state, guard.clone(), config.server.max_requests);
     let (stop, stopped) = watch::channel(false);

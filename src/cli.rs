@@ -5,6 +5,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::error::{ContextKind, ContextValue};
 use clap::{Parser, Subcommand, ValueEnum};
 use url::Url;
 
@@ -65,7 +66,8 @@ pub struct ExporterArgs {
     /// https://certcentral.digicert.eu/services/v2).
     #[arg(long = "certcentral.url", default_value = config::DEFAULT_BASE_URL, value_parser = config::parse_base_url)]
     pub url: Url,
-    /// File holding the API key (else $CERTCENTRAL_API_KEY).
+    /// File holding the API key (else $CREDENTIALS_DIRECTORY/certcentral-api-key,
+    /// else $CERTCENTRAL_API_KEY).
     #[arg(long = "certcentral.api-key-file")]
     pub api_key_file: Option<PathBuf>,
     /// Orders per order-report page (at most 1000).
@@ -254,14 +256,21 @@ impl ExporterArgs {
         } else if let Some(file) = file {
             (file.accounts, None)
         } else {
-            let api_key = match &self.api_key_file {
-                Some(path) => config::read_key_file(path, "--certcentral.api-key-file")?,
-                None => std::env::var(API_KEY_ENV)
+            let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+                .map(|dir| PathBuf::from(dir).join(API_KEY_CREDENTIAL))
+                .filter(|path| path.exists());
+            let api_key = match (&self.api_key_file, credential) {
+                (Some(path), _) => config::read_key_file(path, "--certcentral.api-key-file")?,
+                (None, Some(path)) => config::read_key_file(
+                    &path,
+                    &format!("$CREDENTIALS_DIRECTORY/{API_KEY_CREDENTIAL}"),
+                )?,
+                (None, None) => std::env::var(API_KEY_ENV)
                     .ok()
                     .and_then(|v| ApiKey::new(&v))
                     .ok_or_else(|| {
                         ConfigError(format!(
-                            "no API key: give --certcentral.api-key-file or set {API_KEY_ENV} (or try --demo)"
+                            "no API key: give --certcentral.api-key-file, a systemd credential {API_KEY_CREDENTIAL}, or set {API_KEY_ENV} (or try --demo)"
                         ))
                     })?,
             };
@@ -312,13 +321,26 @@ impl ExporterArgs {
     }
 }
 
+/// The name of the systemd credential (`LoadCredential=`) holding the API
+/// key, read from `$CREDENTIALS_DIRECTORY` when --certcentral.api-key-file
+/// is not given; it takes precedence over $CERTCENTRAL_API_KEY.
+pub const API_KEY_CREDENTIAL: &str = "certcentral-api-key";
+
 /// The first line of a clap error (`error: invalid value 'soon' for
-/// '--poll.interval <POLL_INTERVAL>': ...`), which names the flag.
+/// '--poll.interval <POLL_INTERVAL>': ...`), which names the flag, with the
+/// valid values when the flag takes one of a list (clap puts them on a
+/// line of their own).
 pub fn one_line_error(err: &clap::Error) -> String {
     let rendered = err.render().to_string();
-    rendered
+    let first = rendered
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("error: invalid command line")
-        .to_owned()
+        .trim_end();
+    match err.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(values)) if !values.is_empty() => {
+            format!("{first}; valid values: {}", values.join(", "))
+        }
+        _ => first.to_owned(),
+    }
 }

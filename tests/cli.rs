@@ -141,3 +141,46 @@ fn help_and_version_succeed() {
     let out = Command::new(BIN).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn a_port_in_use_is_one_line_and_exit_2_before_anything_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (code, stderr) = run(
+        &[
+            "--web.listen-address",
+            &address,
+            "--storage.path",
+            state.to_str().unwrap(),
+            "--certcentral.url",
+            "http://127.0.0.1:9/services/v2",
+        ],
+        &[("CERTCENTRAL_API_KEY", "k")],
+    );
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line, no log lines: {stderr}");
+    assert!(
+        lines[0].starts_with("error: --web.listen-address")
+            && lines[0].contains(&address)
+            && lines[0].to_lowercase().contains("in use"),
+        "{stderr}"
+    );
+    assert!(!state.exists(), "the store was opened before the port was");
+}
+
+#[test]
+fn a_bad_enum_value_lists_the_valid_ones() {
+    assert_one_line_error(
+        &["--demo", "--log.level", "verbose"],
+        &[],
+        "valid values: error, warn, info, debug, trace",
+    );
+    assert_one_line_error(
+        &["--demo", "--log.format", "text"],
+        &[],
+        "valid values: logfmt, json",
+    );
+}

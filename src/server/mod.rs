@@ -35,6 +35,35 @@ pub struct ServerState {
     pub registry: Registry,
     pub board: Arc<Board>,
     pub telemetry_path: String,
+    pub landing: Landing,
+}
+
+/// What the landing page says about where the data comes from, so that a
+/// person opening `/` sees at once whether it is the demo and which
+/// CertCentral each account polls.
+pub struct Landing {
+    /// Whether the exporter polls its embedded demo simulator.
+    pub demo: bool,
+    /// Each account's name and the CertCentral API URL it polls.
+    pub sources: Vec<(String, url::Url)>,
+}
+
+/// The project's documentation, linked from the landing page.
+const README_URL: &str = "https://github.com/certcentral-exporter/certcentral-exporter#readme";
+/// The runbooks of the alerts (the mixin's default runbookBaseURL).
+const RUNBOOKS_URL: &str =
+    "https://github.com/certcentral-exporter/certcentral-exporter/blob/main/docs/runbooks.md";
+
+/// `url` as the landing page shows it: scheme, host, port and path only,
+/// so that credentials or tokens someone put in the URL are never shown.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    // Neither fails for an http(s) URL, the only kind accepted.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }
 
 /// Basic auth as the web config has it now, checked on `pool`.
@@ -240,11 +269,29 @@ async fn landing(State(state): State<Arc<ServerState>>) -> Html<String> {
             backlog
         ));
     }
+    let landing = &state.landing;
+    let source = if landing.demo {
+        "<p><strong>Demo:</strong> polling the embedded CertCentral simulator (<code>--demo</code>), \
+         not CertCentral. Its orders are made up.</p>\n"
+            .to_owned()
+    } else {
+        let mut list = String::from("<p>Polling CertCentral:</p>\n<ul>\n");
+        for (account, url) in &landing.sources {
+            list.push_str(&format!(
+                "<li>account {}: <code>{}</code></li>\n",
+                escape_html(account),
+                escape_html(&shown_url(url))
+            ));
+        }
+        list.push_str("</ul>\n");
+        list
+    };
     Html(format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>CertCentral Exporter</title></head>\n\
          <body><h1>CertCentral Exporter</h1>\n<p>Version {version}. <a href=\"{path}\">Metrics</a> · \
-         <a href=\"/-/healthy\">Health</a> · <a href=\"/-/ready\">Readiness</a></p>\n\
-         <h2>Last poll</h2>\n<table border=\"1\" cellpadding=\"4\">\n\
+         <a href=\"/-/healthy\">Health</a> · <a href=\"/-/ready\">Readiness</a> · \
+         <a href=\"{RUNBOOKS_URL}\">Alert runbooks</a> · <a href=\"{README_URL}\">README</a></p>\n\
+         {source}<h2>Last poll</h2>\n<table border=\"1\" cellpadding=\"4\">\n\
          <tr><th>account</th><th>outcome</th><th>ended</th><th>last success</th><th>orders</th><th>details due</th></tr>\n\
          {rows}</table></body></html>\n",
         version = env!("CARGO_PKG_VERSION"),
@@ -287,6 +334,13 @@ mod tests {
         assert!(!accepts_gzip(&with_accept("gzip;q=0")));
         assert!(!accepts_gzip(&with_accept("identity")));
         assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn shown_urls_have_no_credentials_or_query() {
+        let url =
+            url::Url::parse("https://user:secret@cc.example:8443/services/v2?key=abc#x").unwrap();
+        assert_eq!(shown_url(&url), "https://cc.example:8443/services/v2");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 # Renders the monitoring mixin into the rule file, the PrometheusRule and
 # the Grafana dashboards. Needs `jsonnet` (Debian: apt-get install jsonnet).
 #
-#   mixin/generate.sh                   rewrites alerts/ and dashboards/ of this repository
-#   mixin/generate.sh -o DIR            writes DIR/alerts/... and DIR/dashboards/... instead
+#   mixin/generate.sh                   rewrites alerts/, dashboards/ and their copies in
+#                                       deploy/kubernetes/base/ of this repository
+#   mixin/generate.sh -o DIR            writes DIR/alerts/..., DIR/dashboards/... instead
 #   mixin/generate.sh -m my.libsonnet   renders your own mixin file, e.g.
 #                                         (import 'mixin.libsonnet') + { _config+:: { exporterJob: 'my-job' } }
 set -euo pipefail
@@ -36,7 +37,7 @@ if [ -n "$mixin" ] && [ ! -r "$mixin" ]; then
   exit 2
 fi
 
-mkdir -p "$out/alerts" "$out/dashboards"
+mkdir -p "$out/alerts" "$out/dashboards" "$out/deploy/kubernetes/base/dashboards"
 args=(-J "$here" -S -m "$out")
 if [ -n "$mixin" ]; then
   args+=(--tla-code-file "mixin=$mixin")

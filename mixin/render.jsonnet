@@ -1,7 +1,8 @@
 // Renders a mixin into the files committed in this repository, as an object
 // from path (relative to the output directory) to file text, for
-// `jsonnet -S -m OUT`. mixin/generate.sh runs it; `mixin` defaults to this
-// directory's mixin.libsonnet.
+// `jsonnet -S -m OUT`: alerts/, dashboards/ and their copies in the
+// kustomize base, deploy/kubernetes/base/. mixin/generate.sh runs it; `mixin`
+// defaults to this directory's mixin.libsonnet.
 local manifest = import 'lib/manifest.libsonnet';
 
 function(mixin=import 'mixin.libsonnet')
@@ -26,6 +27,9 @@ function(mixin=import 'mixin.libsonnet')
       + '\n'
       + rules,
 
+    // The kustomize base (deploy/kubernetes/base/) may only read files below it.
+    'deploy/kubernetes/base/prometheusrule.yaml': self['alerts/prometheusrule.yaml'],
+
     'alerts/prometheusrule.yaml':
       manifest.comment(|||
         The rules of certcentral.rules.yml as a Kubernetes PrometheusRule, for the
@@ -42,6 +46,7 @@ function(mixin=import 'mixin.libsonnet')
       + manifest.indent(rules, '  '),
   }
   + {
-    ['dashboards/' + name]: manifest.json(mixin.grafanaDashboards[name])
+    [dir + name]: manifest.json(mixin.grafanaDashboards[name])
+    for dir in ['dashboards/', 'deploy/kubernetes/base/dashboards/']
     for name in std.objectFields(mixin.grafanaDashboards)
   }

@@ -13,7 +13,7 @@
 # The runtime image has no shell and no package manager: only the binary,
 # glibc and the CA certificates it needs to reach CertCentral over TLS.
 
-FROM rust:1-bookworm AS build
+FROM docker.io/library/rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
 # The registry and the target directory are cached between builds; the

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Renders the kustomize base and every overlay with `kubectl kustomize` and
+# validates each object: Kubernetes kinds with kubernetes-validate --strict
+# (PyPI), the Prometheus Operator kinds with the validators generated from
+# its CRDs (npm's @kubernetes-models/prometheus-operator, validate-crds.mjs).
+#
+#   deploy/kubernetes/validate.sh NODE_MODULES_DIR
+#
+# NODE_MODULES_DIR holds @kubernetes-models/prometheus-operator and yaml
+# (.ci/run installs them). Needs kubectl, kubernetes-validate and node.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+[ "$#" -eq 1 ] || { echo "usage: $0 NODE_MODULES_DIR" >&2; exit 2; }
+modules="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+for dir in "$here/base" "$here"/overlays/*/; do
+  name="$(basename "$dir")"
+  rendered="$work/$name.yaml"
+  kubectl kustomize "$dir" >"$rendered"
+  report="$(kubernetes-validate --strict "$rendered" 2>&1)" || {
+    echo "$report" >&2
+    echo "$name: kubernetes-validate failed" >&2
+    exit 1
+  }
+  # Only the operator's kinds may lack a Kubernetes schema: validate-crds.mjs
+  # checks those.
+  if grep -v "Couldn't find schema for kind [A-Za-z]* with api version monitoring.coreos.com/" <<<"$report" | grep -E "ERROR|WARN"; then
+    echo "$name: kubernetes-validate found problems" >&2
+    exit 1
+  fi
+  node "$here/validate-crds.mjs" "$modules" "$rendered"
+  echo "$name: $(grep -c "passed" <<<"$report") Kubernetes objects valid"
+done

@@ -1,0 +1,109 @@
+//! The packaging an operator applies: the systemd unit passes
+//! `systemd-analyze verify` (with ExecStart pointed at the built binary, so
+//! that verify finds it), and the kustomize base and overlays render and
+//! validate against the Kubernetes and Prometheus Operator schemas
+//! (deploy/kubernetes/validate.sh).
+//!
+//! Needs systemd-analyze, kubectl, kubernetes-validate and node with the
+//! npm modules of validate.sh in $CERTCENTRAL_NODE_MODULES; `.ci/run`
+//! installs them all.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use certcentral_exporter::cli::API_KEY_CREDENTIAL;
+
+const EXPORTER: &str = env!("CARGO_BIN_EXE_certcentral-exporter");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(command: &mut Command, what: &str) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what} ({e}); `bash .ci/run` installs it"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[test]
+fn the_systemd_unit_verifies_and_loads_the_key_as_the_exporters_credential() {
+    let unit = std::fs::read_to_string(root().join("deploy/systemd/certcentral-exporter.service"))
+        .expect("the unit file");
+    for setting in [
+        "DynamicUser=yes",
+        "StateDirectory=certcentral-exporter",
+        &format!("LoadCredential={API_KEY_CREDENTIAL}:"),
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "CapabilityBoundingSet=\n",
+    ] {
+        assert!(unit.contains(setting), "the unit has no {setting:?}");
+    }
+    let installed = "ExecStart=/usr/local/bin/certcentral-exporter";
+    assert!(unit.contains(installed), "ExecStart moved: {unit}");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let copy = dir.path().join("certcentral-exporter.service");
+    std::fs::write(
+        &copy,
+        unit.replace(installed, &format!("ExecStart={EXPORTER}")),
+    )
+    .expect("write the unit");
+    let output = run(
+        Command::new("systemd-analyze").arg("verify").arg(&copy),
+        "systemd-analyze verify",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("certcentral-exporter.service"),
+        "systemd-analyze has remarks on the unit:\n{stderr}"
+    );
+
+    // A typo in a setting is caught: the check can fail.
+    std::fs::write(
+        &copy,
+        unit.replace("ProtectSystem=strict", "ProtectSystem=strikt"),
+    )
+    .expect("write the unit");
+    let output = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect("systemd-analyze");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("ProtectSystem"),
+        "a bad ProtectSystem= went unnoticed"
+    );
+}
+
+#[test]
+fn the_kustomize_base_and_overlays_render_and_validate() {
+    let modules = std::env::var("CERTCENTRAL_NODE_MODULES").unwrap_or_else(|_| {
+        panic!(
+            "set CERTCENTRAL_NODE_MODULES to a node_modules directory with \
+             @kubernetes-models/prometheus-operator and yaml (`bash .ci/run` does)"
+        )
+    });
+    let output = run(
+        Command::new("bash")
+            .arg(root().join("deploy/kubernetes/validate.sh"))
+            .arg(modules),
+        "deploy/kubernetes/validate.sh",
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "base: 3 Kubernetes objects valid",
+        "tls-basic-auth: 4 Kubernetes objects valid",
+        "base.yaml: ServiceMonitor/certcentral-exporter passed",
+        "tls-basic-auth.yaml: PrometheusRule/certcentral-exporter passed",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+}

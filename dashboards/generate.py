@@ -20,6 +20,22 @@ F = 'account=~"$account", container=~"$container", product=~"$product"'
 WARNING_RULES = "weak_signature_hash|weak_key|validity_exceeds_baseline|ct_logging_disabled"
 OWN_ALERT_RULES = "auto_renew_disabled|approval_pending_too_long|expired_not_renewed"
 ORDER_LINK_PATH = "/orders/#/orders/edit/"
+# Per-order series carry only account and order_id (plus their own label):
+# what describes an order is on its certcentral_order_info series.
+INFO = f'certcentral_order_info{{{F}}}'
+INFO_LABELS = "common_name, product, container, organization, subaccount_id"
+
+
+def described(expr):
+    """`expr`, per-order series, with the names of their orders joined from
+    certcentral_order_info, limited to the selected containers and products."""
+    return f'({expr}) * on (account, order_id) group_left ({INFO_LABELS}) {INFO}'
+
+
+def selected(expr):
+    """`expr`, per-order series, limited to the orders of the selected
+    containers and products."""
+    return f'(({expr}) and on (account, order_id) {INFO})'
 
 
 class Layout:
@@ -327,9 +343,9 @@ def variables(extra=(), job=False):
     out += [
         query_var("account", "Account", "label_values(certcentral_up, account)"),
         query_var("container", "Container",
-                  'label_values(certcentral_certificate_expiry_timestamp_seconds{account=~"$account"}, container)'),
+                  'label_values(certcentral_order_info{account=~"$account"}, container)'),
         query_var("product", "Product",
-                  'label_values(certcentral_certificate_expiry_timestamp_seconds{account=~"$account", container=~"$container"}, product)'),
+                  'label_values(certcentral_order_info{account=~"$account", container=~"$container"}, product)'),
     ]
     out += list(extra)
     return out
@@ -427,22 +443,22 @@ def overview():
                   th=thresholds("green", 1, "blue")))
 
     P.append(row(L, "What expires next"))
-    filt = f'certcentral_certificate_days_remaining{{{F}}} < 90'
+    filt = f'certcentral_certificate_days_remaining{{{A}}} < 90'
     P.append(table(
         L, "Expiring within 90 days (and recently expired), soonest first",
         "Every certificate that expires within 90 days or has expired (within the exporter's "
         "--metrics.expired-retention), sorted by days left. \"Needs action\" is "
         "certcentral_order_actionable: yes when nothing (renewal, reissue, auto-renew in time) will "
         "replace the certificate. Click an order number to open it in CertCentral (the link uses the "
-        "certcentral_ui variable). Days left are whole days; 0 means within 24 hours; expiry is 00:00 UTC "
-        "of the valid_till date. (Each query drops the metric name with `+ 0` or arithmetic, so that the merge "
-        "joins the five queries' rows on their labels.)",
+        "certcentral_ui variable). Days left are whole days; 0 means the last valid day; expiry is 23:59:59 "
+        "UTC of the valid_till date. (Each query joins the names from certcentral_order_info, which also "
+        "drops the metric name, so that the merge joins the five queries' rows on their labels.)",
         [
-            target(f'({filt}) + 0', "A", instant=True, table=True),
-            target(f'certcentral_certificate_expiry_timestamp_seconds{{{F}}} * 1000 and {filt}', "B", instant=True, table=True),
-            target(f'certcentral_order_actionable{{{F}}} + 0 and {filt}', "C", instant=True, table=True),
-            target(f'certcentral_order_auto_renew{{{F}}} + 0 and {filt}', "D", instant=True, table=True),
-            target(f'certcentral_order_renewed{{{F}}} + 0 and {filt}', "E", instant=True, table=True),
+            target(described(filt), "A", instant=True, table=True),
+            target(described(f'certcentral_certificate_expiry_timestamp_seconds{{{A}}} * 1000 and {filt}'), "B", instant=True, table=True),
+            target(described(f'certcentral_order_actionable{{{A}}} and {filt}'), "C", instant=True, table=True),
+            target(described(f'certcentral_order_auto_renew{{{A}}} and {filt}'), "D", instant=True, table=True),
+            target(described(f'certcentral_order_renewed{{{A}}} and {filt}'), "E", instant=True, table=True),
         ],
         [("common_name", "Common name"), ("order_id", "Order"), ("Value #A", "Days left"),
          ("Value #B", "Expires (UTC)"), ("Value #C", "Needs action"), ("Value #D", "Auto-renew"),
@@ -468,7 +484,7 @@ def overview():
     for n in range(13):
         lo, hi = 7 * n, 7 * (n + 1)
         weeks.append(target(
-            f'count(certcentral_certificate_days_remaining{{{F}}} >= {lo} < {hi}) or vector(0)',
+            f'count({selected(f"certcentral_certificate_days_remaining{{{A}}} >= {lo} < {hi}")}) or vector(0)',
             chr(ord("A") + n), legend=f"week {n + 1} (days {lo}-{hi - 1})", instant=True))
     P.append(bargauge(
         L, "Certificates expiring per week, next 13 weeks",
@@ -497,39 +513,39 @@ def overview():
         w=12, h=8, th=thresholds("blue")))
 
     P.append(row(L, "Auto-renew coverage"))
-    live = f'certcentral_certificate_days_remaining{{{F}}} >= 0'
+    live = selected(f'certcentral_certificate_days_remaining{{{A}}} >= 0')
     P.append(stat(L, "Auto-renew coverage",
                   "Share of unexpired certificates (with per-order series) whose order has auto-renew on.",
-                  [target(f'sum(certcentral_order_auto_renew{{{F}}} and {live}) / count(certcentral_order_auto_renew{{{F}}} and {live})',
+                  [target(f'sum(certcentral_order_auto_renew{{{A}}} and {live}) / count(certcentral_order_auto_renew{{{A}}} and {live})',
                           instant=True)],
                   w=6, h=8, unit="percentunit", decimals=1,
                   th=thresholds("red", 0.5, "orange", 0.9, "green")))
     P.append(piechart(L, "Auto-renew on / off",
                       "Unexpired certificates by the auto-renew setting of their order.",
-                      [target(f'count(certcentral_order_auto_renew{{{F}}} == 1 and {live}) or vector(0)', "A", legend="auto-renew on", instant=True),
-                       target(f'count(certcentral_order_auto_renew{{{F}}} == 0 and {live}) or vector(0)', "B", legend="auto-renew off", instant=True)],
+                      [target(f'count(certcentral_order_auto_renew{{{A}}} == 1 and {live}) or vector(0)', "A", legend="auto-renew on", instant=True),
+                       target(f'count(certcentral_order_auto_renew{{{A}}} == 0 and {live}) or vector(0)', "B", legend="auto-renew off", instant=True)],
                       w=6, overrides=[by_name("auto-renew on", ("color", {"mode": "fixed", "fixedColor": "green"})),
                                       by_name("auto-renew off", ("color", {"mode": "fixed", "fixedColor": "orange"}))]))
     P.append(stat(L, "Auto-renew off, expiring within 60 days, nothing replaces them",
                   "Certificates that will lapse unless a person acts: auto-renew off, 0-59 days left, not "
                   "renewed or superseded (what the CertCentralAutoRenewDisabled alert reports).",
-                  [target(f'count(certcentral_order_auto_renew{{{F}}} == 0 and certcentral_certificate_days_remaining{{{F}}} >= 0 < 60 '
-                          f'unless certcentral_order_actionable{{{F}}} == 0) or vector(0)', instant=True)],
+                  [target('count(' + selected(f'certcentral_order_auto_renew{{{A}}} == 0 and certcentral_certificate_days_remaining{{{A}}} >= 0 < 60 '
+                          f'unless certcentral_order_actionable{{{A}}} == 0') + ') or vector(0)', instant=True)],
                   w=6, h=8, th=thresholds("green", 1, "orange")))
     P.append(bargauge(
         L, "Auto-renew off, by container",
         "Unexpired certificates whose order has auto-renew off, per container: where to turn it on.",
-        [target(f'sort_desc(count by (container) (certcentral_order_auto_renew{{{F}}} == 0 and {live}))',
+        [target(f'sort_desc(count by (container) ({described(f"certcentral_order_auto_renew{{{A}}} == 0 and {live}")}))',
                 legend="{{container}}", instant=True)],
         w=6, h=8, th=thresholds("orange")))
 
     P.append(row(L, "Duplicates"))
-    dup = f'certcentral_order_has_duplicates{{{F}}} == 1'
+    dup = f'certcentral_order_has_duplicates{{{A}}} == 1'
     P.append(table(
         L, "Orders with duplicate certificates",
         "Orders whose certificate has duplicates (copies issued with other keys, certcentral_order_has_duplicates). "
         "Each duplicate is a private key to keep safe; revoke the ones no longer used.",
-        [target(f'certcentral_certificate_days_remaining{{{F}}} and {dup}', "A", instant=True, table=True)],
+        [target(described(f'certcentral_certificate_days_remaining{{{A}}} and {dup}'), "A", instant=True, table=True)],
         [("common_name", "Common name"), ("order_id", "Order"), ("Value", "Days left"),
          ("container", "Container"), ("product", "Product"), ("organization", "Organization"),
          ("account", "Account"), ("subaccount_id", "Subaccount")],
@@ -595,7 +611,7 @@ def compliance():
         L, "Findings by container",
         "Findings (order x rule) per CertCentral container, from the per-order "
         "certcentral_compliance_violation series: which team owns the work.",
-        [target(f'sort_desc(count by (container) (certcentral_compliance_violation{{{F}}} == 1))',
+        [target(f'sort_desc(count by (container) ({described(f"certcentral_compliance_violation{{{A}}} == 1")}))',
                 legend="{{container}}", instant=True)],
         w=12, h=10, th=thresholds("blue", 1, "orange")))
     P.append(timeseries(
@@ -610,9 +626,9 @@ def compliance():
         "One row per order and rule (certcentral_compliance_violation == 1), with days left on the "
         "certificate (empty for orders without one, such as a request waiting for approval). Click the order "
         "number to open it in CertCentral.",
-        [target(f'(certcentral_compliance_violation{{{F}}} == 1) + 0', "A", instant=True, table=True),
-         target(f'(certcentral_compliance_violation{{{F}}} == 1) * on (job, instance, account, order_id) group_left '
-                f'certcentral_certificate_days_remaining{{{F}}}', "B", instant=True, table=True)],
+        [target(described(f'certcentral_compliance_violation{{{A}}} == 1'), "A", instant=True, table=True),
+         target(described(f'(certcentral_compliance_violation{{{A}}} == 1) * on (job, instance, account, order_id) group_left '
+                          f'certcentral_certificate_days_remaining{{{A}}}'), "B", instant=True, table=True)],
         [("rule", "Rule"), ("common_name", "Common name"), ("order_id", "Order"),
          ("Value #B", "Days left"), ("container", "Container"), ("product", "Product"),
          ("organization", "Organization"), ("account", "Account"), ("subaccount_id", "Subaccount")],

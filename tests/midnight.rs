@@ -14,23 +14,25 @@ use common::{Process, Scrape, free_port, http, wait_for};
 
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
-/// The sample report with three orders: one on its last valid day, one
-/// long expired, one a year out.
+/// The sample report with three orders: one on its last valid day and not
+/// renewed, one long expired, one a year out.
 fn report() -> String {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(include_str!("data/report-sample.csv").as_bytes());
     let mut writer = csv::Writer::from_writer(Vec::new());
+    // (status, valid_till, is_renewed)
     let changes = [
-        ("issued", "2026-12-02"),
-        ("expired", "2026-11-18"),
-        ("issued", "2027-12-03"),
+        ("issued", "2026-12-02", "0"),
+        ("expired", "2026-11-18", "1"),
+        ("issued", "2027-12-03", "1"),
     ];
     for (i, record) in reader.records().enumerate() {
         let mut record: Vec<String> = record.unwrap().iter().map(str::to_owned).collect();
-        if let Some((status, valid_till)) = i.checked_sub(1).map(|i| changes[i]) {
+        if let Some((status, valid_till, renewed)) = i.checked_sub(1).map(|i| changes[i]) {
             record[5] = status.to_owned();
             record[36] = valid_till.to_owned();
+            record[38] = renewed.to_owned();
         }
         writer.write_record(&record).unwrap();
     }
@@ -117,7 +119,7 @@ fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
     let polls = evening.sum("certcentral_polls_total", &[]);
     let before = days(&evening);
     assert_eq!(before["123456"], 0.0, "its last valid day: {before:?}");
-    assert_eq!(before["123455"], -15.0, "{before:?}");
+    assert_eq!(before["123455"], -14.0, "{before:?}");
     let expiry = evening.by_label(
         "certcentral_certificate_expiry_timestamp_seconds",
         "order_id",

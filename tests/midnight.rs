@@ -1,5 +1,5 @@
 //! The end of a UTC day under a fake clock (libfaketime, Debian package
-//! `faketime`): the exporter starts nine seconds before 23:59:59, polls
+//! `faketime`): the exporter starts 29 seconds before 23:59:59, polls
 //! once, and its render as the day ends must move every order's days
 //! remaining, expired ones included, without another poll. An order on
 //! its last valid day reads 0 and is not expired until then.
@@ -100,7 +100,7 @@ fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
             ("CERTCENTRAL_API_KEY", "midnight-key"),
             ("LD_PRELOAD", LIBFAKETIME),
             // Starts at this instant and runs at the real speed.
-            ("FAKETIME", "@2026-12-02 23:59:50"),
+            ("FAKETIME", "@2026-12-02 23:59:30"),
         ],
     );
     let scrape = |process: &mut Process| {
@@ -139,10 +139,15 @@ fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
         None,
         "the last valid day is not expired"
     );
-    let after = wait_for("the midnight render", Duration::from_secs(30), || {
-        // The unexpired order's count moves as the day ends either way.
-        scrape(&mut process).filter(|s| days(s).get("123454") == Some(&(before["123454"] - 1.0)))
-    });
+    let after = wait_for(
+        "the render as the day ends",
+        Duration::from_secs(90),
+        || {
+            // The unexpired order's count moves as the day ends either way.
+            scrape(&mut process)
+                .filter(|s| days(s).get("123454") == Some(&(before["123454"] - 1.0)))
+        },
+    );
     assert_eq!(
         after.sum("certcentral_polls_total", &[]),
         polls,

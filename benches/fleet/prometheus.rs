@@ -68,9 +68,12 @@ impl PrometheusSettings {
 
 // ------------------------------------------------------ the earlier shape
 
-/// One sample line split at its label block: name, labels (raw, escapes
-/// kept), the rest (value).
-fn split_sample(line: &str) -> Option<(&str, Vec<(&str, &str)>, &str)> {
+/// Labels as (name, value), values raw (escapes kept).
+type Labels<'a> = Vec<(&'a str, &'a str)>;
+
+/// One sample line split at its label block: name, labels, the rest
+/// (value).
+fn split_sample(line: &str) -> Option<(&str, Labels<'_>, &str)> {
     let open = line.find('{')?;
     let name = &line[..open];
     let mut labels = Vec::new();
@@ -100,7 +103,7 @@ fn block(labels: &[(&str, &str)]) -> String {
 /// The exposition rewritten into the shape before issue 17.
 pub fn earlier_shape(text: &str) -> String {
     // (account, order_id) -> the info series' labels.
-    let mut info: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::new();
+    let mut info: HashMap<(&str, &str), Labels<'_>> = HashMap::new();
     for line in text.lines() {
         if let Some(("certcentral_order_info", labels, _)) = split_sample(line) {
             let get = |k: &str| labels.iter().find(|(n, _)| *n == k).map_or("", |(_, v)| *v);

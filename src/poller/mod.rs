@@ -804,8 +804,9 @@ impl Poller {
             let recognised = KnownPage::recognise(&answer, self.report_pages.get(pages.len()))?;
             drop(answer);
             // The next page is requested while this one is parsed, when this
-            // one looks full (the parse still decides where the report ends,
-            // so a request ahead is never one more than a read in turn).
+            // one looks full. The parse still decides where the report ends:
+            // a read that succeeds makes the same requests as one in turn,
+            // and only a page that then fails leaves one made for nothing.
             let full = match &recognised {
                 Recognised::Known(known) => known.parsed.records >= page_size,
                 Recognised::New(new) => report::looks_full(&new.text, page_size),

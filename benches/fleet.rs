@@ -218,7 +218,13 @@ struct Proc {
 impl Proc {
     /// `certcentral-exporter` with `args`.
     fn spawn(dir: &Path, name: &str, args: &[&str]) -> Proc {
-        let mut command = Command::new(BIN);
+        Proc::spawn_exporter(BIN.as_ref(), dir, name, args)
+    }
+
+    /// `program` (this build of `certcentral-exporter`, or another one to
+    /// compare with) with `args`.
+    fn spawn_exporter(program: &std::ffi::OsStr, dir: &Path, name: &str, args: &[&str]) -> Proc {
+        let mut command = Command::new(program);
         // BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2 ...": allocator experiments.
         if let Ok(vars) = std::env::var("BENCH_EXPORTER_ENV") {
             for pair in vars.split_whitespace() {
@@ -585,6 +591,16 @@ struct PollCost {
 
 impl Exporter {
     fn start(dir: &Path, name: &str, sim: &Simulator, extra: &[&str]) -> Exporter {
+        Exporter::start_program(BIN.as_ref(), dir, name, sim, extra)
+    }
+
+    fn start_program(
+        program: &std::ffi::OsStr,
+        dir: &Path,
+        name: &str,
+        sim: &Simulator,
+        extra: &[&str],
+    ) -> Exporter {
         let listen = format!("127.0.0.1:{}", free_port());
         let url = format!("{}/services/v2", sim.base);
         let mut args = vec![
@@ -600,7 +616,7 @@ impl Exporter {
             "info",
         ];
         args.extend_from_slice(extra);
-        let proc = Proc::spawn(dir, name, &args);
+        let proc = Proc::spawn_exporter(program, dir, name, &args);
         Exporter {
             proc,
             base: format!("http://{listen}"),

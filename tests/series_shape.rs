@@ -23,7 +23,7 @@ const OWN_LABELS: &[(&str, &str)] = &[
 ];
 
 /// The labels of `certcentral_order_info`.
-const INFO_LABELS: [&str; 10] = [
+const INFO_LABELS: [&str; 11] = [
     "account",
     "order_id",
     "common_name",
@@ -33,6 +33,7 @@ const INFO_LABELS: [&str; 10] = [
     "signature_hash",
     "key_size",
     "issuing_ca",
+    "auto_reissue",
     "subaccount_id",
 ];
 
@@ -150,8 +151,6 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
         "certcentral_order_actionable",
         "certcentral_compliance_violation",
         "certcentral_order_valid_till_timestamp_seconds",
-        "certcentral_order_auto_reissue",
-        "certcentral_order_ct_logging",
         "certcentral_order_reissues",
         "certcentral_order_pending_requests",
         "certcentral_order_oldest_pending_request_age_seconds",
@@ -160,9 +159,54 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
             problems.push(format!("the demo has no {family} series"));
         }
     }
-    assert!(
-        !scrape.has("certcentral_certificate_info"),
-        "folded into certcentral_order_info"
+    for (family, instead) in [
+        (
+            "certcentral_certificate_info",
+            "folded into certcentral_order_info",
+        ),
+        (
+            "certcentral_order_auto_reissue",
+            "the auto_reissue label of certcentral_order_info",
+        ),
+        (
+            "certcentral_order_ct_logging",
+            "the compliance finding ct_logging_disabled",
+        ),
+    ] {
+        assert!(!scrape.has(family), "{family} is gone: {instead}");
+    }
+    // The order's validity has a series only where it says more than the
+    // certificate's expiry.
+    let expiry: BTreeMap<OrderKey, f64> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "certcentral_certificate_expiry_timestamp_seconds")
+        .filter_map(|s| Some((order_key(&s.labels)?, common::value(&s.value))))
+        .collect();
+    for sample in scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "certcentral_order_valid_till_timestamp_seconds")
+    {
+        let key = order_key(&sample.labels);
+        let certificate = key.as_ref().and_then(|k| expiry.get(k));
+        if certificate == Some(&common::value(&sample.value)) {
+            problems.push(format!(
+                "valid_till repeats the expiry: {:?}",
+                sample.labels
+            ));
+        }
+    }
+    let reissue_known = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "certcentral_order_info")
+        .filter(|s| s.labels.get("issuing_ca").is_some())
+        .filter(|s| matches!(s.labels.get("auto_reissue"), Some("true") | Some("false")))
+        .count();
+    assert_eq!(
+        reissue_known, described_by_details,
+        "every order with details says auto_reissue true or false"
     );
     assert!(info.len() > 100, "only {} orders described", info.len());
     assert!(

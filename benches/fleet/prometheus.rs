@@ -9,17 +9,25 @@
 //! labels copied onto every per-order series, `certcentral_certificate_info`
 //! restored, the info series dropped) and serves that from a tiny static
 //! server to a second Prometheus ("before"), both at once, same interval.
-//! After a few scrapes it samples each Prometheus's own metrics for a
-//! while: head series, Go heap in use and RSS (means over the window), and
-//! the scrape's `scrape_duration_seconds` (ingest time) and body size.
+//! The earlier shape also gets back the per-order families that this one
+//! folds elsewhere (`auto_reissue` from the info label, `ct_logging` from
+//! the compliance finding, `valid_till` for every order). After a few
+//! scrapes it samples each Prometheus's own metrics for a while: head
+//! series, Go heap in use and RSS (means over the window), then the heap
+//! right after a forced collection (in use and live, without the last
+//! scrapes' garbage), and the scrape's `scrape_duration_seconds` (ingest
+//! time) and body size.
 //!
 //! Then the first poll of a report-only exporter (detail budget 0) is set
 //! against a plain download of the same report pages (gzip, as the
-//! exporter asks, bytes not inflated), measured right before and after it.
+//! exporter asks, bytes not inflated), measured right before and after it,
+//! a few rounds.
 //!
 //! `BENCH_PROMETHEUS=10000,100000` (sizes; `none` to skip; the smoke
 //! version under `cargo test` runs 500 orders at a 1 s interval),
 //! `BENCH_PROMETHEUS_INTERVAL=15` (seconds between scrapes),
+//! `BENCH_FIRST_POLL_ROUNDS=3`, `BENCH_BASELINE_EXPORTER=/path/to/binary`
+//! (another build whose first poll runs in the same rounds, to compare),
 //! `PROMETHEUS=/path/to/prometheus` (else the one on PATH).
 
 use std::collections::HashMap;
@@ -51,6 +59,8 @@ pub struct PrometheusSettings {
     /// Scrapes before sampling, and samples (one a second) after.
     pub warmup_scrapes: usize,
     pub samples: usize,
+    /// First polls (report only), each between two plain downloads.
+    pub first_poll_rounds: usize,
 }
 
 impl PrometheusSettings {
@@ -62,6 +72,10 @@ impl PrometheusSettings {
             interval: Duration::from_secs(interval as u64),
             warmup_scrapes: if full { 4 } else { 2 },
             samples: if full { 4 * interval } else { 3 },
+            first_poll_rounds: super::env_usize(
+                "BENCH_FIRST_POLL_ROUNDS",
+                if full { 3 } else { 1 },
+            ),
         }
     }
 }
@@ -100,21 +114,69 @@ fn block(labels: &[(&str, &str)]) -> String {
     format!("{{{}}}", inner.join(","))
 }
 
-/// The exposition rewritten into the shape before issue 17.
+/// Per-order families the earlier shape had and this one folds elsewhere:
+/// each is restored, per order with an expiry and read details, from
+/// where its value now lives.
+const FOLDED: [(&str, &str); 3] = [
+    (
+        "certcentral_order_valid_till_timestamp_seconds",
+        "End of the order's validity (for Multi-year Plans, past the current certificate), Unix seconds.",
+    ),
+    (
+        "certcentral_order_auto_reissue",
+        "1 if auto-reissue is enabled on the order (Multi-year Plans), else 0.",
+    ),
+    (
+        "certcentral_order_ct_logging",
+        "1 if the certificate is logged in public CT logs, 0 if CT logging is disabled for the order.",
+    ),
+];
+
+fn label<'a>(labels: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    labels.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// The exposition rewritten into the shape before issue 17: the
+/// descriptive labels on every per-order series, `certcentral_certificate_info`,
+/// and a dense series per order for each of [`FOLDED`].
 pub fn earlier_shape(text: &str) -> String {
     // (account, order_id) -> the info series' labels.
     let mut info: HashMap<(&str, &str), Labels<'_>> = HashMap::new();
+    // Orders whose validity is not the certificate's expiry, and orders
+    // without CT logging.
+    let mut valid_till: HashMap<(&str, &str), &str> = HashMap::new();
+    let mut ct_disabled: std::collections::HashSet<(&str, &str)> = Default::default();
     for line in text.lines() {
-        if let Some(("certcentral_order_info", labels, _)) = split_sample(line) {
-            let get = |k: &str| labels.iter().find(|(n, _)| *n == k).map_or("", |(_, v)| *v);
-            info.insert((get("account"), get("order_id")), labels.clone());
+        let Some((name, labels, rest)) = split_sample(line) else {
+            continue;
+        };
+        let key = (
+            label(&labels, "account").unwrap_or(""),
+            label(&labels, "order_id").unwrap_or(""),
+        );
+        match name {
+            "certcentral_order_info" => {
+                info.insert(key, labels);
+            }
+            "certcentral_order_valid_till_timestamp_seconds" => {
+                valid_till.insert(key, rest.trim());
+            }
+            "certcentral_compliance_violation"
+                if label(&labels, "rule") == Some("ct_logging_disabled") =>
+            {
+                ct_disabled.insert(key);
+            }
+            _ => {}
         }
     }
     let mut out = String::with_capacity(text.len() * 2);
     let mut certificates = String::new();
+    let mut folded: [String; 3] = Default::default();
     for line in text.lines() {
         if line.starts_with("# HELP certcentral_order_info ")
             || line.starts_with("# TYPE certcentral_order_info ")
+            || line.starts_with("# HELP certcentral_order_valid_till_timestamp_seconds ")
+            || line.starts_with("# TYPE certcentral_order_valid_till_timestamp_seconds ")
         {
             continue;
         }
@@ -123,41 +185,57 @@ pub fn earlier_shape(text: &str) -> String {
             out.push('\n');
             continue;
         };
-        let get = |k: &str| labels.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
-        let described = get("account")
-            .zip(get("order_id"))
-            .and_then(|key| info.get(&key));
-        let Some(described) = described else {
+        let described = label(&labels, "account")
+            .zip(label(&labels, "order_id"))
+            .and_then(|key| Some((key, info.get(&key)?)));
+        let Some((key, described)) = described else {
             out.push_str(line);
             out.push('\n');
             continue;
         };
         let names = described.iter().filter(|(k, _)| NAME_LABELS.contains(k));
+        let mut old: Vec<_> = labels[..2].to_vec();
+        old.extend(names.clone());
         if name == "certcentral_order_info" {
             // Its certificate labels go to certcentral_certificate_info,
             // for orders whose details named a CA (those had one before).
-            if described.iter().any(|(k, _)| *k == "issuing_ca") {
-                let mut labels: Vec<_> = described[..2].to_vec();
-                labels.extend(names);
-                labels.extend(
+            if label(described, "issuing_ca").is_some() {
+                old.extend(
                     described
                         .iter()
                         .filter(|(k, _)| CERTIFICATE_LABELS.contains(k)),
                 );
-                certificates.push_str(&format!(
-                    "certcentral_certificate_info{} 1\n",
-                    block(&labels)
-                ));
+                certificates.push_str(&format!("certcentral_certificate_info{} 1\n", block(&old)));
             }
             continue;
         }
-        let mut old: Vec<_> = labels[..2].to_vec();
-        old.extend(names);
-        old.extend_from_slice(&labels[2..]);
+        if name == "certcentral_order_valid_till_timestamp_seconds" {
+            continue;
+        }
+        let own = block(&[old.as_slice(), &labels[2..]].concat());
         out.push_str(name);
-        out.push_str(&block(&old));
+        out.push_str(&own);
         out.push_str(rest);
         out.push('\n');
+        // The folded families had a series wherever the details were read
+        // and the order has an expiry.
+        let reissue = label(described, "auto_reissue").filter(|v| !v.is_empty());
+        if let ("certcentral_certificate_expiry_timestamp_seconds", Some(reissue)) = (name, reissue)
+        {
+            let values = [
+                valid_till.get(&key).copied().unwrap_or(rest.trim()),
+                if reissue == "true" { "1" } else { "0" },
+                if ct_disabled.contains(&key) { "0" } else { "1" },
+            ];
+            for ((family, _), (lines, value)) in FOLDED.iter().zip(folded.iter_mut().zip(values)) {
+                lines.push_str(&format!("{family}{own} {value}\n"));
+            }
+        }
+    }
+    for ((family, help), lines) in FOLDED.iter().zip(&folded) {
+        out.push_str(&format!(
+            "# HELP {family} {help}\n# TYPE {family} gauge\n{lines}"
+        ));
     }
     out.push_str(
         "# HELP certcentral_certificate_info 1 per order, labelled with the active certificate's signature hash, key size and issuing CA.\n\
@@ -262,12 +340,28 @@ impl Prometheus {
 
     /// Its own metrics (not scraped into it: head series are the target's).
     fn own(&self, names: &[&str]) -> Vec<f64> {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.base))
+        self.own_text(names, &self.get("/metrics"))
+    }
+
+    fn get(&self, path: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.base))
             .send()
             .and_then(|r| r.text())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// Its heap in use and live heap (`go_memstats_alloc_bytes`) right
+    /// after a forced garbage collection (the pprof heap profile with
+    /// `gc=1` runs one): what it holds, without the garbage of the last
+    /// scrapes that the means over a window include.
+    fn settled_heap(&self) -> [f64; 2] {
+        let _ = self.get("/debug/pprof/heap?gc=1");
+        let own = self.own(&["go_memstats_heap_inuse_bytes", "go_memstats_alloc_bytes"]);
+        [own[0], own[1]]
+    }
+
+    fn own_text(&self, names: &[&str], text: &str) -> Vec<f64> {
         names
             .iter()
             .map(|name| {
@@ -284,6 +378,10 @@ impl Prometheus {
 struct Cost {
     head_series: f64,
     heap_mb: f64,
+    /// Heap in use and live heap after a forced collection, the median of
+    /// a few taken between scrapes.
+    settled_heap_mb: f64,
+    live_heap_mb: f64,
     rss_mb: f64,
     ingest_seconds: f64,
     samples_scraped: f64,
@@ -296,6 +394,15 @@ const OWN: [&str; 3] = [
     "go_memstats_heap_inuse_bytes",
     "process_resident_memory_bytes",
 ];
+
+/// Settled heap samples per Prometheus.
+const SETTLED_SAMPLES: usize = 5;
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
 
 /// Waits for the warm-up scrapes of both, then samples both once a second.
 fn measure(proms: [&mut Prometheus; 2], settings: &PrometheusSettings) -> [Cost; 2] {
@@ -317,6 +424,19 @@ fn measure(proms: [&mut Prometheus; 2], settings: &PrometheusSettings) -> [Cost;
             cost.rss_mb += own[2] / MB / settings.samples as f64;
         }
         std::thread::sleep(Duration::from_secs(1));
+    }
+    // Settled heaps, a few for each, alternating so that both see the
+    // same moments of the machine's load.
+    let mut settled: [Vec<[f64; 2]>; 2] = Default::default();
+    for _ in 0..SETTLED_SAMPLES {
+        for (prom, taken) in proms.iter().zip(settled.iter_mut()) {
+            taken.push(prom.settled_heap());
+        }
+        std::thread::sleep(settings.interval / 3);
+    }
+    for (cost, taken) in costs.iter_mut().zip(&settled) {
+        cost.settled_heap_mb = median(taken.iter().map(|h| h[0])) / MB;
+        cost.live_heap_mb = median(taken.iter().map(|h| h[1])) / MB;
     }
     for (prom, cost) in proms.into_iter().zip(costs.iter_mut()) {
         prom.proc.assert_running();
@@ -371,9 +491,7 @@ pub struct PrometheusRow {
     exported: usize,
     after: Cost,
     before: Cost,
-    first_poll: Duration,
-    downloads: [Duration; 2],
-    download_mb: f64,
+    first_polls: Vec<FirstPoll>,
 }
 
 /// Runs one size.
@@ -420,26 +538,67 @@ pub fn run(dir: &Path, orders: usize, settings: &PrometheusSettings) -> Promethe
     before_cost.gzip_mb = gzip_mb(&earlier);
     drop((after, before, exporter));
 
-    // The first poll, report only, between two plain downloads.
-    let first = download_report(&sim, orders);
-    let mut report_only = Exporter::start(
-        dir,
-        &format!("exporter-report-{orders}"),
-        &sim,
-        &["--poll.interval", "1h", "--certcentral.detail-budget", "0"],
-    );
-    let poll = report_only.first_poll(Instant::now(), orders);
-    drop(report_only);
-    let second = download_report(&sim, orders);
+    let first_polls = first_polls(dir, &sim, orders, settings);
     PrometheusRow {
         orders,
         exported,
         after: after_cost,
         before: before_cost,
-        first_poll: poll.poll_wall,
-        downloads: [first.0, second.0],
-        download_mb: first.1 as f64 / MB,
+        first_polls,
     }
+}
+
+/// The first poll of a report-only exporter, `settings.first_poll_rounds`
+/// times, each between two plain downloads of the report; with
+/// `BENCH_BASELINE_EXPORTER`, that build's first poll too, in the same
+/// rounds, right after this one's.
+fn first_polls(
+    dir: &Path,
+    sim: &Simulator,
+    orders: usize,
+    settings: &PrometheusSettings,
+) -> Vec<FirstPoll> {
+    let this: &std::ffi::OsStr = super::BIN.as_ref();
+    let baseline = std::env::var_os("BENCH_BASELINE_EXPORTER");
+    let builds: Vec<(&str, &std::ffi::OsStr)> = std::iter::once(("this", this))
+        .chain(baseline.as_deref().map(|b| ("baseline", b)))
+        .collect();
+    let mut polls = Vec::new();
+    for round in 0..settings.first_poll_rounds {
+        for (build, program) in &builds {
+            let before = download_report(sim, orders);
+            let mut report_only = Exporter::start_program(
+                program,
+                dir,
+                &format!("exporter-report-{orders}-{build}-{round}"),
+                sim,
+                &["--poll.interval", "1h", "--certcentral.detail-budget", "0"],
+            );
+            let poll = report_only.first_poll(Instant::now(), orders);
+            drop(report_only);
+            let after = download_report(sim, orders);
+            polls.push(FirstPoll {
+                build,
+                poll: poll.poll_wall,
+                hwm_mb: poll.hwm_after_poll,
+                download: (before.0 + after.0) / 2,
+                download_mb: before.1 as f64 / MB,
+            });
+        }
+    }
+    polls
+}
+
+/// One first poll set against the plain downloads around it.
+struct FirstPoll {
+    /// `this` build or the `baseline` one.
+    build: &'static str,
+    poll: Duration,
+    /// The exporter's peak RSS (VmHWM) once the poll is done.
+    hwm_mb: f64,
+    /// The mean of the downloads right before and right after.
+    download: Duration,
+    download_mb: f64,
 }
 
 /// Prints the table (markdown).
@@ -451,7 +610,8 @@ pub fn print(rows: &[PrometheusRow], settings: &PrometheusSettings) {
     println!(
         "Prometheus ({}), one scrape every {:?}, details on; \"after\" scrapes the exporter, \"before\" a static copy of \
          the same scrape rewritten into the earlier shape, both at once; heap (go_memstats_heap_inuse_bytes) and RSS \
-         are means over {} s after {} scrapes; ingest is scrape_duration_seconds averaged.",
+         are means over {} s after {} scrapes, the settled heap (heap in use) and live heap (go_memstats_alloc_bytes) \
+         medians of 5 read right after a forced GC; ingest is scrape_duration_seconds averaged.",
         prometheus_version(),
         settings.interval,
         settings.samples,
@@ -459,20 +619,23 @@ pub fn print(rows: &[PrometheusRow], settings: &PrometheusSettings) {
     );
     println!();
     println!(
-        "| orders | exported | shape | head series | series/order | heap MB | heap KB/order | RSS MB | RSS KB/order | body MB | gzip MB | samples | ingest s |"
+        "| orders | exported | shape | head series | series/order | heap MB (mean) | heap KB/order (mean) | settled heap MB | settled heap KB/order | live heap KB/order | RSS MB | RSS KB/order | body MB | gzip MB | samples | ingest s |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let per = |v: f64| v / row.exported.max(1) as f64;
         for (shape, cost) in [("before", &row.before), ("after", &row.after)] {
             println!(
-                "| {} | {} | {shape} | {:.0} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.3} |",
+                "| {} | {} | {shape} | {:.0} | {:.2} | {:.1} | {:.2} | {:.1} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.3} |",
                 row.orders,
                 row.exported,
                 cost.head_series,
                 per(cost.head_series),
                 cost.heap_mb,
                 per(cost.heap_mb * 1024.0),
+                cost.settled_heap_mb,
+                per(cost.settled_heap_mb * 1024.0),
+                per(cost.live_heap_mb * 1024.0),
                 cost.rss_mb,
                 per(cost.rss_mb * 1024.0),
                 cost.body_mb,
@@ -484,23 +647,51 @@ pub fn print(rows: &[PrometheusRow], settings: &PrometheusSettings) {
     }
     println!();
     println!(
-        "| orders | heap after/before | RSS after/before | body after/before | first poll (report only) s | plain download s (before / after the poll) | download MB | poll / download |"
+        "| orders | heap after/before (mean) | settled heap after/before | live heap after/before | RSS after/before | body after/before |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for row in rows {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            row.orders,
+            row.after.heap_mb / row.before.heap_mb,
+            row.after.settled_heap_mb / row.before.settled_heap_mb,
+            row.after.live_heap_mb / row.before.live_heap_mb,
+            row.after.rss_mb / row.before.rss_mb,
+            row.after.body_mb / row.before.body_mb,
+        );
+    }
+    println!();
+    println!(
+        "First poll of a report-only exporter against a plain download of the same report pages (gzip, one page at a \
+         time as the exporter reads them, bytes kept compressed), the mean of the downloads right before and after it:"
+    );
+    println!();
+    println!(
+        "| orders | round | build | first poll s | plain download s | download MB | poll / download | exporter peak RSS MB |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for row in rows {
-        let download = (row.downloads[0] + row.downloads[1]).as_secs_f64() / 2.0;
-        println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2} |",
-            row.orders,
-            row.after.heap_mb / row.before.heap_mb,
-            row.after.rss_mb / row.before.rss_mb,
-            row.after.body_mb / row.before.body_mb,
-            row.first_poll.as_secs_f64(),
-            row.downloads[0].as_secs_f64(),
-            row.downloads[1].as_secs_f64(),
-            row.download_mb,
-            row.first_poll.as_secs_f64() / download,
-        );
+        let builds = row
+            .first_polls
+            .iter()
+            .filter(|p| p.build == "this")
+            .count()
+            .max(1);
+        let per_round = row.first_polls.len() / builds;
+        for (i, poll) in row.first_polls.iter().enumerate() {
+            println!(
+                "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+                row.orders,
+                i / per_round.max(1) + 1,
+                poll.build,
+                poll.poll.as_secs_f64(),
+                poll.download.as_secs_f64(),
+                poll.download_mb,
+                poll.poll.as_secs_f64() / poll.download.as_secs_f64(),
+                poll.hwm_mb,
+            );
+        }
     }
 }
 

@@ -284,6 +284,34 @@ fn trim_bom(field: &[u8]) -> &[u8] {
     field.trim_ascii()
 }
 
+/// Whether a page's text holds at least `limit` records, by a quick count
+/// of the line ends outside quotes (blank lines left out): a hint that the
+/// next page exists, so that it can be read while this one is parsed. The
+/// parse, not this count, decides where the report ends.
+pub fn looks_full(text: &[u8], limit: usize) -> bool {
+    let mut quoted = false;
+    let mut lines = 0;
+    let mut line_start = 0;
+    for at in memchr::memchr2_iter(b'"', b'\n', text) {
+        if text[at] == b'"' {
+            quoted = !quoted;
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if !text[line_start..at].trim_ascii().is_empty() {
+            lines += 1;
+            // The header and `limit` records.
+            if lines > limit {
+                return true;
+            }
+        }
+        line_start = at + 1;
+    }
+    lines + usize::from(!text[line_start..].trim_ascii().is_empty()) > limit
+}
+
 /// Parses one page of the order report.
 ///
 /// Rows that cannot be understood are returned in `skipped`; the page as a
@@ -543,6 +571,29 @@ mod tests {
 
     fn day(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_page_looks_full_by_its_records_not_its_lines() {
+        let header = "order_id,csr\n";
+        let row = "\"1\",\"-----BEGIN\nAAA\n-----END\n\"\n";
+        let page = |rows: usize, tail: &str| format!("{header}{}{tail}", row.repeat(rows));
+        assert!(
+            !looks_full(page(2, "").as_bytes(), 3),
+            "six lines, two records"
+        );
+        assert!(looks_full(page(3, "").as_bytes(), 3));
+        assert!(
+            !looks_full(page(2, "\n\r\n").as_bytes(), 3),
+            "blank lines are no records"
+        );
+        let unterminated = page(3, "");
+        assert!(
+            looks_full(unterminated.trim_end().as_bytes(), 3),
+            "no newline at the end"
+        );
+        assert!(!looks_full(b"", 1));
+        assert!(!looks_full(header.as_bytes(), 1));
     }
 
     #[test]

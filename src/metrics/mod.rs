@@ -187,6 +187,12 @@ fn order_info_labels(base: &str, order: &Order) -> String {
         "issuing_ca",
         details.and_then(|d| d.ca_name.as_deref()).unwrap_or(""),
     );
+    // A setting that rarely changes: a label here, not a series of its own
+    // per order (empty until the order's details are read).
+    block.push(
+        "auto_reissue",
+        details.map_or("", |d| if d.auto_reissue { "true" } else { "false" }),
+    );
     block.finish()
 }
 
@@ -504,28 +510,11 @@ pub fn render(
         &mut w,
         &rows,
         "certcentral_order_valid_till_timestamp_seconds",
-        "End of the order's validity (for Multi-year Plans, past the current certificate), Unix seconds.",
+        "End of the order's validity where it is not the active certificate's expiry (Multi-year Plans, reissued certificates), Unix seconds; orders whose validity ends with their certificate have no series (use certcentral_certificate_expiry_timestamp_seconds).",
         |order| {
-            order
-                .details
-                .as_ref()?
-                .order_valid_till
-                .map(|d| unix_seconds(end_of_day(d)))
+            let valid_till = end_of_day(order.details.as_ref()?.order_valid_till?);
+            (Some(valid_till) != order.expiry()).then(|| unix_seconds(valid_till))
         },
-    );
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_order_auto_reissue",
-        "1 if auto-reissue is enabled on the order (Multi-year Plans), else 0.",
-        |order| order.details.as_ref().map(|d| flag(d.auto_reissue)),
-    );
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_order_ct_logging",
-        "1 if the certificate is logged in public CT logs, 0 if CT logging is disabled for the order.",
-        |order| order.details.as_ref()?.disable_ct.map(|off| flag(!off)),
     );
     w.family(
         "certcentral_order_reissues",

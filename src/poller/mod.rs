@@ -291,31 +291,107 @@ impl<T> KnownPage<T> {
         known: Option<&KnownPage<T>>,
         parse: impl FnOnce(&[u8]) -> Result<T, E>,
     ) -> Result<KnownPage<T>, E> {
+        match KnownPage::recognise(answer, known)? {
+            Recognised::Known(page) => Ok(page),
+            Recognised::New(text) => {
+                let parsed = Arc::new(parse(&text.text)?);
+                Ok(text.parsed(parsed))
+            }
+        }
+    }
+
+    /// The first half of [`KnownPage::read`]: `answer` as the page
+    /// `known` if its bytes, as sent or inflated, are the same, else its
+    /// text, still to be parsed.
+    fn recognise(answer: &Answer, known: Option<&KnownPage<T>>) -> Result<Recognised<T>, ApiError> {
         let wire_digest = answer.wire_digest();
         if let Some(known) = known.filter(|k| k.wire_digest == wire_digest) {
-            return Ok(KnownPage {
+            return Ok(Recognised::Known(KnownPage {
                 wire_digest,
                 text_digest: known.text_digest,
                 parsed: known.parsed.clone(),
-            });
+            }));
         }
         // Another compressor (or level) may send the same text otherwise.
         let text = answer.text()?;
         let text_digest = xxhash_rust::xxh3::xxh3_128(&text);
-        let parsed = match known.filter(|k| k.text_digest == text_digest) {
-            Some(known) => known.parsed.clone(),
-            None => Arc::new(parse(&text)?),
-        };
-        Ok(KnownPage {
-            wire_digest,
-            text_digest,
-            parsed,
+        Ok(match known.filter(|k| k.text_digest == text_digest) {
+            Some(known) => Recognised::Known(KnownPage {
+                wire_digest,
+                text_digest,
+                parsed: known.parsed.clone(),
+            }),
+            None => Recognised::New(NewText {
+                wire_digest,
+                text_digest,
+                text,
+            }),
         })
     }
 
     /// Whether this page was taken from `other` rather than parsed again.
     fn shares_parse(&self, other: &KnownPage<T>) -> bool {
         Arc::ptr_eq(&self.parsed, &other.parsed)
+    }
+}
+
+/// An answer seen before (as that page) or not.
+enum Recognised<T> {
+    Known(KnownPage<T>),
+    New(NewText),
+}
+
+/// The text of a page not seen in the read before, with its digests.
+struct NewText {
+    wire_digest: u128,
+    text_digest: u128,
+    text: bytes::Bytes,
+}
+
+impl NewText {
+    fn parsed<T>(self, parsed: Arc<T>) -> KnownPage<T> {
+        KnownPage {
+            wire_digest: self.wire_digest,
+            text_digest: self.text_digest,
+            parsed,
+        }
+    }
+}
+
+/// A report page requested ahead, while the page before it is parsed;
+/// dropped (a failed or cancelled read) it is aborted.
+struct PageAhead {
+    task: tokio::task::JoinHandle<Result<Answer, ApiError>>,
+    client: Arc<Client>,
+    limit: usize,
+    offset: usize,
+}
+
+impl PageAhead {
+    fn request(client: &Arc<Client>, limit: usize, offset: usize) -> PageAhead {
+        let reader = client.clone();
+        PageAhead {
+            task: tokio::spawn(async move { reader.report_page(limit, offset).await }),
+            client: client.clone(),
+            limit,
+            offset,
+        }
+    }
+
+    /// The page's answer; a request cancelled under it (the runtime
+    /// shutting down) is made again in turn.
+    async fn answer(mut self) -> Result<Answer, ApiError> {
+        match (&mut self.task).await {
+            Ok(answer) => answer,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_) => self.client.report_page(self.limit, self.offset).await,
+        }
+    }
+}
+
+impl Drop for PageAhead {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -719,13 +795,38 @@ impl Poller {
         // previous read (or all of them, without a fleet to keep).
         let mut changed: Option<ReportRows> = None;
         let mut offset = 0;
+        let mut ahead: Option<PageAhead> = None;
         loop {
-            let answer = self.client.report_page(page_size, offset).await?;
-            let known = KnownPage::read(&answer, self.report_pages.get(pages.len()), |text| {
-                report::parse_page(text, &mut self.parse_context)
-                    .map_err(|source| PollError::Report { offset, source })
-            })?;
+            let answer = match ahead.take() {
+                Some(ahead) => ahead.answer().await?,
+                None => self.client.report_page(page_size, offset).await?,
+            };
+            let recognised = KnownPage::recognise(&answer, self.report_pages.get(pages.len()))?;
             drop(answer);
+            // The next page is requested while this one is parsed, when this
+            // one looks full. The parse still decides where the report ends:
+            // a read that succeeds makes the same requests as one in turn,
+            // and only a page that then fails leaves one made for nothing.
+            let full = match &recognised {
+                Recognised::Known(known) => known.parsed.records >= page_size,
+                Recognised::New(new) => report::looks_full(&new.text, page_size),
+            };
+            if full {
+                ahead = Some(PageAhead::request(
+                    &self.client,
+                    page_size,
+                    offset + page_size,
+                ));
+            }
+            let known = match recognised {
+                Recognised::Known(known) => known,
+                Recognised::New(new) => {
+                    let parsed = self.parse_report_page(&new.text).await;
+                    new.parsed(Arc::new(
+                        parsed.map_err(|source| PollError::Report { offset, source })?,
+                    ))
+                }
+            };
             let page = &known.parsed;
             let as_before = changed.is_none()
                 && self.fleet.is_some()
@@ -767,6 +868,31 @@ impl Poller {
                 return Ok(ReportRead::Changed(rows));
             }
             offset += page_size;
+        }
+    }
+
+    /// Parses a report page on a blocking thread, so that the page after it
+    /// downloads meanwhile. (A poll cancelled during the parse starts its
+    /// next read with an empty CSR cache: slower, not wrong.)
+    async fn parse_report_page(
+        &mut self,
+        text: &bytes::Bytes,
+    ) -> Result<report::ReportPage, ReportError> {
+        let moved = text.clone();
+        let mut context = std::mem::take(&mut self.parse_context);
+        let parsed = tokio::task::spawn_blocking(move || {
+            let page = report::parse_page(&moved, &mut context);
+            (page, context)
+        })
+        .await;
+        match parsed {
+            Ok((page, context)) => {
+                self.parse_context = context;
+                page
+            }
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            // Not run (the runtime shutting down): parsed here instead.
+            Err(_) => report::parse_page(text, &mut self.parse_context),
         }
     }
 

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -267,15 +268,13 @@ pub fn normalize(name: &str) -> Option<(Cow<'_, str>, bool)> {
 }
 
 /// The validations of one account, indexed for matching names.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ValidationIndex {
-    /// Whether the domain list was read (else nothing is said of names).
-    domains_known: bool,
-    /// Whether the organization list was read.
-    organizations_known: bool,
-    domains: Vec<DomainValidation>,
+    snapshot: Arc<ValidationSnapshot>,
+    /// Positions in `snapshot.domains`, by normalized name.
     by_name: HashMap<String, Vec<usize>>,
-    organizations: HashMap<u64, OrganizationValidation>,
+    /// Positions in `snapshot.organizations`, by id.
+    organizations: HashMap<u64, usize>,
 }
 
 /// One validation an order's renewal needs.
@@ -303,36 +302,54 @@ pub struct RenewalNeeds<'a> {
 }
 
 impl RenewalNeeds<'_> {
-    /// The need that ends first: one without a date (nothing to reuse)
-    /// before any with one.
+    /// The dated need that ends first.
     pub fn earliest(&self) -> Option<&Need<'_>> {
         self.needs
             .iter()
-            .min_by_key(|n| (n.until.is_some(), n.until))
+            .filter(|n| n.until.is_some())
+            .min_by_key(|n| n.until)
+    }
+
+    /// Whether a renewal at `at` cannot reuse every validation it needs:
+    /// one ends by then, or there is none to reuse.
+    pub fn validation_ends_by(&self, at: DateTime<Utc>) -> bool {
+        self.needs
+            .iter()
+            .any(|n| n.until.is_none_or(|end| end <= at))
     }
 }
 
 impl ValidationIndex {
     /// Indexes the account's own domains (not its subaccounts') and its
     /// organizations.
-    pub fn new(snapshot: &ValidationSnapshot) -> ValidationIndex {
-        let mut index = ValidationIndex {
-            domains_known: snapshot.domains.is_some(),
-            organizations_known: snapshot.organizations.is_some(),
-            ..ValidationIndex::default()
-        };
-        for domain in snapshot.domains.iter().flatten() {
-            let Some((name, _)) = normalize(&domain.name) else {
-                continue;
-            };
-            let at = index.domains.len();
-            index.by_name.entry(name.into_owned()).or_default().push(at);
-            index.domains.push(domain.clone());
+    pub fn new(snapshot: Arc<ValidationSnapshot>) -> ValidationIndex {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (at, domain) in snapshot.domains.iter().flatten().enumerate() {
+            if let Some((name, _)) = normalize(&domain.name) {
+                by_name.entry(name.into_owned()).or_default().push(at);
+            }
         }
-        for org in snapshot.organizations.iter().flatten() {
-            index.organizations.insert(org.id, org.clone());
+        let organizations = snapshot
+            .organizations
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(at, org)| (org.id, at))
+            .collect();
+        ValidationIndex {
+            snapshot,
+            by_name,
+            organizations,
         }
-        index
+    }
+
+    /// What was read.
+    pub fn snapshot(&self) -> &ValidationSnapshot {
+        &self.snapshot
+    }
+
+    fn domain(&self, at: usize) -> &DomainValidation {
+        &self.snapshot.domains.as_deref().unwrap_or_default()[at]
     }
 
     /// What the renewal of an order with these names, organization and
@@ -348,7 +365,7 @@ impl ValidationIndex {
         let Some(kind) = ValidationType::of_product(product) else {
             return needs;
         };
-        if self.domains_known {
+        if self.snapshot.domains.is_some() {
             for name in names {
                 match self.covering(name, organization_id, kind, now) {
                     Coverage::Covered(domain) => needs.push(self.domain_need(domain, kind)),
@@ -361,10 +378,10 @@ impl ValidationIndex {
                 }
             }
         }
-        if self.organizations_known
+        if let Some(organizations) = &self.snapshot.organizations
             && let Some(id) = organization_id
         {
-            let org = self.organizations.get(&id);
+            let org = self.organizations.get(&id).map(|&at| &organizations[at]);
             needs.push(Need {
                 scope: Scope::Organization,
                 kind,
@@ -377,7 +394,7 @@ impl ValidationIndex {
     }
 
     fn domain_need(&self, at: usize, kind: ValidationType) -> Need<'_> {
-        let domain = &self.domains[at];
+        let domain = self.domain(at);
         Need {
             scope: Scope::Domain,
             kind,
@@ -403,7 +420,7 @@ impl ValidationIndex {
         let mut exact = !wildcard;
         loop {
             for &at in self.by_name.get(suffix).into_iter().flatten() {
-                let domain = &self.domains[at];
+                let domain = self.domain(at);
                 let same_org = organization_id
                     .zip(domain.organization_id)
                     .is_none_or(|(order, record)| order == record);
@@ -508,7 +525,7 @@ mod tests {
     }
 
     fn index(domains: Vec<DomainValidation>) -> ValidationIndex {
-        ValidationIndex::new(&ValidationSnapshot {
+        ValidationIndex::new(Arc::new(ValidationSnapshot {
             fetched_at: now(),
             domains: Some(domains),
             organizations: Some(vec![
@@ -516,7 +533,7 @@ mod tests {
                 org(2, "2027-06-01T06:00:00Z", None),
             ]),
             subaccount_domains: Vec::new(),
-        })
+        }))
     }
 
     /// The domain record covering each name (`None`: uncovered).
@@ -716,12 +733,12 @@ mod tests {
 
     #[test]
     fn nothing_is_concluded_from_a_list_the_key_may_not_read() {
-        let index = ValidationIndex::new(&ValidationSnapshot {
+        let index = ValidationIndex::new(Arc::new(ValidationSnapshot {
             fetched_at: now(),
             domains: None,
             organizations: None,
             subaccount_domains: Vec::new(),
-        });
+        }));
         assert_eq!(
             index.needs(["www.example.com"], Some(1), "ssl_plus", now()),
             RenewalNeeds::default()

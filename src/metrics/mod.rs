@@ -5,6 +5,7 @@
 
 mod exposition;
 pub mod gzip;
+mod validations;
 
 use std::sync::Arc;
 
@@ -181,7 +182,7 @@ pub fn render(
             state
                 .fleet
                 .as_ref()
-                .map(|fleet| compliance::assess(fleet, now, settings))
+                .map(|fleet| compliance::assess(fleet, state.validations.as_deref(), now, settings))
         })
         .collect();
     let mut rows: Vec<Row<'_>> = Vec::new();
@@ -557,6 +558,7 @@ pub fn render(
             );
         }
     }
+    validations::render(&mut w, states, &assessments, now, settings);
     details(&mut w, &accounts);
 
     subaccounts(&mut w, states);
@@ -909,6 +911,7 @@ mod tests {
                 incomplete: Vec::new(),
             }),
             details: Default::default(),
+            validations: None,
         })
     }
 
@@ -1166,6 +1169,7 @@ mod tests {
             last_success: None,
             last_poll: None,
             details: Default::default(),
+            validations: None,
         });
         let exposition = render(&[state], now(), &RenderSettings::default(), None);
         let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());

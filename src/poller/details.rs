@@ -45,6 +45,9 @@ enum Read {
 pub(super) struct DetailsRead {
     pub details: usize,
     pub reissues: usize,
+    /// Validation list pages read before the details (from the same
+    /// budget).
+    pub validations: usize,
 }
 
 impl Poller {
@@ -67,7 +70,7 @@ impl Poller {
         let mut queue: VecDeque<Planned> = planned.into();
         // Reissue lists of details just read: their request is reserved.
         let mut lists: VecDeque<u64> = VecDeque::new();
-        let budget = self.settings.detail_budget;
+        let budget = self.settings.detail_budget.saturating_sub(read.validations);
         let mut committed = 0;
         let concurrency = self.settings.concurrency.max(1);
         let mut in_flight = FuturesUnordered::new();

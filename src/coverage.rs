@@ -212,9 +212,9 @@ impl OrganizationValidation {
         Some(OrganizationValidation {
             id: org.id?,
             name: org
-                .display_name
+                .name
                 .clone()
-                .or_else(|| org.name.clone())
+                .or_else(|| org.display_name.clone())
                 .unwrap_or_default(),
             ov: TypedValidation::pick(&org.validations, ValidationType::Ov, None),
             ev: TypedValidation::pick(&org.validations, ValidationType::Ev, None),

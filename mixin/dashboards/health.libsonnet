@@ -1,0 +1,200 @@
+// "CertCentral exporter health": polls, data age, order details, CertCentral
+// API requests by code, rate limiting, scrape.
+local cc = import '../lib/certcentral.libsonnet';
+local p = import '../lib/panels.libsonnet';
+
+{
+  grafanaDashboards+:: {
+    local c = $._config,
+    local A = cc.accountFilter,
+    local J = 'job=~"$job"',
+    local t = p.target,
+    local th = p.thresholds,
+
+    'certcentral-exporter-health.json': p.dashboard(
+      c,
+      'certcentral-exporter-health',
+      'CertCentral exporter health',
+      'Is certcentral-exporter healthy: polls, data age, CertCentral API requests by code, rate limiting, scrape.',
+      [
+        p.row('Status'),
+        p.stat(
+          'Latest poll',
+          'certcentral_up per account: Up when the latest poll read the whole order report (the expiry data). Order details have their own panels below.',
+          [t('certcentral_up{%s}' % A, legend='{{account}}', instant=true)],
+          w=6,
+          th=th(['red', 1, 'green']),
+          mappings=p.oneZero('Up', 'green', 'Failing', 'red'),
+        ),
+        p.stat(
+          'Data age',
+          'Time since the latest successful poll, per account (time() - certcentral_last_successful_poll_timestamp_seconds).',
+          [t('time() - certcentral_last_successful_poll_timestamp_seconds{%s}' % A, legend='{{account}}', instant=true)],
+          w=6,
+          unit='s',
+          th=th(['green', 1800, 'orange', 3600, 'red']),
+        ),
+        p.stat(
+          'Data age, in poll intervals',
+          'Data age divided by the configured poll interval; CertCentralDataStale fires above %d.' % c.dataStalePollIntervals,
+          [t('(time() - certcentral_last_successful_poll_timestamp_seconds{%(A)s}) / certcentral_poll_interval_seconds{%(A)s}' % { A: A }, legend='{{account}}', instant=true)],
+          w=6,
+          decimals=1,
+          th=th(['green', c.dataStalePollIntervals / 2, 'orange', c.dataStalePollIntervals, 'red']),
+        ),
+        p.stat(
+          'Report rows skipped',
+          'Order report rows the latest successful poll could not understand (certcentral_report_rows_skipped): those orders are not monitored.',
+          [t('certcentral_report_rows_skipped{%s}' % A, legend='{{account}}', instant=true)],
+          w=6,
+          th=th(['green', 1, 'orange']),
+        ),
+
+        p.row('Order details'),
+        p.stat(
+          'Details backlog',
+          "Order details and reissue lists due but not read yet (certcentral_details_backlog). certcentral_up says only whether the report (the expiry data) was read; a backlog means some orders may still show a replaced certificate's expiry. Normal on a first start of a large account; CertCentralDetailsBacklogStuck warns when it does not shrink for hours.",
+          [t('certcentral_details_backlog{%s}' % A, legend='{{account}}', instant=true)],
+          w=6,
+          th=th(['green', 1, 'orange']),
+        ),
+        p.stat(
+          'Oldest details',
+          'Age of the oldest order details in use (time() - certcentral_details_oldest_timestamp_seconds); refreshes keep it under --certcentral.detail-max-age (24 h by default).',
+          [t('time() - certcentral_details_oldest_timestamp_seconds{%s}' % A, legend='{{account}}', instant=true)],
+          w=6,
+          unit='s',
+          th=th(['green', 86400, 'orange', 172800, 'red']),
+        ),
+        p.timeseries(
+          'Details due, by reason',
+          'certcentral_details_due: new (details unknown for the current report row), reissues (list missing or older than its details), waiting (orders waiting on a request), refresh (routine).',
+          [t('sum by (account, reason) (certcentral_details_due{%s})' % A, legend='{{account}} {{reason}}')],
+          w=12,
+          stack=true,
+        ),
+        p.timeseries(
+          'Details steps ended early, and failed detail requests',
+          'Successful polls whose subaccount or details step ended early (certcentral_poll_incomplete_total, by step and kind), and detail or reissue requests that failed for one order (certcentral_order_detail_errors_total). The report was read either way.',
+          [
+            t('sum by (account, step, kind) (increase(certcentral_poll_incomplete_total{%s}[$__rate_interval])) > 0' % A, 'A', legend='{{account}} {{step}} ended: {{kind}}'),
+            t('sum by (account, endpoint, kind) (increase(certcentral_order_detail_errors_total{%s}[$__rate_interval])) > 0' % A, 'B', legend='{{account}} {{endpoint}} failed: {{kind}}'),
+          ],
+          w=24,
+          draw='bars',
+        ),
+
+        p.row('Polls'),
+        p.timeseries(
+          'Poll duration',
+          "How long each account's latest poll took (certcentral_poll_duration_seconds), with the poll interval for scale: a poll that approaches the interval delays the next.",
+          [
+            t('certcentral_poll_duration_seconds{%s}' % A, 'A', legend='{{account}} duration'),
+            t('certcentral_poll_interval_seconds{%s}' % A, 'B', legend='{{account}} interval'),
+          ],
+          w=12,
+          unit='s',
+        ),
+        p.timeseries(
+          'Polls by result',
+          'Polls per hour by result (certcentral_polls_total).',
+          [t('sum by (account, result) (rate(certcentral_polls_total{%s}[$__rate_interval])) * 3600' % A, legend='{{account}} {{result}}')],
+          w=12,
+        ),
+        p.timeseries(
+          'Failed polls by kind',
+          'Failed polls by kind (certcentral_poll_errors_total): auth (key rejected), rate_limited, api, transport, timeout, decode, deadline. Empty while no poll fails.',
+          [t('sum by (account, kind) (increase(certcentral_poll_errors_total{%s}[$__rate_interval]))' % A, legend='{{account}} {{kind}}')],
+          w=12,
+          draw='bars',
+          stack=true,
+        ),
+        p.timeseries(
+          'Time since the latest poll',
+          'time() - certcentral_last_poll_timestamp_seconds (any outcome) and since the latest successful one: a saw-tooth up to one poll interval is normal.',
+          [
+            t('time() - certcentral_last_poll_timestamp_seconds{%s}' % A, 'A', legend='{{account}} any poll'),
+            t('time() - certcentral_last_successful_poll_timestamp_seconds{%s}' % A, 'B', legend='{{account}} successful poll'),
+          ],
+          w=12,
+          unit='s',
+        ),
+
+        p.row('CertCentral API'),
+        p.timeseries(
+          'API requests by code',
+          'Requests per second to CertCentral by HTTP status (certcentral_api_requests_total); `error` is a transport failure (timeout, connection, TLS).',
+          [t('sum by (code) (rate(certcentral_api_requests_total{%s}[$__rate_interval]))' % A, legend='{{code}}')],
+          w=12,
+          unit='reqps',
+          stack=true,
+        ),
+        p.timeseries(
+          'API requests by endpoint',
+          'Requests per second by endpoint: report pages, order details, reissues, subaccount orders.',
+          [t('sum by (endpoint) (rate(certcentral_api_requests_total{%s}[$__rate_interval]))' % A, legend='{{endpoint}}')],
+          w=12,
+          unit='reqps',
+          stack=true,
+        ),
+        p.table(
+          'API requests in the time range, by endpoint and code',
+          'increase(certcentral_api_requests_total[$__range]) by endpoint and code.',
+          [t('sum by (account, endpoint, code) (increase(certcentral_api_requests_total{%s}[$__range]))' % A, 'A', instant=true, table=true)],
+          [['account', 'Account'], ['endpoint', 'Endpoint'], ['code', 'Code'], ['Value', 'Requests']],
+          ['Requests', true],
+          w=8,
+          h=8,
+          overrides=[p.byName('Requests', [['decimals', 0]])],
+        ),
+        p.timeseries(
+          'Rate limiting: time waiting on the client-side limiter',
+          "Seconds per second that requests spent waiting on the exporter's own rate limiter (rate of certcentral_api_rate_limit_wait_seconds_total): 1 means requests waited all the time. Waiting is the limiter doing its job; it only matters when polls get too long.",
+          [t('sum by (account) (rate(certcentral_api_rate_limit_wait_seconds_total{%s}[$__rate_interval]))' % A, legend='{{account}}')],
+          w=8,
+          h=8,
+          unit='percentunit',
+        ),
+        p.timeseries(
+          'Rate limiting: HTTP 429 answers',
+          "Requests CertCentral refused with HTTP 429 (request_limit_exceeded), per endpoint. Should stay empty: the limiter keeps the exporter under CertCentral's limits, so a 429 means someone else uses the same API key. Raises CertCentralApiRateLimited.",
+          [t('sum by (account, endpoint) (increase(certcentral_api_requests_total{%s, code="429"}[$__rate_interval]))' % A, legend='{{account}} {{endpoint}}')],
+          w=8,
+          h=8,
+          draw='bars',
+        ),
+
+        p.row('Scrape'),
+        p.stat(
+          'Scrape target up',
+          "Prometheus's own `up` for the exporter's scrape job(s) (job variable).",
+          [t('up{%s}' % J, legend='{{instance}}', instant=true)],
+          w=6,
+          th=th(['red', 1, 'green']),
+          mappings=p.oneZero('Up', 'green', 'Down', 'red'),
+        ),
+        p.timeseries(
+          'Scrape duration and size',
+          'How long Prometheus takes to scrape /metrics and how many samples it gets: large accounts should stay well under the scrape timeout.',
+          [
+            t('scrape_duration_seconds{%s}' % J, 'A', legend='{{instance}} duration (s)'),
+            t('scrape_samples_scraped{%s}' % J, 'B', legend='{{instance}} samples'),
+          ],
+          w=12,
+        ),
+        p.table(
+          'Exporter version',
+          'certcentral_build_info: the exporter version serving each account.',
+          [t('certcentral_build_info{%s}' % A, 'A', instant=true, table=true)],
+          [['account', 'Account'], ['version', 'Version']],
+          ['Account', false],
+          w=6,
+          h=8,
+          hidden=['Value'],
+        ),
+      ],
+      p.variables(job=true),
+      c.healthDashboardTimeFrom,
+    ),
+  },
+}

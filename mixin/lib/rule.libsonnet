@@ -1,0 +1,21 @@
+// One alerting rule with the labels and annotations every alert of this
+// mixin carries, so that the alert files hold only what differs.
+local text = import 'text.libsonnet';
+
+{
+  // name: alert name; config: the mixin's _config; expr: PromQL;
+  // forDuration: the rule's `for`; severity: critical, warning or info; summary and description:
+  // annotation templates; keepFiring: whether _config.keepFiringFor applies.
+  alert(config, name, expr, forDuration, severity, summary, description, keepFiring=false):: {
+    alert: name,
+    expr: expr,
+    'for': forDuration,
+    [if keepFiring && config.keepFiringFor != null then 'keep_firing_for']: config.keepFiringFor,
+    labels: { severity: severity },
+    annotations: {
+      summary: summary,
+      description: text.lines(description),
+      runbook_url: '%s#%s' % [config.runbookBaseURL, std.asciiLower(name)],
+    },
+  },
+}

@@ -4,7 +4,10 @@
 //
 // `certcentral_order_validation_expiry_timestamp_seconds` is, per order,
 // the end of the validation its renewal needs that ends first (labels
-// scope, type, validation_id, validation). Only actionable orders alert:
+// scope, type, validation_id, validation). Only actionable orders alert
+// (written `unless ... actionable == 0`: past --metrics.per-order-horizon
+// the exporter keeps these series for actionable orders only, without the
+// cut actionable series):
 // the exporter flags an auto-renewing order actionable when such a
 // validation ends before auto-renew acts (rule
 // validation_expires_before_renewal). The common name comes from
@@ -23,8 +26,8 @@ local rule = import '../lib/rule.libsonnet';
     local daysLeft(below) = |||
       (
         (certcentral_order_validation_expiry_timestamp_seconds - time()) / 86400 < %d
-        and on (account, order_id)
-        certcentral_order_actionable == 1
+        unless on (account, order_id)
+        certcentral_order_actionable == 0
       )
       * on (account, order_id) group_left (common_name)
       %s

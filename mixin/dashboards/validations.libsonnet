@@ -87,7 +87,7 @@ local p = import '../lib/panels.libsonnet';
         p.table(
           'Actionable orders and the validation their renewal needs first',
           'Orders flagged actionable, with the validation their renewal needs that ends first and days until it ends. Click the order number to open it in CertCentral.',
-          [t('sort(%s and on (job, instance, account, order_id) certcentral_order_actionable == 1)' % days('certcentral_order_validation_expiry_timestamp_seconds'), 'A', instant=true, table=true)],
+          [t('sort(%s unless on (job, instance, account, order_id) certcentral_order_actionable == 0)' % days('certcentral_order_validation_expiry_timestamp_seconds'), 'A', instant=true, table=true)],
           [
             ['order_id', 'Order'],
             ['validation', 'Validation'],

@@ -185,9 +185,31 @@ fn per_order(
             continue;
         };
         let limits = settings.per_order_for(&state.account);
-        for (order, needs) in fleet.orders.iter().zip(&assessment.needs) {
+        for ((order, needs), verdict) in fleet
+            .orders
+            .iter()
+            .zip(&assessment.needs)
+            .zip(&assessment.verdicts)
+        {
             let Some(needs) = needs else { continue };
-            if !is_exported(order, now, settings) || !wants_series(order, now, limits) {
+            // Past the per-order horizon, an actionable order keeps its
+            // series while the validation ends within it: the validation
+            // alerts, which read these without the (cut) actionable series,
+            // fire as they would without the cut.
+            let within_horizon = verdict.actionable
+                && limits
+                    .statuses
+                    .as_ref()
+                    .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()))
+                && limits.horizon.is_some_and(|horizon| {
+                    needs
+                        .earliest()
+                        .and_then(|n| n.until)
+                        .is_some_and(|until| until - now <= horizon)
+                });
+            if !is_exported(order, now, settings)
+                || !(wants_series(order, now, limits) || within_horizon)
+            {
                 continue;
             }
             let labels = LabelBlock::new()

@@ -863,6 +863,113 @@ mod tests {
         assert_eq!(assessment.outlook, [(100, 1, 1), (47, 1, 1)]);
     }
 
+    /// An index of one domain record (`example.com`, organization 7)
+    /// whose OV validation ends at `domain_until`, and organization 7's OV
+    /// validation ending at `org_until`.
+    fn validations(domain_until: &str, org_until: &str) -> ValidationIndex {
+        use crate::coverage::{
+            DomainValidation, OrganizationValidation, TypedValidation, ValidationSnapshot,
+        };
+        let valid = |until: &str| {
+            Some(TypedValidation {
+                until: Some(until.parse().unwrap()),
+                status: Some("active".into()),
+            })
+        };
+        ValidationIndex::new(Arc::new(ValidationSnapshot {
+            fetched_at: now(),
+            domains: Some(vec![DomainValidation {
+                id: 1,
+                name: "example.com".into(),
+                organization_id: Some(7),
+                subaccount_id: None,
+                active: true,
+                exact_only: false,
+                ov: valid(domain_until),
+                ev: None,
+            }]),
+            organizations: Some(vec![OrganizationValidation {
+                id: 7,
+                name: "Org".into(),
+                ov: valid(org_until),
+                ev: None,
+            }]),
+            subaccount_domains: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn a_validation_ending_before_auto_renew_acts_blocks_the_renewal() {
+        // now 2026-11-23 12:00; expiry 2027-02-01 00:00, so auto-renew acts
+        // on 2027-01-02 00:00 UTC.
+        let judge_with = |domain_until: &str, org_until: &str, names: &str, auto_renew: bool| {
+            let index = validations(domain_until, org_until);
+            let o = order(ReportRow {
+                common_name: "www.example.com".into(),
+                dns_names: names.into(),
+                organization_id: Some(7),
+                auto_renew,
+                valid_till: Some(day(2027, 2, 1)),
+                ..row()
+            });
+            let fleet = Fleet {
+                orders: vec![o],
+                subaccount_orders: Vec::new(),
+                skipped_rows: 0,
+                read_at: now(),
+            };
+            let assessment = assess(&fleet, Some(&index), now(), &ComplianceSettings::default());
+            let v = assessment.verdicts[0];
+            (
+                v.actionable,
+                v.renewal_blocked,
+                v.findings.iter().collect::<Vec<_>>(),
+            )
+        };
+        let later = "2027-06-01T06:00:00Z";
+        assert_eq!(judge_with(later, later, "", true), (false, false, vec![]));
+        assert_eq!(
+            judge_with("2027-01-02T00:00:00Z", later, "", true),
+            (true, true, vec![Rule::ValidationExpiresBeforeRenewal]),
+            "ends as auto-renew acts"
+        );
+        assert_eq!(
+            judge_with("2027-01-02T00:00:01Z", later, "", true),
+            (false, false, vec![]),
+            "outlives it by a second"
+        );
+        assert_eq!(
+            judge_with(later, "2026-12-20T07:00:00Z", "", true),
+            (true, true, vec![Rule::ValidationExpiresBeforeRenewal]),
+            "the organization's validation"
+        );
+        assert_eq!(
+            judge_with(later, later, "api.example.com,www.example.org", true),
+            (true, true, vec![Rule::NameNotCovered]),
+            "a name no record covers"
+        );
+        // By hand: actionable anyway (auto-renew off); only the name finding.
+        assert_eq!(
+            judge_with("2026-12-01T07:00:00Z", later, "www.example.org", false),
+            (true, false, vec![Rule::NameNotCovered])
+        );
+    }
+
+    #[test]
+    fn the_reuse_outlook_counts_validated_domains_under_each_coming_step() {
+        let index = validations("2027-06-01T06:00:00Z", "2027-06-01T06:00:00Z");
+        let fleet = Fleet {
+            orders: Vec::new(),
+            subaccount_orders: Vec::new(),
+            skipped_rows: 0,
+            read_at: now(),
+        };
+        let assessment = assess(&fleet, Some(&index), now(), &ComplianceSettings::default());
+        // From 2026-11-23: 100 days (2027) and 10 days (2029), 4 and 37
+        // revalidations a year, both over the threshold of 2.
+        assert_eq!(assessment.reuse_outlook, [(100, 1, 1), (10, 1, 1)]);
+    }
+
     #[test]
     fn rule_names_parse() {
         assert_eq!("weak_key".parse::<Rule>(), Ok(Rule::WeakKey));

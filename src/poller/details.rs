@@ -45,8 +45,8 @@ enum Read {
 pub(super) struct DetailsRead {
     pub details: usize,
     pub reissues: usize,
-    /// Validation list pages read before the details (from the same
-    /// budget).
+    /// Validation list pages read before the details (list pages, like
+    /// the report's: outside the detail budget, within the rate limit).
     pub validations: usize,
 }
 
@@ -70,7 +70,7 @@ impl Poller {
         let mut queue: VecDeque<Planned> = planned.into();
         // Reissue lists of details just read: their request is reserved.
         let mut lists: VecDeque<u64> = VecDeque::new();
-        let budget = self.settings.detail_budget.saturating_sub(read.validations);
+        let budget = self.settings.detail_budget;
         let mut committed = 0;
         let concurrency = self.settings.concurrency.max(1);
         let mut in_flight = FuturesUnordered::new();

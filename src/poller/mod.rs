@@ -700,8 +700,8 @@ impl Poller {
     }
 
     /// The steps after the report: the subaccount listing, the
-    /// validations when due, then order details within what is left of the
-    /// budget and until `stop_at`. Each that ends early
+    /// validations when due, then order details within the budget and
+    /// until `stop_at`. Each that ends early
     /// is returned with why; what it read is kept either way.
     async fn read_subaccounts_and_details(
         &mut self,

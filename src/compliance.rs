@@ -227,6 +227,8 @@ pub struct Verdict {
     /// Auto-renew or auto-reissue would act, but a validation its renewal
     /// needs ends first, or a name has none: the reason it is actionable.
     pub renewal_blocked: bool,
+    /// When the validation its renewal needs that ends first ends.
+    pub first_validation_end: Option<DateTime<Utc>>,
 }
 
 /// Judges one order at `now`, with what its renewal needs (`None` when
@@ -311,6 +313,7 @@ pub fn judge(
         findings,
         actionable,
         renewal_blocked,
+        first_validation_end: needs.and_then(|n| n.earliest()).and_then(|n| n.until),
     }
 }
 

@@ -194,7 +194,8 @@ pub fn render(
         for (order, verdict) in fleet.orders.iter().zip(&assessment.verdicts) {
             let certificate = is_exported(order, now, settings);
             if certificate || has_waiting_requests(order) || !verdict.findings.is_empty() {
-                let series = wants_series(order, now, limits);
+                let series = wants_series(order, now, limits)
+                    || validations::keeps_series(order, verdict, now, limits);
                 rows.push(Row {
                     account: &state.account,
                     order,

@@ -11,10 +11,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
-    Kind, LabelBlock, RenderSettings, TextWriter, is_exported, unix_seconds, wants_series,
+    Kind, LabelBlock, PerOrderLimits, RenderSettings, TextWriter, is_exported, unix_seconds,
+    wants_series,
 };
-use crate::compliance::Assessment;
+use crate::compliance::{Assessment, Verdict};
 use crate::coverage::{DomainValidation, TypedValidation, ValidationType};
+use crate::fleet::Order;
 use crate::poller::AccountState;
 
 /// Windows of `certcentral_validations_expiring`, in days.
@@ -164,6 +166,27 @@ fn organizations(w: &mut TextWriter, states: &[Arc<AccountState>]) {
     }
 }
 
+/// Whether an order keeps its per-order series past the per-order
+/// horizon: it is actionable and a validation its renewal needs ends within
+/// the horizon, so that the validation alerts fire as they would without
+/// the cut (in the statuses kept).
+pub(super) fn keeps_series(
+    order: &Order,
+    verdict: &Verdict,
+    now: DateTime<Utc>,
+    limits: &PerOrderLimits,
+) -> bool {
+    let status_ok = limits
+        .statuses
+        .as_ref()
+        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()));
+    let within = match (limits.horizon, verdict.first_validation_end) {
+        (Some(horizon), Some(end)) => end - now <= horizon,
+        _ => false,
+    };
+    verdict.actionable && status_ok && within
+}
+
 /// What each exported order's renewal needs.
 fn per_order(
     w: &mut TextWriter,
@@ -192,23 +215,8 @@ fn per_order(
             .zip(&assessment.verdicts)
         {
             let Some(needs) = needs else { continue };
-            // Past the per-order horizon, an actionable order keeps its
-            // series while the validation ends within it: the validation
-            // alerts, which read these without the (cut) actionable series,
-            // fire as they would without the cut.
-            let within_horizon = verdict.actionable
-                && limits
-                    .statuses
-                    .as_ref()
-                    .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()))
-                && limits.horizon.is_some_and(|horizon| {
-                    needs
-                        .earliest()
-                        .and_then(|n| n.until)
-                        .is_some_and(|until| until - now <= horizon)
-                });
             if !is_exported(order, now, settings)
-                || !(wants_series(order, now, limits) || within_horizon)
+                || !(wants_series(order, now, limits) || keeps_series(order, verdict, now, limits))
             {
                 continue;
             }

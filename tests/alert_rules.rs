@@ -214,7 +214,7 @@ fn the_job_name_comes_from_the_mixins_config() {
     let resource = yaml(&out.path().join("alerts/prometheusrule.yaml"));
     assert!(resource["spec"]["groups"] == yaml(&rules)["groups"]);
 
-    promtool(&["check", "rules"], &[rules.clone()]);
+    promtool(&["check", "rules"], std::slice::from_ref(&rules));
     // The exporter-health alerts follow the new job: a scrape failing under
     // it fires, one under the default name no longer counts.
     let test = dir.path().join("job.test.yml");

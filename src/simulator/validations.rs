@@ -158,7 +158,7 @@ pub fn mountain_midnight(day: NaiveDate) -> i64 {
         _ => false,
     };
     let offset = if daylight { 6 } else { 7 };
-    super::truth::start_of_day(day) + offset * 3600
+    day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp() + offset * 3600
 }
 
 fn rfc3339(unix: i64) -> String {

@@ -28,8 +28,13 @@
 //!   plain scrapes running; the RSS memory returns to after the first poll
 //!   (the lowest sample of its cycle) against the same after the last.
 //!
+//! - what the exposition costs a real Prometheus, in the shape before and
+//!   after issue 17, and the first poll against a plain download of the
+//!   report: see `fleet/prometheus.rs`.
+//!
 //! Without `--bench` (that is, under `cargo test --all-targets`) it runs a
-//! smoke version: 1,000 orders, a few scrapes, no soak, in a few seconds.
+//! smoke version: 1,000 orders, a few scrapes, no soak, in a few seconds
+//! (and 500 orders for Prometheus, scraped every second).
 //!
 //! Environment: `BENCH_SIZES=1000,10000` (fleet sizes; `none` for the soak
 //! alone), `BENCH_MODES`
@@ -51,6 +56,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use certcentral_exporter::certcentral::report::{ParseContext, parse_page};
+
+#[path = "fleet/prometheus.rs"]
+mod prometheus;
 
 const BIN: &str = env!("CARGO_BIN_EXE_certcentral-exporter");
 /// Rate limits far above CertCentral's, on both sides: the benchmark
@@ -204,12 +212,12 @@ impl Settings {
 struct Proc {
     child: Child,
     log: PathBuf,
+    program: String,
 }
 
 impl Proc {
+    /// `certcentral-exporter` with `args`.
     fn spawn(dir: &Path, name: &str, args: &[&str]) -> Proc {
-        let log = dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(BIN);
         // BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2 ...": allocator experiments.
         if let Ok(vars) = std::env::var("BENCH_EXPORTER_ENV") {
@@ -219,15 +227,28 @@ impl Proc {
                 }
             }
         }
-        let child = command
+        command
             .args(args)
-            .env("CERTCENTRAL_API_KEY", "bench-exporter")
+            .env("CERTCENTRAL_API_KEY", "bench-exporter");
+        Proc::spawn_command(dir, name, command)
+    }
+
+    /// Any program (Prometheus), its output in `dir/name.log`.
+    fn spawn_command(dir: &Path, name: &str, mut command: Command) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let program = command.get_program().to_string_lossy().into_owned();
+        let child = command
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log file"))
             .stderr(file)
             .spawn()
-            .expect("start certcentral-exporter");
-        Proc { child, log }
+            .unwrap_or_else(|e| panic!("start {program}: {e}"));
+        Proc {
+            child,
+            log,
+            program,
+        }
     }
 
     fn pid(&self) -> u32 {
@@ -245,7 +266,8 @@ impl Proc {
     fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!(
-                "{BIN} exited ({status}); its log:\n{}",
+                "{} exited ({status}); its log:\n{}",
+                self.program,
                 tail(&self.logs(), 3000)
             );
         }
@@ -1265,4 +1287,12 @@ fn main() {
     if let Some(soak) = soak_result {
         print_soak(&soak, soak_parse.as_deref());
     }
+
+    let scraped = prometheus::PrometheusSettings::from_env(settings.full);
+    let mut scraped_rows = Vec::new();
+    for &orders in &scraped.sizes {
+        eprintln!("{orders} orders: Prometheus scraping both shapes");
+        scraped_rows.push(prometheus::run(dir.path(), orders, &scraped));
+    }
+    prometheus::print(&scraped_rows, &scraped);
 }

@@ -271,7 +271,7 @@ fn render_changes(old: &RenderSettings, new: &RenderSettings) -> Vec<&'static st
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// How often the exposition is rendered, and how long it takes: one render
-/// per poll (and one at each UTC midnight) is the design, and the render is
+/// per poll (and one as each UTC day ends) is the design, and the render is
 /// the largest part of a poll's CPU at a large account.
 struct RenderTelemetry {
     renders: IntCounter,
@@ -282,7 +282,7 @@ impl RenderTelemetry {
     fn register(registry: &Registry) -> prometheus::Result<RenderTelemetry> {
         let renders = IntCounter::new(
             "certcentral_exporter_renders_total",
-            "Renders of the fleet metrics (one per poll, and one at each UTC midnight).",
+            "Renders of the fleet metrics (one per poll, and one as each UTC day ends, just after 23:59:59).",
         )?;
         let duration = Gauge::new(
             "certcentral_exporter_render_duration_seconds",
@@ -294,8 +294,9 @@ impl RenderTelemetry {
     }
 }
 
-/// Renders the exposition whenever an account's state changes, and at each
-/// UTC midnight (days remaining change then, and only then).
+/// Renders the exposition whenever an account's state changes, and just
+/// after 23:59:59 UTC each day, the expiry instant of certificates (days
+/// remaining change then, and only then).
 async fn render_on_change(
     board: Arc<Board>,
     mut settings: watch::Receiver<RenderSettings>,
@@ -304,11 +305,11 @@ async fn render_on_change(
 ) {
     let mut changes = board.subscribe();
     loop {
-        let until_midnight = until_next_utc_day(Utc::now());
+        let until_day_ends = until_next_day_boundary(Utc::now());
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { return },
             changed = settings.changed() => if changed.is_err() { return },
-            () = tokio::time::sleep(until_midnight) => {},
+            () = tokio::time::sleep(until_day_ends) => {},
         }
         let states = board.states();
         let settings = settings.borrow_and_update().clone();
@@ -331,9 +332,9 @@ async fn render_on_change(
     }
 }
 
-/// Time from `now` to just after the next 00:00:00 UTC.
-fn until_next_utc_day(now: DateTime<Utc>) -> Duration {
-    let tomorrow = now.date_naive().succ_opt().unwrap_or(now.date_naive());
-    let next = crate::fleet::start_of_day(tomorrow);
+/// Time from `now` to just after the next instant at which days remaining
+/// change (23:59:59 UTC).
+fn until_next_day_boundary(now: DateTime<Utc>) -> Duration {
+    let next = crate::fleet::next_day_boundary(now);
     (next - now).to_std().unwrap_or_default() + Duration::from_millis(100)
 }

@@ -648,7 +648,7 @@ mod tests {
 
     #[test]
     fn auto_renew_disabled_starts_at_the_warning_window() {
-        // now is 2026-11-23 12:00; expiry 00:00 UTC of valid_till.
+        // now is 2026-11-23 12:00; expiry 23:59:59 UTC of valid_till.
         let case = |till: NaiveDate, auto_renew: bool| {
             findings(&order(ReportRow {
                 valid_till: Some(till),
@@ -657,13 +657,17 @@ mod tests {
             }))
             .contains(&Rule::AutoRenewDisabled)
         };
-        assert!(case(day(2026, 12, 23), false), "29 days left");
-        assert!(!case(day(2026, 12, 24), false), "30 days left");
+        assert!(case(day(2026, 12, 22), false), "29 days left");
+        assert!(!case(day(2026, 12, 23), false), "30 days left");
         assert!(
-            !case(day(2026, 12, 1), true),
+            !case(day(2026, 11, 30), true),
             "auto-renew on, 7 days left: not yet actionable"
         );
-        assert!(!case(day(2026, 11, 23), false), "expired: a different rule");
+        assert!(
+            case(day(2026, 11, 23), false),
+            "its last valid day: 0 days left"
+        );
+        assert!(!case(day(2026, 11, 22), false), "expired: a different rule");
     }
 
     #[test]
@@ -688,11 +692,11 @@ mod tests {
             })
         };
         assert!(
-            !is_actionable(&auto(day(2026, 12, 8)), now(), &s),
+            !is_actionable(&auto(day(2026, 12, 7)), now(), &s),
             "14 days left"
         );
         assert!(
-            is_actionable(&auto(day(2026, 12, 7)), now(), &s),
+            is_actionable(&auto(day(2026, 12, 6)), now(), &s),
             "13 days left"
         );
         // Auto-reissue on a plan that runs past the certificate.
@@ -734,16 +738,40 @@ mod tests {
         };
         assert!(case(day(2026, 11, 1), "expired", false));
         assert!(
-            case(day(2026, 11, 23), "issued", false),
-            "expired at 00:00 today"
+            case(day(2026, 11, 22), "issued", false),
+            "expired at the end of yesterday"
         );
-        assert!(!case(day(2026, 11, 24), "issued", false));
+        assert!(
+            !case(day(2026, 11, 23), "issued", false),
+            "valid till the end of today"
+        );
         assert!(!case(day(2026, 11, 1), "expired", true), "renewed");
-        assert!(case(day(2026, 10, 25), "expired", false), "29.5 days ago");
+        assert!(case(day(2026, 10, 24), "expired", false), "29.5 days ago");
         assert!(
             !case(day(2026, 10, 23), "expired", false),
             "past the 30-day retention"
         );
+    }
+
+    #[test]
+    fn the_last_valid_day_ends_at_23_59_59() {
+        let last_day = order(ReportRow {
+            valid_till: Some(day(2026, 11, 23)),
+            ..row()
+        });
+        let at = |h, m, s| {
+            let now = Utc.with_ymd_and_hms(2026, 11, 23, h, m, s).unwrap();
+            judge(&last_day, None, now, &ComplianceSettings::default()).findings
+        };
+        assert!(!at(23, 59, 58).contains(Rule::ExpiredNotRenewed));
+        assert!(
+            at(23, 59, 58).contains(Rule::AutoRenewDisabled),
+            "0 days left"
+        );
+        let next_day = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
+        let findings = judge(&last_day, None, next_day, &ComplianceSettings::default()).findings;
+        assert!(findings.contains(Rule::ExpiredNotRenewed));
+        assert!(!findings.contains(Rule::AutoRenewDisabled));
     }
 
     #[test]
@@ -903,8 +931,8 @@ mod tests {
 
     #[test]
     fn a_validation_ending_before_auto_renew_acts_blocks_the_renewal() {
-        // now 2026-11-23 12:00; expiry 2027-02-01 00:00, so auto-renew acts
-        // on 2027-01-02 00:00 UTC.
+        // now 2026-11-23 12:00; expiry 2027-02-01 23:59:59 (the end of the
+        // valid_till day), so auto-renew acts on 2027-01-02 23:59:59 UTC.
         let judge_with = |domain_until: &str, org_until: &str, names: &str, auto_renew: bool| {
             let index = validations(domain_until, org_until);
             let o = order(ReportRow {
@@ -932,12 +960,12 @@ mod tests {
         let later = "2027-06-01T06:00:00Z";
         assert_eq!(judge_with(later, later, "", true), (false, false, vec![]));
         assert_eq!(
-            judge_with("2027-01-02T00:00:00Z", later, "", true),
+            judge_with("2027-01-02T23:59:59Z", later, "", true),
             (true, true, vec![Rule::ValidationExpiresBeforeRenewal]),
             "ends as auto-renew acts"
         );
         assert_eq!(
-            judge_with("2027-01-02T00:00:01Z", later, "", true),
+            judge_with("2027-01-03T00:00:00Z", later, "", true),
             (false, false, vec![]),
             "outlives it by a second"
         );

@@ -195,10 +195,10 @@ impl Order {
             .or(self.report.valid_till)
     }
 
-    /// When the active certificate expires: 00:00:00 UTC of its valid-till
-    /// day, so that alerts can only come early, never late.
+    /// When the active certificate expires: the end of its valid-till day
+    /// (see [`end_of_day`]).
     pub fn expiry(&self) -> Option<DateTime<Utc>> {
-        self.valid_till().map(start_of_day)
+        self.valid_till().map(end_of_day)
     }
 
     /// Whole days until expiry, `floor((expiry - now) / 86400)`, negative
@@ -209,17 +209,36 @@ impl Order {
 }
 
 /// `floor((at - now) / 86400)`, exactly: `num_seconds` alone rounds toward
-/// zero, so 0.1 s past midnight an expired order would still read
-/// yesterday's count (and one expiring at that midnight 0, not -1).
+/// zero, so 0.1 s past an expiry the order would still read 0, not -1.
 pub fn days_until(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     let delta = at - now;
     let seconds = delta.num_seconds() - i64::from(delta.subsec_nanos() < 0);
     seconds.div_euclid(86_400)
 }
 
-/// 00:00:00 UTC of `day`.
-pub fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
-    day.and_time(chrono::NaiveTime::MIN).and_utc()
+/// 23:59:59 UTC of `day`: the expiry instant of a certificate valid till
+/// that day, where DigiCert puts its `notAfter`. A certificate on its last
+/// valid day has 0 days remaining and is not expired; it is from the next
+/// second on.
+pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(LAST_SECOND).and_utc()
+}
+
+/// 23:59:59, the last whole second of a day.
+const LAST_SECOND: chrono::NaiveTime = match chrono::NaiveTime::from_hms_opt(23, 59, 59) {
+    Some(time) => time,
+    None => chrono::NaiveTime::MIN,
+};
+
+/// The first instant after `now` at which whole days until an expiry
+/// (see [`days_until`]) change: the end of the current UTC day, or of the
+/// next one once that has passed. Renders happen then, not only at polls.
+pub fn next_day_boundary(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = end_of_day(now.date_naive());
+    if today > now {
+        return today;
+    }
+    now.date_naive().succ_opt().map_or(today, end_of_day)
 }
 
 /// An order placed by a subaccount.
@@ -269,9 +288,9 @@ impl SubaccountOrderRecord {
         })
     }
 
-    /// 00:00:00 UTC of the certificate's valid-till day.
+    /// The end of the certificate's valid-till day (see [`end_of_day`]).
     pub fn expiry(&self) -> Option<DateTime<Utc>> {
-        self.valid_till.map(start_of_day)
+        self.valid_till.map(end_of_day)
     }
 }
 

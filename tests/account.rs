@@ -172,12 +172,13 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
     let day = |v: &Value| {
         chrono::NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d")
             .unwrap()
-            .and_hms_opt(0, 0, 0)
+            .and_hms_opt(23, 59, 59)
             .unwrap()
             .and_utc()
             .timestamp() as f64
     };
-    // The touch, and the reissue that moved the expiry, once rendered.
+    // The touch, and the reissue that moved the expiry, once rendered
+    // (the end of the valid_till day).
     first.scrape_until("the third poll's expiries", |third| {
         expiry_of(third, &plain["id"]) == Some(day(&touched["valid_till"]))
             && expiry_of(third, &reissued["id"]) == Some(day(&moved["valid_till"]))
@@ -239,15 +240,21 @@ fn subaccount_orders_match_the_simulator_and_are_exported_once() {
         let sub_id = order["subaccount_id"].to_string();
         let series = scrape.value(
             "certcentral_certificate_expiry_timestamp_seconds",
+            &[("order_id", &id)],
+        );
+        // A subaccount order is described with its subaccount.
+        let described = scrape.value(
+            "certcentral_order_info",
             &[("order_id", &id), ("subaccount_id", &sub_id)],
         );
         if order["in_report"] == true {
             assert!(
-                series.is_none(),
+                described.is_none(),
                 "order {id} is in the report: exported once, from there"
             );
             continue;
         }
+        assert_eq!(described, series.map(|_| 1.0), "subaccount order {id}");
         *counts
             .entry((sub_id, order["status"].as_str().unwrap().to_owned()))
             .or_insert(0.0) += 1.0;

@@ -1,7 +1,8 @@
-//! UTC midnight under a fake clock (libfaketime, Debian package `faketime`):
-//! the exporter starts six seconds before midnight, polls once, and its
-//! midnight render must move every order's days remaining, expired ones
-//! included, without another poll.
+//! The end of a UTC day under a fake clock (libfaketime, Debian package
+//! `faketime`): the exporter starts 29 seconds before 23:59:59, polls
+//! once, and its render as the day ends must move every order's days
+//! remaining, expired ones included, without another poll. An order on
+//! its last valid day reads 0 and is not expired until then.
 
 mod common;
 
@@ -13,23 +14,25 @@ use common::{Process, Scrape, free_port, http, wait_for};
 
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
-/// The sample report with three orders: one expiring at the coming
-/// midnight, one long expired, one a year out.
+/// The sample report with three orders: one on its last valid day and not
+/// renewed, one long expired, one a year out.
 fn report() -> String {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(include_str!("data/report-sample.csv").as_bytes());
     let mut writer = csv::Writer::from_writer(Vec::new());
+    // (status, valid_till, is_renewed)
     let changes = [
-        ("issued", "2026-12-03"),
-        ("expired", "2026-11-18"),
-        ("issued", "2027-12-03"),
+        ("issued", "2026-12-02", "0"),
+        ("expired", "2026-11-18", "1"),
+        ("issued", "2027-12-03", "1"),
     ];
     for (i, record) in reader.records().enumerate() {
         let mut record: Vec<String> = record.unwrap().iter().map(str::to_owned).collect();
-        if let Some((status, valid_till)) = i.checked_sub(1).map(|i| changes[i]) {
+        if let Some((status, valid_till, renewed)) = i.checked_sub(1).map(|i| changes[i]) {
             record[5] = status.to_owned();
             record[36] = valid_till.to_owned();
+            record[38] = renewed.to_owned();
         }
         writer.write_record(&record).unwrap();
     }
@@ -75,7 +78,7 @@ fn days(scrape: &Scrape) -> std::collections::BTreeMap<String, f64> {
 }
 
 #[test]
-fn at_utc_midnight_every_days_remaining_moves_expired_ones_included() {
+fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
     assert!(
         std::path::Path::new(LIBFAKETIME).exists(),
         "libfaketime is needed: apt-get install faketime"
@@ -97,7 +100,7 @@ fn at_utc_midnight_every_days_remaining_moves_expired_ones_included() {
             ("CERTCENTRAL_API_KEY", "midnight-key"),
             ("LD_PRELOAD", LIBFAKETIME),
             // Starts at this instant and runs at the real speed.
-            ("FAKETIME", "@2026-12-02 23:59:54"),
+            ("FAKETIME", "@2026-12-02 23:59:30"),
         ],
     );
     let scrape = |process: &mut Process| {
@@ -115,16 +118,45 @@ fn at_utc_midnight_every_days_remaining_moves_expired_ones_included() {
     });
     let polls = evening.sum("certcentral_polls_total", &[]);
     let before = days(&evening);
-    assert_eq!(before["123456"], 0.0, "expires at midnight: {before:?}");
-    assert_eq!(before["123455"], -15.0, "{before:?}");
-    let after = wait_for("the midnight render", Duration::from_secs(30), || {
-        // The unexpired order's count moves at midnight either way.
-        scrape(&mut process).filter(|s| days(s).get("123454") == Some(&(before["123454"] - 1.0)))
-    });
+    assert_eq!(before["123456"], 0.0, "its last valid day: {before:?}");
+    assert_eq!(before["123455"], -14.0, "{before:?}");
+    let expiry = evening.by_label(
+        "certcentral_certificate_expiry_timestamp_seconds",
+        "order_id",
+    );
+    let end_of_day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc().timestamp() as f64);
+    assert_eq!(Some(expiry["123456"]), end_of_day, "its notAfter");
+    let expired_finding = |scrape: &Scrape| {
+        scrape.value(
+            "certcentral_compliance_violation",
+            &[("order_id", "123456"), ("rule", "expired_not_renewed")],
+        )
+    };
+    assert_eq!(
+        expired_finding(&evening),
+        None,
+        "the last valid day is not expired"
+    );
+    let after = wait_for(
+        "the render as the day ends",
+        Duration::from_secs(90),
+        || {
+            // The unexpired order's count moves as the day ends either way.
+            scrape(&mut process)
+                .filter(|s| days(s).get("123454") == Some(&(before["123454"] - 1.0)))
+        },
+    );
     assert_eq!(
         after.sum("certcentral_polls_total", &[]),
         polls,
         "no poll in between"
+    );
+    assert_eq!(
+        expired_finding(&after),
+        Some(1.0),
+        "expired once its day is over"
     );
     let after = days(&after);
     for (order, days) in &before {

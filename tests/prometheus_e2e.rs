@@ -319,6 +319,41 @@ struct Query {
     panel: String,
     expr: String,
     instant: bool,
+    /// The descriptive labels (joined from `certcentral_order_info`) that
+    /// the panel, a table, shows as columns: every row must have them.
+    columns: Vec<String>,
+}
+
+/// The labels that describe an order, on `certcentral_order_info` only.
+const DESCRIPTIVE: [&str; 4] = ["common_name", "product", "container", "organization"];
+
+/// The descriptive labels a table panel shows as columns.
+fn table_columns(panel: &Json) -> Vec<String> {
+    let Some(transformations) = panel["transformations"].as_array() else {
+        return Vec::new();
+    };
+    transformations
+        .iter()
+        .filter_map(|t| t["options"]["indexByName"].as_object())
+        .flat_map(|columns| columns.keys())
+        .filter(|name| DESCRIPTIVE.contains(&name.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// What a table row lacks of the descriptive labels its panel shows (a
+/// subaccount order has no container).
+fn missing_columns(columns: &[String], row: &Json) -> Vec<String> {
+    let labels = &row["metric"];
+    columns
+        .iter()
+        .filter(|name| {
+            let subaccount = labels.get("subaccount_id").is_some();
+            let value = labels[name.as_str()].as_str().unwrap_or("");
+            value.is_empty() && !(subaccount && *name == "container")
+        })
+        .cloned()
+        .collect()
 }
 
 fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
@@ -331,6 +366,7 @@ fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
                         panel: panel["title"].as_str().unwrap_or("?").to_owned(),
                         expr: expr.to_owned(),
                         instant: target["instant"] == true,
+                        columns: table_columns(panel),
                     });
                 }
             }
@@ -446,6 +482,24 @@ fn expected_alerts(samples: &[Sample], now: f64) -> BTreeSet<AlertKey> {
             .map(|s| (s.labels.clone(), s.value))
             .collect()
     };
+    // What the rules join from certcentral_order_info (subaccount_id is
+    // part of the alert's identity).
+    let info: BTreeMap<(String, String), &BTreeMap<String, String>> = samples
+        .iter()
+        .filter(|s| s.name == "certcentral_order_info")
+        .map(|s| {
+            let key = |k: &str| s.labels.get(k).cloned().unwrap_or_default();
+            ((key("account"), key("order_id")), &s.labels)
+        })
+        .collect();
+    let described = |labels: &BTreeMap<String, String>| {
+        let key = |k: &str| labels.get(k).cloned().unwrap_or_default();
+        let mut labels = labels.clone();
+        if let Some(info) = info.get(&(key("account"), key("order_id"))) {
+            labels.extend(info.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        labels
+    };
     let days = by("certcentral_certificate_days_remaining");
     let actionable = by("certcentral_order_actionable");
     let auto_renew = by("certcentral_order_auto_renew");
@@ -454,6 +508,7 @@ fn expected_alerts(samples: &[Sample], now: f64) -> BTreeSet<AlertKey> {
         if actionable.get(labels) == Some(&0.0) {
             continue;
         }
+        let named = described(labels);
         let name = if d < 0.0 {
             "CertCentralCertificateExpired"
         } else if d < 7.0 {
@@ -464,15 +519,18 @@ fn expected_alerts(samples: &[Sample], now: f64) -> BTreeSet<AlertKey> {
             ""
         };
         if !name.is_empty() {
-            expected.insert(alert_key(name, labels));
+            expected.insert(alert_key(name, &named));
         }
         if (0.0..60.0).contains(&d) && auto_renew.get(labels) == Some(&0.0) {
-            expected.insert(alert_key("CertCentralAutoRenewDisabled", labels));
+            expected.insert(alert_key("CertCentralAutoRenewDisabled", &named));
         }
     }
     for (labels, &age) in &by("certcentral_order_oldest_pending_request_age_seconds") {
         if age > 3.0 * 86400.0 {
-            expected.insert(alert_key("CertCentralApprovalPendingTooLong", labels));
+            expected.insert(alert_key(
+                "CertCentralApprovalPendingTooLong",
+                &described(labels),
+            ));
         }
     }
     for (labels, &count) in &by("certcentral_compliance_violations") {
@@ -673,6 +731,15 @@ fn active_alerts(prom: &Prom) -> Option<BTreeSet<AlertKey>> {
             );
         }
         if labels.contains_key("order_id") {
+            // The rule joined certcentral_order_info: the alert is named.
+            let subaccount = labels.contains_key("subaccount_id");
+            for label in DESCRIPTIVE {
+                let value = labels.get(label).map_or("", String::as_str);
+                assert!(
+                    !value.is_empty() || (subaccount && label == "container"),
+                    "{name}: no {label} label: {labels:?}"
+                );
+            }
             let summary = alert["annotations"]["summary"].as_str().unwrap_or("");
             for label in ["common_name", "order_id"] {
                 let value = labels.get(label).map(String::as_str).unwrap_or("?");
@@ -941,6 +1008,7 @@ fn scenario(mode: &Mode) -> Outcome {
             .any(|(d, p, _)| *d == q.dashboard && *p == q.panel)
     };
     let mut checked = 0;
+    let mut table_rows = 0;
     // Panels of SOME_QUERIES_MAY_BE_EMPTY: (dashboard, panel) -> has data.
     let mut buckets: BTreeMap<(String, String), bool> = BTreeMap::new();
     for q in &queries {
@@ -970,9 +1038,25 @@ fn scenario(mode: &Mode) -> Outcome {
                     "{} / {:?}: no data\n    {query}",
                     q.dashboard, q.panel
                 )),
-                Ok(_) => {}
+                Ok(series) => {
+                    // Tables name each order: the join with
+                    // certcentral_order_info brings its labels to every row.
+                    for row in &series {
+                        let missing = missing_columns(&q.columns, row);
+                        if !missing.is_empty() {
+                            failures.push(format!(
+                                "{} / {:?}: a row lacks {missing:?}: {}\n    {query}",
+                                q.dashboard, q.panel, row["metric"]
+                            ));
+                        }
+                    }
+                    table_rows += usize::from(!q.columns.is_empty()) * series.len();
+                }
             }
         }
+    }
+    if table_rows == 0 {
+        failures.push("no table panel returned a row to check for the order's names".into());
     }
     for ((dashboard, panel), has_data) in buckets {
         if !has_data {
@@ -1117,7 +1201,7 @@ fn scenario(mode: &Mode) -> Outcome {
 
     let summary = format!(
         "exporter ready after {exporter_ready:?}; {} dashboard queries and {} variables, \
-         {checked} Prometheus queries checked; {} alerts expected and active ({per_alert:?}); \
+         {checked} Prometheus queries checked ({table_rows} table rows named); {} alerts expected and active ({per_alert:?}); \
          {} samples in the scrape; {:?}",
         queries.len(),
         variables.len(),

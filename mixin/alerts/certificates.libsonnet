@@ -2,9 +2,16 @@
 // requests waiting for approval.
 //
 // `certcentral_certificate_days_remaining` is already whole days,
-// floor((expiry - now) / 86400), and the expiry instant is 00:00 UTC of the
-// certificate's valid_till date, so "< 7" means "expires within the next
-// 7 x 24 hours".
+// floor((expiry - now) / 86400), and the expiry instant is 23:59:59 UTC of
+// the certificate's valid_till date (its notAfter), so "< 7" means "expires
+// within the next 7 x 24 hours", a certificate on its last valid day has 0
+// days left, and "expired" means it really has.
+//
+// Per-order series carry only account and order_id: each rule joins
+// certcentral_order_info (rule.named) for the common name, product,
+// container, organization and subaccount in its labels and texts. (Two
+// exporters polling the same account into one Prometheus would make the
+// join ambiguous: add `job, instance` to the `on(...)` lists.)
 //
 // Only actionable orders page: `certcentral_order_actionable == 1` means
 // nothing (a renewal order, a reissue, auto-renew still in time) will
@@ -30,11 +37,11 @@ local rule = import '../lib/rule.libsonnet';
         rule.alert(
           c,
           'CertCentralCertificateExpiringSoon',
-          |||
+          rule.named(|||
             certcentral_certificate_days_remaining >= %d < %d
             unless
             certcentral_order_actionable == 0
-          ||| % [c.certificateExpiringCriticalDays, c.certificateExpiringSoonDays],
+          ||| % [c.certificateExpiringCriticalDays, c.certificateExpiringSoonDays]),
           c.certificateExpiringSoonFor,
           'warning',
           expiresIn,
@@ -50,16 +57,16 @@ local rule = import '../lib/rule.libsonnet';
         rule.alert(
           c,
           'CertCentralCertificateExpiringCritical',
-          |||
+          rule.named(|||
             certcentral_certificate_days_remaining >= 0 < %d
             unless
             certcentral_order_actionable == 0
-          ||| % [c.certificateExpiringCriticalDays],
+          ||| % [c.certificateExpiringCriticalDays]),
           c.certificateExpiringCriticalFor,
           'critical',
           expiresIn,
           'URGENT: the certificate for {{ $labels.common_name }} on CertCentral order {{ $labels.order_id }} ' + where
-          + ' expires in {{ $value }} days' + expiryAt(', at ', '') + ' ("0 days" means within 24 hours).\n' + |||
+          + ' expires in {{ $value }} days' + expiryAt(', at ', '') + ' ("0 days" means its last valid day).\n' + |||
             Nothing will replace it: it is not renewed, not superseded by a reissue, and auto-renew will not act in time.
             Renew the order now (validation can take days for OV/EV), then install the new certificate everywhere it is used.
           |||,
@@ -72,11 +79,11 @@ local rule = import '../lib/rule.libsonnet';
         rule.alert(
           c,
           'CertCentralCertificateExpired',
-          |||
+          rule.named(|||
             -certcentral_certificate_days_remaining > 0
             unless
             certcentral_order_actionable == 0
-          |||,
+          |||),
           c.certificateExpiredFor,
           'critical',
           'Certificate {{ $labels.common_name }} (order {{ $labels.order_id }}, container {{ $labels.container }}) EXPIRED and was not renewed',
@@ -92,13 +99,13 @@ local rule = import '../lib/rule.libsonnet';
         rule.alert(
           c,
           'CertCentralAutoRenewDisabled',
-          |||
+          rule.named(|||
             certcentral_order_auto_renew == 0
             and
             certcentral_certificate_days_remaining >= 0 < %d
             unless
             certcentral_order_actionable == 0
-          ||| % [c.autoRenewDisabledDays],
+          ||| % [c.autoRenewDisabledDays]),
           c.autoRenewDisabledFor,
           'info',
           'Auto-renew is off for {{ $labels.common_name }} (order {{ $labels.order_id }}, container {{ $labels.container }}), which expires within %d days' % c.autoRenewDisabledDays,
@@ -114,9 +121,9 @@ local rule = import '../lib/rule.libsonnet';
         rule.alert(
           c,
           'CertCentralApprovalPendingTooLong',
-          |||
+          rule.named(|||
             certcentral_order_oldest_pending_request_age_seconds > %d * 86400
-          ||| % [c.approvalPendingDays],
+          ||| % [c.approvalPendingDays]),
           c.approvalPendingFor,
           'warning',
           'A request on order {{ $labels.order_id }} ({{ $labels.common_name }}, container {{ $labels.container }}) has waited for approval for {{ $value | humanizeDuration }}',

@@ -9,7 +9,6 @@ local text = import '../lib/text.libsonnet';
   grafanaDashboards+:: {
     local c = $._config,
     local A = cc.accountFilter,
-    local F = cc.orderFilter,
     local t = p.target,
     local th = p.thresholds,
     local warning = text.alternation(c.complianceWarningRules),
@@ -64,7 +63,7 @@ local text = import '../lib/text.libsonnet';
         p.bargauge(
           'Findings by container',
           'Findings (order x rule) per CertCentral container, from the per-order certcentral_compliance_violation series: which team owns the work.',
-          [t('sort_desc(count by (container) (certcentral_compliance_violation{%s} == 1))' % F, legend='{{container}}', instant=true)],
+          [t('sort_desc(count by (container) (%s))' % cc.described('certcentral_compliance_violation{%s} == 1' % A), legend='{{container}}', instant=true)],
           w=12,
           h=10,
           th=th(['blue', 1, 'orange']),
@@ -82,8 +81,8 @@ local text = import '../lib/text.libsonnet';
           'Orders breaking a rule',
           'One row per order and rule (certcentral_compliance_violation == 1), with days left on the certificate (empty for orders without one, such as a request waiting for approval). Click the order number to open it in CertCentral.',
           [
-            t('(certcentral_compliance_violation{%s} == 1) + 0' % F, 'A', instant=true, table=true),
-            t('(certcentral_compliance_violation{%(F)s} == 1) * on (job, instance, account, order_id) group_left certcentral_certificate_days_remaining{%(F)s}' % { F: F }, 'B', instant=true, table=true),
+            t(cc.described('certcentral_compliance_violation{%s} == 1' % A), 'A', instant=true, table=true),
+            t(cc.described('(certcentral_compliance_violation{%(A)s} == 1) * on (job, instance, account, order_id) group_left certcentral_certificate_days_remaining{%(A)s}' % { A: A }), 'B', instant=true, table=true),
           ],
           [
             ['rule', 'Rule'],

@@ -10,11 +10,11 @@ local p = import '../lib/panels.libsonnet';
     local F = cc.orderFilter,
     local t = p.target,
     local th = p.thresholds,
-    local soon = 'certcentral_certificate_days_remaining{%s} < 90' % F,
-    local live = 'certcentral_certificate_days_remaining{%s} >= 0' % F,
-    local duplicate = 'certcentral_order_has_duplicates{%s} == 1' % F,
+    local soon = 'certcentral_certificate_days_remaining{%s} < 90' % A,
+    local live = cc.selected('certcentral_certificate_days_remaining{%s} >= 0' % A),
+    local duplicate = 'certcentral_order_has_duplicates{%s} == 1' % A,
     local week(n) = t(
-      'count(certcentral_certificate_days_remaining{%s} >= %d < %d) or vector(0)' % [F, 7 * n, 7 * (n + 1)],
+      'count(%s) or vector(0)' % cc.selected('certcentral_certificate_days_remaining{%s} >= %d < %d' % [A, 7 * n, 7 * (n + 1)]),
       std.char(std.codepoint('A') + n),
       legend='week %d (days %d-%d)' % [n + 1, 7 * n, 7 * (n + 1) - 1],
       instant=true,
@@ -67,13 +67,13 @@ local p = import '../lib/panels.libsonnet';
         p.row('What expires next'),
         p.table(
           'Expiring within 90 days (and recently expired), soonest first',
-          "Every certificate that expires within 90 days or has expired (within the exporter's --metrics.expired-retention), sorted by days left. \"Needs action\" is certcentral_order_actionable: yes when nothing (renewal, reissue, auto-renew in time) will replace the certificate. Click an order number to open it in CertCentral (the link uses the certcentral_ui variable). Days left are whole days; 0 means within 24 hours; expiry is 00:00 UTC of the valid_till date. (Each query drops the metric name with `+ 0` or arithmetic, so that the merge joins the five queries' rows on their labels.)",
+          "Every certificate that expires within 90 days or has expired (within the exporter's --metrics.expired-retention), sorted by days left. \"Needs action\" is certcentral_order_actionable: yes when nothing (renewal, reissue, auto-renew in time) will replace the certificate. Click an order number to open it in CertCentral (the link uses the certcentral_ui variable). Days left are whole days; 0 means the last valid day; expiry is 23:59:59 UTC of the valid_till date. (Each query joins the names from certcentral_order_info, which also drops the metric name, so that the merge joins the five queries' rows on their labels.)",
           [
-            t('(%s) + 0' % soon, 'A', instant=true, table=true),
-            t('certcentral_certificate_expiry_timestamp_seconds{%s} * 1000 and %s' % [F, soon], 'B', instant=true, table=true),
-            t('certcentral_order_actionable{%s} + 0 and %s' % [F, soon], 'C', instant=true, table=true),
-            t('certcentral_order_auto_renew{%s} + 0 and %s' % [F, soon], 'D', instant=true, table=true),
-            t('certcentral_order_renewed{%s} + 0 and %s' % [F, soon], 'E', instant=true, table=true),
+            t(cc.described(soon), 'A', instant=true, table=true),
+            t(cc.described('certcentral_certificate_expiry_timestamp_seconds{%s} * 1000 and %s' % [A, soon]), 'B', instant=true, table=true),
+            t(cc.described('certcentral_order_actionable{%s} and %s' % [A, soon]), 'C', instant=true, table=true),
+            t(cc.described('certcentral_order_auto_renew{%s} and %s' % [A, soon]), 'D', instant=true, table=true),
+            t(cc.described('certcentral_order_renewed{%s} and %s' % [A, soon]), 'E', instant=true, table=true),
           ],
           [
             ['common_name', 'Common name'],
@@ -139,7 +139,7 @@ local p = import '../lib/panels.libsonnet';
         p.stat(
           'Auto-renew coverage',
           'Share of unexpired certificates (with per-order series) whose order has auto-renew on.',
-          [t('sum(certcentral_order_auto_renew{%(F)s} and %(live)s) / count(certcentral_order_auto_renew{%(F)s} and %(live)s)' % { F: F, live: live }, instant=true)],
+          [t('sum(certcentral_order_auto_renew{%(A)s} and %(live)s) / count(certcentral_order_auto_renew{%(A)s} and %(live)s)' % { A: A, live: live }, instant=true)],
           w=6,
           h=8,
           unit='percentunit',
@@ -150,8 +150,8 @@ local p = import '../lib/panels.libsonnet';
           'Auto-renew on / off',
           'Unexpired certificates by the auto-renew setting of their order.',
           [
-            t('count(certcentral_order_auto_renew{%s} == 1 and %s) or vector(0)' % [F, live], 'A', legend='auto-renew on', instant=true),
-            t('count(certcentral_order_auto_renew{%s} == 0 and %s) or vector(0)' % [F, live], 'B', legend='auto-renew off', instant=true),
+            t('count(certcentral_order_auto_renew{%s} == 1 and %s) or vector(0)' % [A, live], 'A', legend='auto-renew on', instant=true),
+            t('count(certcentral_order_auto_renew{%s} == 0 and %s) or vector(0)' % [A, live], 'B', legend='auto-renew off', instant=true),
           ],
           w=6,
           overrides=[
@@ -162,7 +162,7 @@ local p = import '../lib/panels.libsonnet';
         p.stat(
           'Auto-renew off, expiring within %d days, nothing replaces them' % c.autoRenewDisabledDays,
           'Certificates that will lapse unless a person acts: auto-renew off, 0-%d days left, not renewed or superseded (what the CertCentralAutoRenewDisabled alert reports).' % (c.autoRenewDisabledDays - 1),
-          [t('count(certcentral_order_auto_renew{%(F)s} == 0 and certcentral_certificate_days_remaining{%(F)s} >= 0 < %(days)d unless certcentral_order_actionable{%(F)s} == 0) or vector(0)' % { F: F, days: c.autoRenewDisabledDays }, instant=true)],
+          [t('count(%s) or vector(0)' % cc.selected('certcentral_order_auto_renew{%(A)s} == 0 and certcentral_certificate_days_remaining{%(A)s} >= 0 < %(days)d unless certcentral_order_actionable{%(A)s} == 0' % { A: A, days: c.autoRenewDisabledDays }), instant=true)],
           w=6,
           h=8,
           th=th(['green', 1, 'orange']),
@@ -170,7 +170,7 @@ local p = import '../lib/panels.libsonnet';
         p.bargauge(
           'Auto-renew off, by container',
           'Unexpired certificates whose order has auto-renew off, per container: where to turn it on.',
-          [t('sort_desc(count by (container) (certcentral_order_auto_renew{%s} == 0 and %s))' % [F, live], legend='{{container}}', instant=true)],
+          [t('sort_desc(count by (container) (%s))' % cc.described('certcentral_order_auto_renew{%s} == 0 and %s' % [A, live]), legend='{{container}}', instant=true)],
           w=6,
           h=8,
           th=th(['orange']),
@@ -180,7 +180,7 @@ local p = import '../lib/panels.libsonnet';
         p.table(
           'Orders with duplicate certificates',
           'Orders whose certificate has duplicates (copies issued with other keys, certcentral_order_has_duplicates). Each duplicate is a private key to keep safe; revoke the ones no longer used.',
-          [t('certcentral_certificate_days_remaining{%s} and %s' % [F, duplicate], 'A', instant=true, table=true)],
+          [t(cc.described('certcentral_certificate_days_remaining{%s} and %s' % [A, duplicate]), 'A', instant=true, table=true)],
           [
             ['common_name', 'Common name'],
             ['order_id', 'Order'],

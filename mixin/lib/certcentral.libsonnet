@@ -5,8 +5,18 @@ local panels = import 'panels.libsonnet';
 {
   // Per-account series (aggregates without container or product).
   accountFilter:: 'account=~"$account"',
-  // Per-order series and aggregates by container and product.
+  // The aggregates by container and product, and certcentral_order_info.
   orderFilter:: 'account=~"$account", container=~"$container", product=~"$product"',
+
+  // Per-order series carry only account and order_id (plus their own
+  // label): what describes an order is on its certcentral_order_info.
+  // `expr` (per-order series) with the names of their orders joined in,
+  // limited to the selected containers and products; the join drops the
+  // metric name, so that a table's queries merge on their labels.
+  described(expr):: '(%s) * on (account, order_id) group_left (common_name, product, container, organization, subaccount_id) certcentral_order_info{%s}' % [expr, self.orderFilter],
+  // `expr` (per-order series) limited to the selected containers and
+  // products.
+  selected(expr):: '((%s) and on (account, order_id) certcentral_order_info{%s})' % [expr, self.orderFilter],
 
   // A table cell linking the order id to the order in the CertCentral UI
   // (the certcentral_ui variable).

@@ -241,8 +241,8 @@ local panel(type, title, description, targets, w, h) = {
     + (if job then [queryVar('job', 'Scrape job', 'label_values(certcentral_up, job)')] else [])
     + [
       queryVar('account', 'Account', 'label_values(certcentral_up, account)'),
-      queryVar('container', 'Container', 'label_values(certcentral_certificate_expiry_timestamp_seconds{account=~"$account"}, container)'),
-      queryVar('product', 'Product', 'label_values(certcentral_certificate_expiry_timestamp_seconds{account=~"$account", container=~"$container"}, product)'),
+      queryVar('container', 'Container', 'label_values(certcentral_order_info{account=~"$account"}, container)'),
+      queryVar('product', 'Product', 'label_values(certcentral_order_info{account=~"$account", container=~"$container"}, product)'),
     ]
     + extra,
 

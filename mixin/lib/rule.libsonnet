@@ -18,4 +18,12 @@ local text = import 'text.libsonnet';
       runbook_url: '%s#%s' % [config.runbookBaseURL, std.asciiLower(name)],
     },
   },
+
+  // `expr`, per-order series keyed by account and order_id, joined with
+  // each order's certcentral_order_info so that the alert's labels and
+  // texts name the certificate. The join keeps the value.
+  named(expr)::
+    '(\n'
+    + std.join('\n', ['  ' + line for line in std.split(std.rstripChars(expr, '\n'), '\n')])
+    + '\n)\n* on(account, order_id) group_left(common_name, product, container, organization, subaccount_id)\ncertcentral_order_info\n',
 }

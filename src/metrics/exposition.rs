@@ -104,6 +104,7 @@ pub struct LabelBlock {
 }
 
 impl LabelBlock {
+    /// An empty block, for labels to be added to.
     pub fn new() -> LabelBlock {
         LabelBlock::default()
     }
@@ -114,6 +115,7 @@ impl LabelBlock {
         self
     }
 
+    /// Adds a label in place (see [`LabelBlock::with`]).
     pub fn push(&mut self, name: &str, value: &str) {
         self.text.push(if self.text.is_empty() { '{' } else { ',' });
         self.text.push_str(name);
@@ -142,11 +144,17 @@ impl LabelBlock {
         self.text
     }
 
+    /// A block that goes on from a finished one (`base`, left as is), for
+    /// more labels after its own.
+    pub fn continuing(base: &str) -> LabelBlock {
+        LabelBlock {
+            text: base.strip_suffix('}').unwrap_or(base).to_owned(),
+        }
+    }
+
     /// The block with one more label added at the end, leaving `base` as is.
     pub fn extend(base: &str, name: &str, value: &str) -> String {
-        let mut block = LabelBlock {
-            text: base.strip_suffix('}').unwrap_or(base).to_owned(),
-        };
+        let mut block = LabelBlock::continuing(base);
         block.push(name, value);
         block.finish()
     }

@@ -16,8 +16,9 @@ pub use gzip::GzipPrefix;
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::certcentral::report::CsrKey;
 use crate::compliance::{self, Assessment, ComplianceSettings, Verdict};
-use crate::fleet::{Order, SubaccountOrderRecord, days_until, start_of_day};
+use crate::fleet::{Order, SubaccountOrderRecord, days_until, end_of_day};
 use crate::poller::AccountState;
 use crate::poller::plan::Reason;
 
@@ -143,16 +144,51 @@ fn has_waiting_requests(order: &Order) -> bool {
         .is_some_and(|d| d.waiting_requests().next().is_some())
 }
 
-fn order_labels(account: &str, order: &Order) -> String {
-    let report = &order.report;
+/// The labels of every per-order series: the account and the order id,
+/// nothing else. What describes the order is on its info series (see
+/// [`order_info_labels`]), joined in by queries, so that a descriptive
+/// label is stored once per order and renaming a container changes one
+/// series, not a dozen.
+fn order_labels(account: &str, order_id: u64) -> String {
     LabelBlock::new()
         .with("account", account)
-        .with("order_id", &order.id().to_string())
-        .with("common_name", &report.common_name)
-        .with("product", &report.product_name_id)
-        .with("container", &report.container_name)
-        .with("organization", &report.organization_name)
+        .with("order_id", &order_id.to_string())
         .finish()
+}
+
+/// The labels of a report order's `certcentral_order_info`: the
+/// descriptive ones, and its active certificate's signature hash, key size
+/// and issuing CA from its details (the report's hash and CSR key until
+/// the details are known; the CA only the details name).
+fn order_info_labels(base: &str, order: &Order) -> String {
+    let report = &order.report;
+    let details = order.details.as_deref();
+    let signature_hash = details
+        .and_then(|d| d.signature_hash.as_deref())
+        .filter(|h| !h.is_empty())
+        .unwrap_or(&report.signature_hash);
+    let key_size = details
+        .and_then(|d| d.key_size)
+        .or(match report.csr_key {
+            CsrKey::Rsa { bits } | CsrKey::Ec { bits } | CsrKey::Other { bits } => {
+                Some(u64::from(bits))
+            }
+            CsrKey::Missing | CsrKey::Unreadable => None,
+        })
+        .map(|bits| bits.to_string())
+        .unwrap_or_default();
+    let mut block = LabelBlock::continuing(base);
+    block.push("common_name", &report.common_name);
+    block.push("product", &report.product_name_id);
+    block.push("container", &report.container_name);
+    block.push("organization", &report.organization_name);
+    block.push("signature_hash", signature_hash);
+    block.push("key_size", &key_size);
+    block.push(
+        "issuing_ca",
+        details.and_then(|d| d.ca_name.as_deref()).unwrap_or(""),
+    );
+    block.finish()
 }
 
 /// Renders every account's state at `now`.
@@ -200,7 +236,7 @@ pub fn render(
                     account: &state.account,
                     order,
                     labels: if series {
-                        order_labels(&state.account, order)
+                        order_labels(&state.account, order.id())
                     } else {
                         String::new()
                     },
@@ -376,11 +412,27 @@ pub fn render(
     let sub_rows = subaccount_rows(states);
     expiring_aggregates(&mut w, &rows, &sub_rows, now);
 
+    w.family(
+        "certcentral_order_info",
+        Kind::Gauge,
+        "1 per order with per-order series, labelled with what describes it: common name, product, container, organization, the active certificate's signature hash, key size and issuing CA, and subaccount_id for subaccount orders. Join it: * on(account, order_id) group_left(common_name, ...) certcentral_order_info.",
+    );
+    for row in rows.iter().filter(|r| r.series) {
+        w.sample(
+            "certcentral_order_info",
+            &order_info_labels(&row.labels, row.order),
+            1.0,
+        );
+    }
+    for row in &sub_rows {
+        w.sample("certcentral_order_info", &row.info_labels, 1.0);
+    }
+
     per_order(
         &mut w,
         &rows,
         "certcentral_certificate_expiry_timestamp_seconds",
-        "When the order's active certificate expires (00:00 UTC of its valid_till date), Unix seconds.",
+        "When the order's active certificate expires (23:59:59 UTC of its valid_till date, its notAfter), Unix seconds.",
         |order| order.expiry().map(unix_seconds),
     );
     for row in &sub_rows {
@@ -460,7 +512,7 @@ pub fn render(
                 .details
                 .as_ref()?
                 .order_valid_till
-                .map(|d| unix_seconds(start_of_day(d)))
+                .map(|d| unix_seconds(end_of_day(d)))
         },
     );
     per_order(
@@ -477,32 +529,6 @@ pub fn render(
         "1 if the certificate is logged in public CT logs, 0 if CT logging is disabled for the order.",
         |order| order.details.as_ref()?.disable_ct.map(|off| flag(!off)),
     );
-    w.family(
-        "certcentral_certificate_info",
-        Kind::Gauge,
-        "1 per order, labelled with the active certificate's signature hash, key size and issuing CA (from the order details).",
-    );
-    for row in rows.iter().filter(|r| r.certificate && r.series) {
-        let Some(details) = &row.order.details else {
-            continue;
-        };
-        let mut labels = LabelBlock::extend(
-            &row.labels,
-            "signature_hash",
-            details.signature_hash.as_deref().unwrap_or(""),
-        );
-        labels = LabelBlock::extend(
-            &labels,
-            "key_size",
-            &details.key_size.map(|k| k.to_string()).unwrap_or_default(),
-        );
-        labels = LabelBlock::extend(
-            &labels,
-            "issuing_ca",
-            details.ca_name.as_deref().unwrap_or(""),
-        );
-        w.sample("certcentral_certificate_info", &labels, 1.0);
-    }
     w.family(
         "certcentral_order_reissues",
         Kind::Gauge,
@@ -542,7 +568,7 @@ pub fn render(
     w.family(
         "certcentral_order_oldest_pending_request_age_seconds",
         Kind::Gauge,
-        "Age of the order's oldest request still pending or submitted, at the latest render (each poll and UTC midnight).",
+        "Age of the order's oldest request still pending or submitted, at the latest render (each poll, and as each UTC day ends).",
     );
     for row in rows.iter().filter(|r| r.series) {
         let oldest = row
@@ -680,10 +706,12 @@ fn expiring_aggregates(
 }
 
 /// An issued subaccount order (that the report does not hold), with its
-/// label block: it shares the expiry families, with `subaccount_id`.
+/// label blocks: it shares the expiry families, and its info series
+/// carries `subaccount_id`.
 struct SubaccountRow<'a> {
     account: &'a str,
     labels: String,
+    info_labels: String,
     order: &'a SubaccountOrderRecord,
 }
 
@@ -694,17 +722,16 @@ fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<SubaccountRow<'_>> {
         let Some(fleet) = &state.fleet else { continue };
         for order in &fleet.subaccount_orders {
             if STATUSES_WITH_CERTIFICATE.contains(&&*order.status) && order.valid_till.is_some() {
-                let labels = LabelBlock::new()
-                    .with("account", &state.account)
-                    .with("order_id", &order.order_id.to_string())
-                    .with("common_name", &order.common_name)
-                    .with("product", &order.product)
-                    .with("container", "")
-                    .with("organization", &order.subaccount_organization)
-                    .with("subaccount_id", &order.subaccount_id.to_string())
-                    .finish();
+                let labels = order_labels(&state.account, order.order_id);
+                let mut info = LabelBlock::continuing(&labels);
+                info.push("common_name", &order.common_name);
+                info.push("product", &order.product);
+                info.push("container", "");
+                info.push("organization", &order.subaccount_organization);
+                info.push("subaccount_id", &order.subaccount_id.to_string());
                 rows.push(SubaccountRow {
                     account: &state.account,
+                    info_labels: info.finish(),
                     labels,
                     order,
                 });
@@ -975,22 +1002,22 @@ mod tests {
             value(&samples, "certcentral_orders", &[("status", "canceled")]),
             Some(1.0)
         );
-        // 2026-12-03 00:00 UTC; 9.5 days from now floors to 9.
+        // 2026-12-03 23:59:59 UTC; 10.5 days from now floors to 10.
         assert_eq!(
             value(
                 &samples,
                 "certcentral_certificate_expiry_timestamp_seconds",
                 &o("1")
             ),
-            Some(1_796_256_000.0)
+            Some(1_796_342_399.0)
         );
         assert_eq!(
             value(&samples, "certcentral_certificate_days_remaining", &o("1")),
-            Some(9.0)
+            Some(10.0)
         );
         assert_eq!(
             value(&samples, "certcentral_certificate_days_remaining", &o("4")),
-            Some(-6.0)
+            Some(-5.0)
         );
         assert!(
             value(&samples, "certcentral_certificate_days_remaining", &o("2")).is_none(),
@@ -1075,9 +1102,82 @@ mod tests {
             value(
                 &samples,
                 "certcentral_certificate_days_remaining",
-                &[("order_id", "900"), ("subaccount_id", "77")]
+                &o("900")
             ),
-            Some(30.0)
+            Some(31.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_order_info",
+                &[
+                    ("order_id", "900"),
+                    ("subaccount_id", "77"),
+                    ("common_name", "sub.example"),
+                    ("organization", "Sub"),
+                ]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            samples
+                .iter()
+                .filter(|s| s.metric == "certcentral_order_info"
+                    && s.labels.get("order_id") == Some("1"))
+                .count(),
+            1,
+            "order 1 is described once, from the report"
+        );
+        // The descriptive labels, on the info series only.
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_order_info",
+                &[
+                    ("order_id", "5"),
+                    ("common_name", "a.example"),
+                    ("product", "ssl_plus"),
+                    ("container", "c"),
+                    ("organization", "o"),
+                    ("signature_hash", "sha256"),
+                    ("key_size", "2048"),
+                ]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &samples,
+                "certcentral_order_info",
+                &[("order_id", "2"), ("key_size", "2048")]
+            ),
+            Some(1.0),
+            "an order with only a waiting request is described too"
+        );
+        assert!(
+            value(&samples, "certcentral_order_info", &o("3")).is_none(),
+            "canceled, no series"
+        );
+        for s in &samples {
+            let own: &[&str] = match s.metric.as_str() {
+                "certcentral_order_info" => continue,
+                "certcentral_compliance_violation" => &["rule"],
+                "certcentral_order_reissues" => &["status"],
+                _ if s.labels.get("order_id").is_none() => continue,
+                _ => &[],
+            };
+            let mut names: Vec<&str> = s.labels.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            let mut expected = vec!["account", "order_id"];
+            expected.extend_from_slice(own);
+            expected.sort_unstable();
+            assert_eq!(names, expected, "{} {:?}", s.metric, s.labels);
+        }
+        assert!(
+            !samples
+                .iter()
+                .any(|s| s.metric == "certcentral_certificate_info"),
+            "folded into certcentral_order_info"
         );
         assert_eq!(
             value(
@@ -1226,31 +1326,51 @@ mod tests {
     }
 
     #[test]
-    fn the_midnight_render_moves_every_day_count_expired_ones_included() {
+    fn the_end_of_day_render_moves_every_day_count_expired_ones_included() {
         let settings = RenderSettings::default();
-        // Order 1 expires at 2026-12-03 00:00; order 4 expired on
-        // 2026-11-18. The midnight render runs a little after midnight, not
-        // on a whole second.
-        let before = Utc.with_ymd_and_hms(2026, 12, 2, 23, 59, 59).unwrap();
-        let after = Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap()
-            + chrono::Duration::milliseconds(100);
-        let evening = render(&[state()], before, &settings, None);
-        let midnight = render(&[state()], after, &settings, Some(&evening));
+        // Order 1 is valid till 2026-12-03: its last valid day. Order 4
+        // expired on 2026-11-18. The render as the day ends runs a little
+        // after 23:59:59, not on a whole second.
+        let last_day = Utc.with_ymd_and_hms(2026, 12, 3, 23, 59, 58).unwrap();
+        let boundary = crate::fleet::next_day_boundary(last_day);
+        assert_eq!(
+            boundary,
+            Utc.with_ymd_and_hms(2026, 12, 3, 23, 59, 59).unwrap()
+        );
+        let after = boundary + chrono::Duration::milliseconds(100);
+        let next_day = Utc.with_ymd_and_hms(2026, 12, 4, 0, 0, 0).unwrap();
+        let evening = render(&[state()], last_day, &settings, None);
+        let ended = render(&[state()], after, &settings, Some(&evening));
         let fresh = render(&[state()], after, &settings, None);
         assert_eq!(
-            midnight.body.text(),
+            ended.body.text(),
             fresh.body.text(),
             "no stale piece of the evening's render is reused"
         );
+        let expired_finding = |text: &[u8]| {
+            parse(std::str::from_utf8(text).unwrap()).iter().any(|s| {
+                s.metric == "certcentral_compliance_violation"
+                    && s.labels.get("order_id") == Some("1")
+                    && s.labels.get("rule") == Some("expired_not_renewed")
+            })
+        };
+        assert!(
+            !expired_finding(&evening.body.text()),
+            "still valid on its last day"
+        );
+        assert!(expired_finding(&ended.body.text()), "expired once it ends");
+        let next_day = days_by_order(&render(&[state()], next_day, &settings, None).body.text());
         let evening = days_by_order(&evening.body.text());
-        let midnight = days_by_order(&midnight.body.text());
-        assert_eq!(evening["1"], 0.0);
-        assert_eq!(midnight["1"], -1.0, "expired at midnight");
+        let ended = days_by_order(&ended.body.text());
+        assert_eq!(evening["1"], 0.0, "0 days on the last valid day");
+        assert_eq!(ended["1"], -1.0, "expired after 23:59:59");
+        assert_eq!(next_day["1"], -1.0, "expired at 00:00:00 the day after");
         assert_eq!(evening["4"], -15.0);
-        assert_eq!(midnight["4"], -16.0, "long expired");
+        assert_eq!(ended["4"], -16.0, "long expired");
         assert_eq!(evening.len(), 4, "orders 1, 4, 5 and 900: {evening:?}");
         for (order, days) in &evening {
-            assert_eq!(midnight[order], days - 1.0, "order {order}");
+            assert_eq!(ended[order], days - 1.0, "order {order}");
+            assert_eq!(next_day[order], ended[order], "order {order}");
         }
     }
 }

@@ -90,7 +90,7 @@ pub struct OrderTruth {
     pub valid_till: Option<NaiveDate>,
     /// What the report row shows (differs while the report lags).
     pub report_valid_till: Option<NaiveDate>,
-    /// 00:00:00 UTC of `valid_till`, Unix seconds.
+    /// 23:59:59 UTC of `valid_till`, Unix seconds.
     pub expiry_timestamp: Option<i64>,
     /// floor((expiry - now) / 86400).
     pub days_remaining: Option<i64>,
@@ -143,9 +143,11 @@ pub struct OrderTruth {
     pub renewal_blocked: bool,
 }
 
-/// 00:00:00 UTC of `day`.
-pub fn start_of_day(day: NaiveDate) -> i64 {
-    day.and_time(NaiveTime::MIN).and_utc().timestamp()
+/// 23:59:59 UTC of `day`, Unix seconds: the expiry instant of a
+/// certificate valid till that day (its `notAfter`), the exporter's
+/// convention too.
+pub fn end_of_day(day: NaiveDate) -> i64 {
+    day.and_time(NaiveTime::MIN).and_utc().timestamp() + DAY - 1
 }
 
 fn days_until(expiry: i64, now: DateTime<Utc>) -> i64 {
@@ -229,7 +231,7 @@ fn time(at: chrono::NaiveDateTime) -> String {
 pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
     let active = order.active_certificate();
     let valid_till = order.valid_till();
-    let expiry = valid_till.map(start_of_day);
+    let expiry = valid_till.map(end_of_day);
     let days = expiry.map(|e| days_until(e, now));
     let in_use = order.status.in_use();
     let renewed = order.renewed();
@@ -414,7 +416,7 @@ pub struct SubaccountOrderTruth {
     /// The expiry as the listing shows it (issued orders of immediate
     /// subaccounts), which is all the exporter can know.
     pub valid_till: Option<NaiveDate>,
-    /// 00:00:00 UTC of `valid_till`, Unix seconds.
+    /// 23:59:59 UTC of `valid_till`, Unix seconds.
     pub expiry_timestamp: Option<i64>,
     pub days_remaining: Option<i64>,
     /// The certificate's real expiry, shown or not.
@@ -440,7 +442,7 @@ pub fn subaccount_order(
     let main = order.in_report.then(|| world.order(order.id)).flatten();
     let shown = sub.immediate && order.status == super::fleet::Status::Issued;
     let valid_till = order.valid_till.filter(|_| shown);
-    let expiry = valid_till.map(start_of_day);
+    let expiry = valid_till.map(end_of_day);
     SubaccountOrderTruth {
         id: order.id,
         subaccount_id: sub.id,
@@ -541,13 +543,25 @@ mod tests {
                 assert_eq!(days, (expiry - now().timestamp()).div_euclid(86_400));
             }
         }
-        // Due today at noon: expired 12 hours ago, day -1.
+        // Due today at noon: its last valid day, 0 days and not expired;
+        // it expires at 23:59:59 UTC.
         let due_today = world
             .orders
             .iter()
             .map(|o| order(&world, o, now()))
             .find(|t| t.valid_till == Some(now().date_naive()))
             .unwrap();
-        assert_eq!(due_today.days_remaining, Some(-1));
+        assert_eq!(due_today.days_remaining, Some(0));
+        assert!(!due_today.expected_findings.contains(&"expired_not_renewed"));
+        let end = now()
+            .date_naive()
+            .and_hms_opt(23, 59, 59)
+            .unwrap()
+            .and_utc();
+        assert_eq!(due_today.expiry_timestamp, Some(end.timestamp()));
+        let next_day = end + chrono::Duration::seconds(1);
+        let after = order(&world, world.order(due_today.id).unwrap(), next_day);
+        assert_eq!(after.days_remaining, Some(-1));
+        assert!(after.expected_findings.contains(&"expired_not_renewed"));
     }
 }

@@ -1,0 +1,233 @@
+//! The shape of the real binary's exposition, family by family: the demo
+//! fleet with every per-order series and every order's details. What
+//! describes an order (common name, product, container, organization, its
+//! certificate's hash, key size and CA, its subaccount) is on one
+//! `certcentral_order_info` series per order and nowhere else per order;
+//! every per-order series has that info series; and `promtool check
+//! metrics` finds nothing in a real scrape but the documented unit note.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Exporter, Scrape, wait_for};
+
+/// Labels a per-order series may carry besides `account` and `order_id`:
+/// its own, by family.
+const OWN_LABELS: &[(&str, &str)] = &[
+    ("certcentral_compliance_violation", "rule"),
+    ("certcentral_order_reissues", "status"),
+];
+
+/// The labels of `certcentral_order_info`.
+const INFO_LABELS: [&str; 10] = [
+    "account",
+    "order_id",
+    "common_name",
+    "product",
+    "container",
+    "organization",
+    "signature_hash",
+    "key_size",
+    "issuing_ca",
+    "subaccount_id",
+];
+
+/// The one `promtool check metrics` finding the interface accepts.
+const UNIT_NOTE: &str =
+    "certcentral_certificate_days_remaining use base unit \"seconds\" instead of \"days\"";
+
+/// The demo exporter once every order's details are read.
+fn demo_with_details() -> (Exporter, Scrape) {
+    let mut exporter = Exporter::start(
+        &[
+            "--demo",
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "20s",
+            "--certcentral.detail-budget",
+            "100000",
+        ],
+        &[],
+    );
+    exporter.wait_ready();
+    let scrape = wait_for(
+        "every order's details (certcentral_details_backlog 0)",
+        Duration::from_secs(180),
+        || {
+            let scrape = exporter.scrape();
+            let read = scrape.value("certcentral_details_backlog", &[]) == Some(0.0)
+                && scrape.has("certcentral_order_reissues");
+            read.then_some(scrape)
+        },
+    );
+    (exporter, scrape)
+}
+
+type OrderKey = (String, String);
+
+fn order_key(labels: &prometheus_parse::Labels) -> Option<OrderKey> {
+    Some((
+        labels.get("account")?.to_owned(),
+        labels.get("order_id")?.to_owned(),
+    ))
+}
+
+#[test]
+fn descriptive_labels_live_on_one_info_series_per_order() {
+    let (exporter, scrape) = demo_with_details();
+    let mut problems = Vec::new();
+    let mut info: BTreeMap<OrderKey, usize> = BTreeMap::new();
+    let mut described_by_details = 0;
+    // Per-order family -> the orders it has series for.
+    let mut per_order: BTreeMap<&str, BTreeSet<OrderKey>> = BTreeMap::new();
+    for sample in &scrape.samples {
+        let Some(key) = order_key(&sample.labels) else {
+            continue;
+        };
+        let names: BTreeSet<&str> = sample.labels.keys().map(String::as_str).collect();
+        if sample.metric == "certcentral_order_info" {
+            *info.entry(key).or_default() += 1;
+            let unknown: Vec<_> = names.iter().filter(|n| !INFO_LABELS.contains(n)).collect();
+            if !unknown.is_empty() {
+                problems.push(format!("info series with {unknown:?}: {:?}", sample.labels));
+            }
+            if common::value(&sample.value) != 1.0 {
+                problems.push(format!("info series not 1: {:?}", sample.labels));
+            }
+            described_by_details += usize::from(sample.labels.get("issuing_ca").is_some());
+            continue;
+        }
+        let own = OWN_LABELS
+            .iter()
+            .find(|(family, _)| *family == sample.metric)
+            .map(|(_, label)| *label);
+        let expected: BTreeSet<&str> = ["account", "order_id"].into_iter().chain(own).collect();
+        if names != expected {
+            problems.push(format!(
+                "{} carries {names:?}, not {expected:?}",
+                sample.metric
+            ));
+        }
+        per_order
+            .entry(sample.metric.as_str())
+            .or_default()
+            .insert(key);
+    }
+    for (key, count) in &info {
+        if *count != 1 {
+            problems.push(format!("{count} info series for {key:?}"));
+        }
+    }
+    let described: BTreeSet<&OrderKey> = info.keys().collect();
+    let mut with_series: BTreeSet<&OrderKey> = BTreeSet::new();
+    for (family, orders) in &per_order {
+        let undescribed: Vec<_> = orders.iter().filter(|k| !described.contains(k)).collect();
+        if !undescribed.is_empty() {
+            problems.push(format!(
+                "{family}: {} orders without certcentral_order_info, e.g. {:?}",
+                undescribed.len(),
+                undescribed[0]
+            ));
+        }
+        with_series.extend(orders);
+    }
+    let idle: Vec<_> = described.difference(&with_series).collect();
+    if !idle.is_empty() {
+        problems.push(format!("info series of orders without series: {idle:?}"));
+    }
+    // The demo fleet has every kind of per-order series, and details.
+    for family in [
+        "certcentral_certificate_expiry_timestamp_seconds",
+        "certcentral_certificate_days_remaining",
+        "certcentral_order_auto_renew",
+        "certcentral_order_has_duplicates",
+        "certcentral_order_renewed",
+        "certcentral_order_actionable",
+        "certcentral_compliance_violation",
+        "certcentral_order_valid_till_timestamp_seconds",
+        "certcentral_order_auto_reissue",
+        "certcentral_order_ct_logging",
+        "certcentral_order_reissues",
+        "certcentral_order_pending_requests",
+        "certcentral_order_oldest_pending_request_age_seconds",
+    ] {
+        if !per_order.contains_key(family) {
+            problems.push(format!("the demo has no {family} series"));
+        }
+    }
+    assert!(
+        !scrape.has("certcentral_certificate_info"),
+        "folded into certcentral_order_info"
+    );
+    assert!(info.len() > 100, "only {} orders described", info.len());
+    assert!(
+        described_by_details * 2 > info.len(),
+        "the issuing CA (from details) names only {described_by_details} of {} orders",
+        info.len()
+    );
+    assert!(
+        scrape.samples.iter().any(
+            |s| s.metric == "certcentral_order_info" && s.labels.get("subaccount_id").is_some()
+        ),
+        "a subaccount order is described with its subaccount_id"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}\n{}",
+        problems.len(),
+        problems.join("\n"),
+        exporter.process.logs()
+    );
+}
+
+/// What `promtool check metrics` says of `text` (findings, one a line).
+fn promtool_check_metrics(text: &str) -> Vec<String> {
+    let program = std::env::var_os("PROMTOOL").unwrap_or_else(|| "promtool".into());
+    let mut child = Command::new(&program)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run promtool ({e}): apt-get install prometheus, or set PROMTOOL")
+        });
+    child
+        .stdin
+        .take()
+        .expect("promtool's stdin")
+        .write_all(text.as_bytes())
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool check metrics");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn promtool_finds_only_the_days_remaining_unit_note_in_a_real_scrape() {
+    let (_exporter, scrape) = demo_with_details();
+    let findings = promtool_check_metrics(&scrape.text);
+    assert!(
+        findings.iter().all(|f| f.contains(UNIT_NOTE)),
+        "promtool check metrics: {findings:#?}"
+    );
+    assert_eq!(findings.len(), 1, "the unit note, once: {findings:#?}");
+    // The check can fail: promtool reports a counter without `_total`.
+    let broken = format!(
+        "{}# HELP certcentral_broken A counter.\n# TYPE certcentral_broken counter\ncertcentral_broken 1\n",
+        scrape.text
+    );
+    assert!(
+        promtool_check_metrics(&broken).len() > 1,
+        "promtool reports a counter without _total"
+    );
+}

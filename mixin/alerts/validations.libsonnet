@@ -4,36 +4,28 @@
 //
 // `certcentral_order_validation_expiry_timestamp_seconds` is, per order,
 // the end of the validation its renewal needs that ends first (labels
-// scope, type, validation_id, validation). Only actionable orders alert
-// (written `unless ... actionable == 0`: past --metrics.per-order-horizon
-// the exporter keeps these series for actionable orders only, without the
-// cut actionable series):
-// the exporter flags an auto-renewing order actionable when such a
-// validation ends before auto-renew acts (rule
-// validation_expires_before_renewal). The common name comes from
-// certcentral_order_info, or from the order's own series where the
-// exporter still writes descriptive labels on them.
+// scope, type, validation_id, validation, besides account and order_id).
+// Only actionable orders alert (written `unless ... actionable == 0`: past
+// --metrics.per-order-horizon the exporter keeps these series for
+// actionable orders only, without the cut actionable series): the exporter
+// flags an auto-renewing order actionable when such a validation ends
+// before auto-renew acts (rule validation_expires_before_renewal). Each
+// rule joins certcentral_order_info (rule.named) for the order's common
+// name, product, container and organization.
 local rule = import '../lib/rule.libsonnet';
 
 {
   prometheusAlerts+:: {
     local c = $._config,
-    local names =
-      '(max by (account, order_id, common_name) (certcentral_order_info)'
-      + ' or on (account, order_id) max by (account, order_id, common_name) (certcentral_order_actionable))',
-    // Days until the validation ends (negative once ended), for
-    // actionable orders, with the order's common name.
-    local daysLeft(below) = |||
-      (
-        (certcentral_order_validation_expiry_timestamp_seconds - time()) / 86400 < %d
-        unless on (account, order_id)
-        certcentral_order_actionable == 0
-      )
-      * on (account, order_id) group_left (common_name)
-      %s
-    ||| % [below, names],
+    // Days until the validation ends (negative once ended) within
+    // `window` (a PromQL comparison chain), for actionable orders, named.
+    local daysLeft(window) = rule.named(|||
+      (certcentral_order_validation_expiry_timestamp_seconds - time()) / 86400 %s
+      unless on (account, order_id)
+      certcentral_order_actionable == 0
+    ||| % [window]),
     local what = 'the {{ $labels.scope }} {{ $labels.type | toUpper }} validation of {{ $labels.validation }} ({{ $labels.scope }} id {{ $labels.validation_id }})',
-    local blocks = 'the renewal of CertCentral order {{ $labels.order_id }} ({{ $labels.common_name }}, account {{ $labels.account }})',
+    local blocks = 'the renewal of CertCentral order {{ $labels.order_id }} ({{ $labels.common_name }}, product {{ $labels.product }}, container {{ $labels.container }}, account {{ $labels.account }})',
 
     groups+: [{
       name: 'certcentral-validations',
@@ -41,7 +33,7 @@ local rule = import '../lib/rule.libsonnet';
         rule.alert(
           c,
           'CertCentralRenewalValidationExpiring',
-          '%s unless %s' % [daysLeft(c.validationExpiringDays), daysLeft(c.validationExpiringCriticalDays)],
+          daysLeft('>= %d < %d' % [c.validationExpiringCriticalDays, c.validationExpiringDays]),
           c.validationExpiringFor,
           'warning',
           'Validation {{ $labels.validation }} ({{ $labels.scope }} {{ $labels.type }}) that order {{ $labels.order_id }} ({{ $labels.common_name }}) needs ends in {{ $value | printf "%.0f" }} days',
@@ -54,7 +46,7 @@ local rule = import '../lib/rule.libsonnet';
         rule.alert(
           c,
           'CertCentralRenewalValidationExpiringCritical',
-          daysLeft(c.validationExpiringCriticalDays),
+          daysLeft('< %d' % c.validationExpiringCriticalDays),
           c.validationExpiringCriticalFor,
           'critical',
           'Validation {{ $labels.validation }} ({{ $labels.scope }} {{ $labels.type }}) that order {{ $labels.order_id }} ({{ $labels.common_name }}) needs ends in {{ $value | printf "%.0f" }} days',

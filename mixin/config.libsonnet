@@ -40,9 +40,18 @@
     // Compliance rules (the exporter's `rule` label) that warn; every other
     // rule is informational, except those with an alert of their own.
     complianceWarningRules: ['weak_signature_hash', 'weak_key', 'validity_exceeds_baseline', 'ct_logging_disabled'],
-    complianceOwnAlertRules: ['auto_renew_disabled', 'approval_pending_too_long', 'expired_not_renewed'],
+    complianceOwnAlertRules: ['auto_renew_disabled', 'approval_pending_too_long', 'expired_not_renewed', 'validation_expires_before_renewal', 'name_not_covered'],
     complianceViolationFor: '1h',
     complianceFindingFor: '1h',
+
+    // Renewal blockers: a validation an actionable order's renewal needs,
+    // in days until it ends (certcentral_order_validation_expiry_timestamp_seconds).
+    validationExpiringDays: 30,  // warning below this ...
+    validationExpiringFor: '1h',
+    validationExpiringCriticalDays: 7,  // ... critical below this
+    validationExpiringCriticalFor: '15m',
+    // Names no active validation covers (severity info).
+    namesUncoveredFor: '1h',
 
     // The exporter itself.
     exporterDownFor: '5m',

@@ -117,6 +117,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             expired_retention: config.render.expired_retention,
             concurrency: config.concurrency,
             deadline: config.poll_timeout,
+            validations_refresh: config.validations_refresh,
         };
         let store = config
             .storage_path

@@ -110,6 +110,11 @@ pub struct ExporterArgs {
     /// ~/.local/state/certcentral-exporter; none with --demo).
     #[arg(long = "storage.path")]
     pub storage_path: Option<String>,
+    /// Read the domain and organization validations again after this long
+    /// (humantime; 1m at least; default 1h, or `validations.refresh_interval`
+    /// in --config.file).
+    #[arg(long = "validations.refresh-interval", value_parser = parse_validations_refresh)]
+    pub validations_refresh: Option<Duration>,
     /// Time between polls (humantime: 90s, 15m, 1h).
     #[arg(long = "poll.interval", default_value = "15m", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -179,6 +184,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+fn parse_validations_refresh(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < config::MIN_VALIDATIONS_REFRESH {
+        return Err(format!("'{text}' is shorter than a minute"));
+    }
+    Ok(duration)
+}
+
 fn parse_headroom(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(share) if (0.1..=1.0).contains(&share) => Ok(share),
@@ -241,6 +254,16 @@ impl ExporterArgs {
             .map(|path| config::read_config_file(path, self.demo, &flag_limits))
             .transpose()?;
         let render = config::render_settings(file.as_ref(), &flag_limits, self.expired_retention)?;
+        let file_refresh = file.as_ref().and_then(|f| f.validations_refresh);
+        if file_refresh.is_some() && self.validations_refresh.is_some() {
+            return Err(ConfigError(
+                "validations.refresh_interval in --config.file and --validations.refresh-interval both set; keep one".to_owned(),
+            ));
+        }
+        let validations_refresh = self
+            .validations_refresh
+            .or(file_refresh)
+            .unwrap_or(config::DEFAULT_VALIDATIONS_REFRESH);
         let reload = self.config_file.clone().map(|path| config::ConfigSource {
             path,
             demo: self.demo,
@@ -317,6 +340,7 @@ impl ExporterArgs {
             waiting_max_age: self.waiting_refresh,
             retry_delay: self.retry_delay,
             storage_path,
+            validations_refresh,
         })
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::certcentral::report::CsrKey;
+use crate::coverage::{RenewalNeeds, ValidationIndex, order_names};
 use crate::fleet::{Fleet, Order, days_until};
 
 /// A compliance rule: a value of the `rule` label.
@@ -27,11 +28,13 @@ pub enum Rule {
     CtLoggingDisabled,
     ApprovalPendingTooLong,
     ExpiredNotRenewed,
+    ValidationExpiresBeforeRenewal,
+    NameNotCovered,
 }
 
 impl Rule {
     /// Every rule, in label order.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 13] = [
         Rule::WeakSignatureHash,
         Rule::WeakKey,
         Rule::CsrUnreadable,
@@ -43,6 +46,8 @@ impl Rule {
         Rule::CtLoggingDisabled,
         Rule::ApprovalPendingTooLong,
         Rule::ExpiredNotRenewed,
+        Rule::ValidationExpiresBeforeRenewal,
+        Rule::NameNotCovered,
     ];
 
     /// The `rule` label value.
@@ -59,6 +64,8 @@ impl Rule {
             Rule::CtLoggingDisabled => "ct_logging_disabled",
             Rule::ApprovalPendingTooLong => "approval_pending_too_long",
             Rule::ExpiredNotRenewed => "expired_not_renewed",
+            Rule::ValidationExpiresBeforeRenewal => "validation_expires_before_renewal",
+            Rule::NameNotCovered => "name_not_covered",
         }
     }
 
@@ -122,6 +129,9 @@ pub struct ComplianceSettings {
     /// Auto-renew (and auto-reissue) act about 30 days before expiry; a
     /// certificate still not replaced this close to expiry is actionable.
     pub auto_renew_grace: Duration,
+    /// How long before expiry CertCentral's auto-renew acts: a validation
+    /// the renewal needs that ends before then stalls it.
+    pub auto_renew_lead: Duration,
     pub min_rsa_bits: u32,
     pub min_ec_bits: u32,
     /// Manual renewals a year above which an order counts in the
@@ -138,6 +148,7 @@ impl Default for ComplianceSettings {
             warning_window: Duration::from_secs(30 * 86_400),
             approval_pending_threshold: Duration::from_secs(3 * 86_400),
             auto_renew_grace: Duration::from_secs(14 * 86_400),
+            auto_renew_lead: Duration::from_secs(30 * 86_400),
             min_rsa_bits: 2048,
             min_ec_bits: 256,
             manual_renewals_threshold: 2,
@@ -213,10 +224,21 @@ pub struct Verdict {
     pub findings: Findings,
     /// Nothing will replace the certificate before it expires.
     pub actionable: bool,
+    /// Auto-renew or auto-reissue would act, but a validation its renewal
+    /// needs ends first, or a name has none: the reason it is actionable.
+    pub renewal_blocked: bool,
+    /// When the validation its renewal needs that ends first ends.
+    pub first_validation_end: Option<DateTime<Utc>>,
 }
 
-/// Judges one order at `now`.
-pub fn judge(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) -> Verdict {
+/// Judges one order at `now`, with what its renewal needs (`None` when
+/// the validations are not known).
+pub fn judge(
+    order: &Order,
+    needs: Option<&RenewalNeeds<'_>>,
+    now: DateTime<Utc>,
+    settings: &ComplianceSettings,
+) -> Verdict {
     let mut findings = Findings::default();
     let mut flag = |rule: Rule, broken: bool| {
         if broken && !settings.disabled.contains(&rule) {
@@ -229,7 +251,9 @@ pub fn judge(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) -
     let in_use = IN_USE.contains(&status);
     let days_left = order.expiry().map(|e| days_until(e, now));
     let expired = status == "expired" || (in_use && days_left.is_some_and(|d| d < 0));
-    let actionable = (in_use || expired) && is_actionable(order, now, settings);
+    let renewal_blocked = in_use && renewal_blocked(order, needs, now, settings);
+    let actionable =
+        ((in_use || expired) && is_actionable(order, now, settings)) || renewal_blocked;
 
     if in_use {
         let hash = details
@@ -263,6 +287,15 @@ pub fn judge(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) -
             Rule::AutoRenewDisabled,
             actionable && !report.auto_renew && days_left.is_some_and(|d| (0..window).contains(&d)),
         );
+        flag(
+            Rule::ValidationExpiresBeforeRenewal,
+            renewal_blocked
+                && needs.is_some_and(|n| n.validation_ends_by(renewal_at(order, now, settings))),
+        );
+        flag(
+            Rule::NameNotCovered,
+            !order.renewed && needs.is_some_and(|n| !n.uncovered.is_empty()),
+        );
     }
     let retention = days(settings.expired_retention);
     flag(
@@ -279,7 +312,48 @@ pub fn judge(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) -
     Verdict {
         findings,
         actionable,
+        renewal_blocked,
+        first_validation_end: needs.and_then(|n| n.earliest()).and_then(|n| n.until),
     }
+}
+
+/// Whether the order's automation (auto-renew, or auto-reissue on a plan
+/// that runs past the certificate) is set to replace it.
+fn is_automated(order: &Order) -> bool {
+    let auto_reissue = order.details.as_deref().is_some_and(|d| {
+        d.auto_reissue
+            && d.order_valid_till
+                .is_some_and(|end| Some(end) > order.valid_till())
+    });
+    order.report.auto_renew || auto_reissue
+}
+
+/// When the renewal would need its validations: when auto-renew acts,
+/// `auto_renew_lead` before expiry, or now if that has passed and the
+/// certificate is still not replaced.
+fn renewal_at(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) -> DateTime<Utc> {
+    let lead = chrono::Duration::from_std(settings.auto_renew_lead).unwrap_or_default();
+    order
+        .expiry()
+        .and_then(|expiry| expiry.checked_sub_signed(lead))
+        .map_or(now, |at| at.max(now))
+}
+
+/// True when automation would replace the certificate, but its renewal
+/// will stall: a validation it needs ends by the time it acts (or there is
+/// none), or a name is covered by no active validation.
+pub fn renewal_blocked(
+    order: &Order,
+    needs: Option<&RenewalNeeds<'_>>,
+    now: DateTime<Utc>,
+    settings: &ComplianceSettings,
+) -> bool {
+    let Some(needs) = needs else { return false };
+    !order.renewed
+        && order.expiry().is_some()
+        && is_automated(order)
+        && (needs.validation_ends_by(renewal_at(order, now, settings))
+            || !needs.uncovered.is_empty())
 }
 
 /// True when nothing will replace the order's active certificate before
@@ -294,13 +368,7 @@ pub fn is_actionable(order: &Order, now: DateTime<Utc>, settings: &ComplianceSet
     let Some(expiry) = order.expiry() else {
         return false;
     };
-    let auto_reissue = order.details.as_deref().is_some_and(|d| {
-        d.auto_reissue
-            && d.order_valid_till
-                .is_some_and(|end| Some(end) > order.valid_till())
-    });
-    let automated = order.report.auto_renew || auto_reissue;
-    !automated || days_until(expiry, now) < days(settings.auto_renew_grace)
+    !is_automated(order) || days_until(expiry, now) < days(settings.auto_renew_grace)
 }
 
 /// The active certificate is valid for longer than the baseline in force
@@ -325,23 +393,62 @@ fn days(duration: Duration) -> i64 {
 }
 
 /// The findings of a whole fleet.
-pub struct Assessment {
+pub struct Assessment<'v> {
     /// Parallel to `fleet.orders`.
     pub verdicts: Vec<Verdict>,
+    /// What each order's renewal needs, parallel to `fleet.orders`: `None`
+    /// when the validations are not known, or the order holds no
+    /// certificate in use.
+    pub needs: Vec<Option<RenewalNeeds<'v>>>,
     /// Orders breaking each enabled rule (0 included).
     pub counts: Vec<(Rule, usize)>,
     /// For each baseline step still to come: (max validity days, issued
     /// orders renewed by hand, of those needing more than the threshold's
     /// renewals a year).
     pub outlook: Vec<(u32, usize, usize)>,
+    /// For each coming domain validation reuse step: (reuse days, domains
+    /// with a validation, of those needing more than the threshold's
+    /// revalidations a year).
+    pub reuse_outlook: Vec<(u32, usize, usize)>,
 }
 
-/// Judges every order of a fleet.
-pub fn assess(fleet: &Fleet, now: DateTime<Utc>, settings: &ComplianceSettings) -> Assessment {
+/// The CA/Browser Forum's maximum domain validation reuse, by issue date
+/// (Ballot SC-081v3, BR 4.2.1): 398 days, then 200 days from 2026-03-15,
+/// 100 days from 2027-03-15 and 10 days from 2029-03-15.
+pub const REUSE_STEPS: [(NaiveDate, u32); 4] = [
+    (date(2020, 9, 1), 398),
+    (date(2026, 3, 15), 200),
+    (date(2027, 3, 15), 100),
+    (date(2029, 3, 15), 10),
+];
+
+/// Judges every order of a fleet, with the account's validations when
+/// they are known.
+pub fn assess<'v>(
+    fleet: &Fleet,
+    validations: Option<&'v ValidationIndex>,
+    now: DateTime<Utc>,
+    settings: &ComplianceSettings,
+) -> Assessment<'v> {
+    let needs: Vec<Option<RenewalNeeds<'v>>> = fleet
+        .orders
+        .iter()
+        .map(|o| {
+            let index = validations.filter(|_| IN_USE.contains(&o.status()))?;
+            let report = &o.report;
+            Some(index.needs(
+                order_names(&report.common_name, &report.dns_names),
+                report.organization_id,
+                &report.product_name_id,
+                now,
+            ))
+        })
+        .collect();
     let verdicts: Vec<Verdict> = fleet
         .orders
         .iter()
-        .map(|o| judge(o, now, settings))
+        .zip(&needs)
+        .map(|(o, n)| judge(o, n.as_ref(), now, settings))
         .collect();
     let counts = Rule::ALL
         .into_iter()
@@ -373,10 +480,34 @@ pub fn assess(fleet: &Fleet, now: DateTime<Utc>, settings: &ComplianceSettings) 
             (max_days, manual, over)
         })
         .collect();
+    let validated = validations.map_or(0, |index| {
+        index
+            .snapshot()
+            .domains
+            .iter()
+            .flatten()
+            .filter(|d| d.active && (d.ov.is_some() || d.ev.is_some()))
+            .count()
+    });
+    let reuse_outlook = REUSE_STEPS
+        .into_iter()
+        .filter(|(from, _)| *from > now.date_naive())
+        .map(|(_, reuse_days)| {
+            let revalidations_a_year = 365_u32.div_ceil(reuse_days);
+            let over = if revalidations_a_year > settings.manual_renewals_threshold {
+                validated
+            } else {
+                0
+            };
+            (reuse_days, validated, over)
+        })
+        .collect();
     Assessment {
         verdicts,
+        needs,
         counts,
         outlook,
+        reuse_outlook,
     }
 }
 
@@ -414,7 +545,7 @@ mod tests {
     }
 
     fn findings(order: &Order) -> Vec<Rule> {
-        judge(order, now(), &ComplianceSettings::default())
+        judge(order, None, now(), &ComplianceSettings::default())
             .findings
             .iter()
             .collect()
@@ -503,7 +634,7 @@ mod tests {
                 auto_renew: true,
                 ..row()
             });
-            judge(&o, now(), &ComplianceSettings::default())
+            judge(&o, None, now(), &ComplianceSettings::default())
                 .findings
                 .contains(Rule::ValidityExceedsBaseline)
         };
@@ -630,7 +761,7 @@ mod tests {
         });
         let at = |h, m, s| {
             let now = Utc.with_ymd_and_hms(2026, 11, 23, h, m, s).unwrap();
-            judge(&last_day, now, &ComplianceSettings::default()).findings
+            judge(&last_day, None, now, &ComplianceSettings::default()).findings
         };
         assert!(!at(23, 59, 58).contains(Rule::ExpiredNotRenewed));
         assert!(
@@ -638,7 +769,7 @@ mod tests {
             "0 days left"
         );
         let next_day = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
-        let findings = judge(&last_day, next_day, &ComplianceSettings::default()).findings;
+        let findings = judge(&last_day, None, next_day, &ComplianceSettings::default()).findings;
         assert!(findings.contains(Rule::ExpiredNotRenewed));
         assert!(!findings.contains(Rule::AutoRenewDisabled));
     }
@@ -721,14 +852,14 @@ mod tests {
             valid_till: Some(day(2027, 3, 1)),
             ..row()
         });
-        assert!(judge(&o, now(), &settings).findings.is_empty());
+        assert!(judge(&o, None, now(), &settings).findings.is_empty());
         let fleet = Fleet {
             orders: vec![o],
             subaccount_orders: Vec::new(),
             skipped_rows: 0,
             read_at: now(),
         };
-        let assessment = assess(&fleet, now(), &settings);
+        let assessment = assess(&fleet, None, now(), &settings);
         assert!(
             assessment
                 .counts
@@ -757,10 +888,117 @@ mod tests {
             skipped_rows: 0,
             read_at: now(),
         };
-        let assessment = assess(&fleet, now(), &ComplianceSettings::default());
+        let assessment = assess(&fleet, None, now(), &ComplianceSettings::default());
         // From 2026-11-23 the steps to come are 100 days (2027) and 47 (2029):
         // 4 and 8 renewals a year, both over the threshold of 2.
         assert_eq!(assessment.outlook, [(100, 1, 1), (47, 1, 1)]);
+    }
+
+    /// An index of one domain record (`example.com`, organization 7)
+    /// whose OV validation ends at `domain_until`, and organization 7's OV
+    /// validation ending at `org_until`.
+    fn validations(domain_until: &str, org_until: &str) -> ValidationIndex {
+        use crate::coverage::{
+            DomainValidation, OrganizationValidation, TypedValidation, ValidationSnapshot,
+        };
+        let valid = |until: &str| {
+            Some(TypedValidation {
+                until: Some(until.parse().unwrap()),
+                status: Some("active".into()),
+            })
+        };
+        ValidationIndex::new(Arc::new(ValidationSnapshot {
+            fetched_at: now(),
+            domains: Some(vec![DomainValidation {
+                id: 1,
+                name: "example.com".into(),
+                organization_id: Some(7),
+                subaccount_id: None,
+                active: true,
+                exact_only: false,
+                ov: valid(domain_until),
+                ev: None,
+            }]),
+            organizations: Some(vec![OrganizationValidation {
+                id: 7,
+                name: "Org".into(),
+                ov: valid(org_until),
+                ev: None,
+            }]),
+            subaccount_domains: Vec::new(),
+        }))
+    }
+
+    #[test]
+    fn a_validation_ending_before_auto_renew_acts_blocks_the_renewal() {
+        // now 2026-11-23 12:00; expiry 2027-02-01 23:59:59 (the end of the
+        // valid_till day), so auto-renew acts on 2027-01-02 23:59:59 UTC.
+        let judge_with = |domain_until: &str, org_until: &str, names: &str, auto_renew: bool| {
+            let index = validations(domain_until, org_until);
+            let o = order(ReportRow {
+                common_name: "www.example.com".into(),
+                dns_names: names.into(),
+                organization_id: Some(7),
+                auto_renew,
+                valid_till: Some(day(2027, 2, 1)),
+                ..row()
+            });
+            let fleet = Fleet {
+                orders: vec![o],
+                subaccount_orders: Vec::new(),
+                skipped_rows: 0,
+                read_at: now(),
+            };
+            let assessment = assess(&fleet, Some(&index), now(), &ComplianceSettings::default());
+            let v = assessment.verdicts[0];
+            (
+                v.actionable,
+                v.renewal_blocked,
+                v.findings.iter().collect::<Vec<_>>(),
+            )
+        };
+        let later = "2027-06-01T06:00:00Z";
+        assert_eq!(judge_with(later, later, "", true), (false, false, vec![]));
+        assert_eq!(
+            judge_with("2027-01-02T23:59:59Z", later, "", true),
+            (true, true, vec![Rule::ValidationExpiresBeforeRenewal]),
+            "ends as auto-renew acts"
+        );
+        assert_eq!(
+            judge_with("2027-01-03T00:00:00Z", later, "", true),
+            (false, false, vec![]),
+            "outlives it by a second"
+        );
+        assert_eq!(
+            judge_with(later, "2026-12-20T07:00:00Z", "", true),
+            (true, true, vec![Rule::ValidationExpiresBeforeRenewal]),
+            "the organization's validation"
+        );
+        assert_eq!(
+            judge_with(later, later, "api.example.com,www.example.org", true),
+            (true, true, vec![Rule::NameNotCovered]),
+            "a name no record covers"
+        );
+        // By hand: actionable anyway (auto-renew off); only the name finding.
+        assert_eq!(
+            judge_with("2026-12-01T07:00:00Z", later, "www.example.org", false),
+            (true, false, vec![Rule::NameNotCovered])
+        );
+    }
+
+    #[test]
+    fn the_reuse_outlook_counts_validated_domains_under_each_coming_step() {
+        let index = validations("2027-06-01T06:00:00Z", "2027-06-01T06:00:00Z");
+        let fleet = Fleet {
+            orders: Vec::new(),
+            subaccount_orders: Vec::new(),
+            skipped_rows: 0,
+            read_at: now(),
+        };
+        let assessment = assess(&fleet, Some(&index), now(), &ComplianceSettings::default());
+        // From 2026-11-23: 100 days (2027) and 10 days (2029), 4 and 37
+        // revalidations a year, both over the threshold of 2.
+        assert_eq!(assessment.reuse_outlook, [(100, 1, 1), (10, 1, 1)]);
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct Config {
     pub retry_delay: Duration,
     /// Where the state store lives; `None` keeps nothing across restarts.
     pub storage_path: Option<PathBuf>,
+    /// How often the domain and organization validations are read.
+    pub validations_refresh: Duration,
 }
 
 /// The HTTP server's bounds (`--web.max-requests` and friends).
@@ -188,7 +190,22 @@ struct FileConfig {
     compliance: Option<FileCompliance>,
     #[serde(default)]
     metrics: Option<FileMetrics>,
+    #[serde(default)]
+    validations: Option<FileValidations>,
 }
+
+/// The `validations` section: how often the domain and organization
+/// validations are read (`--validations.refresh-interval`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileValidations {
+    refresh_interval: Option<String>,
+}
+
+/// The shortest validation refresh interval accepted.
+pub const MIN_VALIDATIONS_REFRESH: Duration = Duration::from_secs(60);
+/// The validation refresh interval by default.
+pub const DEFAULT_VALIDATIONS_REFRESH: Duration = Duration::from_secs(3600);
 
 /// Per-order series limits as written in the file (the flags
 /// `--metrics.per-order-horizon` and `--metrics.per-order-statuses`, for
@@ -320,6 +337,8 @@ pub struct FileSettings {
     pub per_order: PerOrderLimits,
     /// Per-account limits.
     pub account_per_order: BTreeMap<String, PerOrderLimits>,
+    /// `validations.refresh_interval`, when set.
+    pub validations_refresh: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -448,12 +467,28 @@ pub fn read_config_file(
     } else {
         accounts(file.accounts, &what)?
     };
+    let validations_refresh = file
+        .validations
+        .as_ref()
+        .and_then(|v| v.refresh_interval.as_deref())
+        .map(|text| {
+            humantime::parse_duration(text.trim())
+                .ok()
+                .filter(|d| *d >= MIN_VALIDATIONS_REFRESH)
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{what}: validations.refresh_interval: '{text}' is not a duration of a minute or more, like 1h"
+                    ))
+                })
+        })
+        .transpose()?;
     Ok(FileSettings {
         accounts,
         compliance,
         account_compliance,
         per_order,
         account_per_order,
+        validations_refresh,
     })
 }
 

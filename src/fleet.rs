@@ -409,6 +409,7 @@ pub mod fixtures {
             status: "issued".into(),
             date_created: None,
             common_name: "a.example".into(),
+            dns_names: "".into(),
             product_name_id: "ssl_plus".into(),
             container_id: None,
             container_name: "c".into(),

@@ -12,6 +12,7 @@ pub mod certcentral;
 pub mod cli;
 pub mod compliance;
 pub mod config;
+pub mod coverage;
 pub mod fleet;
 pub mod logging;
 pub mod metrics;

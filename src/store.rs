@@ -1,8 +1,11 @@
 //! The state kept across restarts (`--storage.path`): what order details
 //! and reissue lists taught us, per account, so that a restart costs the
-//! report pages and nothing more until entries age out.
+//! report pages and nothing more until entries age out; and the latest
+//! read of the account's validations (`<account>.validations.json`,
+//! replaced whole after each refresh in the same crash-safe way), so that
+//! a restart does not read them again before their refresh is due.
 //!
-//! Two files per account. The snapshot (`<account>.state.json`) is written
+//! Two files per account for the details. The snapshot (`<account>.state.json`) is written
 //! whole at the end of a poll, to a temporary file that is synced and then
 //! renamed over the old one, so a kill at any instant leaves either the old
 //! or the new file, both whole; a write that fails removes its temporary
@@ -22,9 +25,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::coverage::ValidationSnapshot;
 use crate::fleet::OrderDetails;
 
 const FORMAT: &str = "certcentral-exporter-store";
+const VALIDATIONS_FORMAT: &str = "certcentral-exporter-validations";
 const JOURNAL_FORMAT: &str = "certcentral-exporter-journal";
 const VERSION: u32 = 1;
 
@@ -33,6 +38,7 @@ const VERSION: u32 = 1;
 pub struct Store {
     path: PathBuf,
     journal_path: PathBuf,
+    validations_path: PathBuf,
     account: String,
     base_url: String,
     /// The journal, open for appending once the first entry is written.
@@ -54,6 +60,16 @@ struct JournalHeader {
 struct JournalEntry {
     order_id: u64,
     details: Option<Arc<OrderDetails>>,
+}
+
+/// The validations file.
+#[derive(Serialize, Deserialize)]
+struct ValidationsFile {
+    format: String,
+    version: u32,
+    account: String,
+    base_url: String,
+    validations: ValidationSnapshot,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,6 +113,7 @@ impl Store {
         Store {
             path: dir.join(format!("{file_name}.state.json")),
             journal_path: dir.join(format!("{file_name}.journal.jsonl")),
+            validations_path: dir.join(format!("{file_name}.validations.json")),
             account: account.to_owned(),
             base_url: base_url.to_owned(),
             journal: Arc::new(Mutex::new(None)),
@@ -295,13 +312,6 @@ impl Store {
     /// the snapshot holds all it said. A write that fails leaves the old
     /// snapshot and the journal as they were, and no temporary file.
     pub fn save(&self, orders: &HashMap<u64, Arc<OrderDetails>>) -> Result<(), StoreError> {
-        let write_err = |source| StoreError::Write {
-            path: self.path.clone(),
-            source,
-        };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(write_err)?;
-        }
         let file = File {
             format: FORMAT.to_owned(),
             version: VERSION,
@@ -310,17 +320,7 @@ impl Store {
             saved_at: Utc::now(),
             orders: orders.clone(),
         };
-        let tmp = self.path.with_extension("tmp");
-        let written = write_synced(&tmp, &file).and_then(|()| std::fs::rename(&tmp, &self.path));
-        if let Err(source) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(write_err(source));
-        }
-        if let Some(dir) = self.path.parent()
-            && let Ok(dir) = std::fs::File::open(dir)
-        {
-            let _ = dir.sync_all();
-        }
+        replace_file(&self.path, &file)?;
         // Held across the removal, so that no entry lands in a journal
         // about to go.
         let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
@@ -333,10 +333,78 @@ impl Store {
             _ => Ok(()),
         }
     }
+
+    /// The latest validations kept, if any; a damaged or foreign file is
+    /// set aside and reported, like the snapshot.
+    pub fn load_validations(&self) -> Result<Option<ValidationSnapshot>, StoreError> {
+        let bytes = match std::fs::read(&self.validations_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StoreError::Read {
+                    path: self.validations_path.clone(),
+                    source,
+                });
+            }
+        };
+        let problem = match serde_json::from_slice::<ValidationsFile>(&bytes) {
+            Err(e) => format!("unreadable ({e})"),
+            Ok(file) if file.format != VALIDATIONS_FORMAT || file.version != VERSION => format!(
+                "format {} version {}, expected {VALIDATIONS_FORMAT} {VERSION}",
+                file.format, file.version
+            ),
+            Ok(file) if file.account != self.account || file.base_url != self.base_url => format!(
+                "belongs to account {} at {}, not {} at {}",
+                file.account, file.base_url, self.account, self.base_url
+            ),
+            Ok(file) => return Ok(Some(file.validations)),
+        };
+        self.set_aside(&self.validations_path, &problem);
+        Ok(None)
+    }
+
+    /// Replaces the validations kept, crash-safely.
+    pub fn save_validations(&self, validations: &ValidationSnapshot) -> Result<(), StoreError> {
+        replace_file(
+            &self.validations_path,
+            &ValidationsFile {
+                format: VALIDATIONS_FORMAT.to_owned(),
+                version: VERSION,
+                account: self.account.clone(),
+                base_url: self.base_url.clone(),
+                validations: validations.clone(),
+            },
+        )
+    }
+}
+
+/// Replaces `path` with `value` as JSON: written to a temporary file that
+/// is synced and renamed over it, the directory synced after. A write that
+/// fails leaves the old file and no temporary one.
+fn replace_file<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
+    let write_err = |source| StoreError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let written = write_synced(&tmp, value).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(write_err(source));
+    }
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 /// Writes `file` as JSON to `path` and syncs it to disk.
-fn write_synced(path: &Path, file: &File) -> std::io::Result<()> {
+fn write_synced<T: Serialize>(path: &Path, file: &T) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     serde_json::to_writer(&mut out, file)?;
     let out = out.into_inner().map_err(|e| e.into_error())?;
@@ -363,6 +431,42 @@ mod tests {
         let orders = HashMap::from([(1, details(7)), (2, details(8))]);
         store.save(&orders).unwrap();
         assert_eq!(store.load().unwrap(), orders);
+    }
+
+    #[test]
+    fn the_validations_round_trip_and_a_foreign_file_is_not_trusted() {
+        use crate::coverage::{DomainValidation, TypedValidation};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "prod", "https://x/services/v2");
+        assert_eq!(store.load_validations().unwrap(), None);
+        let snapshot = ValidationSnapshot {
+            fetched_at: "2026-12-01T00:00:00Z".parse().unwrap(),
+            domains: Some(vec![DomainValidation {
+                id: 7,
+                name: "müller.example".into(),
+                organization_id: Some(3),
+                subaccount_id: None,
+                active: true,
+                exact_only: false,
+                ov: Some(TypedValidation {
+                    until: Some("2027-01-01T07:00:00Z".parse().unwrap()),
+                    status: Some("active".into()),
+                }),
+                ev: None,
+            }]),
+            organizations: None,
+            subaccount_domains: Vec::new(),
+        };
+        store.save_validations(&snapshot).unwrap();
+        store.save(&HashMap::new()).unwrap();
+        let again = Store::new(dir.path(), "prod", "https://x/services/v2");
+        assert_eq!(again.load_validations().unwrap(), Some(snapshot));
+        let other = Store::new(dir.path(), "prod", "https://eu/services/v2");
+        assert_eq!(other.load_validations().unwrap(), None);
+        assert!(
+            !dir.path().join("prod.validations.json").exists(),
+            "set aside"
+        );
     }
 
     #[test]

@@ -453,11 +453,24 @@ const WARNING_RULES: [&str; 4] = [
     "validity_exceeds_baseline",
     "ct_logging_disabled",
 ];
-const OWN_ALERT_RULES: [&str; 3] = [
+const OWN_ALERT_RULES: [&str; 5] = [
     "auto_renew_disabled",
     "approval_pending_too_long",
     "expired_not_renewed",
+    "validation_expires_before_renewal",
+    "name_not_covered",
 ];
+
+/// The renewal-blocker alert for a validation ending in `days`, if any.
+fn validation_alert(days: f64) -> Option<&'static str> {
+    if days < 7.0 {
+        Some("CertCentralRenewalValidationExpiringCritical")
+    } else if days < 30.0 {
+        Some("CertCentralRenewalValidationExpiring")
+    } else {
+        None
+    }
+}
 
 /// The alerts alerts/certcentral.rules.yml should raise on this scrape,
 /// each rule's condition written again in Rust.
@@ -530,6 +543,30 @@ fn expected_alerts(samples: &[Sample], now: f64) -> BTreeSet<AlertKey> {
             }
         }
     }
+    // Renewal blockers: per order, unless known not to be actionable.
+    let order_of = |labels: &BTreeMap<String, String>| {
+        (
+            labels.get("account").cloned(),
+            labels.get("order_id").cloned(),
+        )
+    };
+    let not_actionable: BTreeSet<_> = actionable
+        .iter()
+        .filter(|(_, v)| **v == 0.0)
+        .map(|(labels, _)| order_of(labels))
+        .collect();
+    for (labels, &until) in &by("certcentral_order_validation_expiry_timestamp_seconds") {
+        if !not_actionable.contains(&order_of(labels))
+            && let Some(name) = validation_alert((until - now) / 86400.0)
+        {
+            expected.insert(alert_key(name, labels));
+        }
+    }
+    for (labels, &names) in &by("certcentral_uncovered_names") {
+        if names > 0.0 {
+            expected.insert(alert_key("CertCentralNamesUncovered", labels));
+        }
+    }
     for (labels, &up) in &by("certcentral_up") {
         if up == 0.0 {
             expected.insert(alert_key("CertCentralPollFailing", labels));
@@ -552,7 +589,7 @@ fn expected_alerts(samples: &[Sample], now: f64) -> BTreeSet<AlertKey> {
 /// The certificate and compliance alerts, as the simulator's own truth
 /// (`GET /_simulator/orders` and `/_simulator/subaccount-orders`) says the
 /// rules should raise them, independently of the exporter's metrics.
-const TRUTH_ALERTS: [&str; 7] = [
+const TRUTH_ALERTS: [&str; 10] = [
     "CertCentralCertificateExpiringSoon",
     "CertCentralCertificateExpiringCritical",
     "CertCentralCertificateExpired",
@@ -560,6 +597,9 @@ const TRUTH_ALERTS: [&str; 7] = [
     "CertCentralApprovalPendingTooLong",
     "CertCentralComplianceViolation",
     "CertCentralComplianceFinding",
+    "CertCentralRenewalValidationExpiring",
+    "CertCentralRenewalValidationExpiringCritical",
+    "CertCentralNamesUncovered",
 ];
 
 fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<AlertKey> {
@@ -590,6 +630,18 @@ fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<A
             if order["auto_renew"] == false && days.is_some_and(|d| (0..60).contains(&d)) {
                 expected.insert(key("CertCentralAutoRenewDisabled", &labels));
             }
+            if let Some(name) = order["validation_expiry_timestamp"]
+                .as_i64()
+                .and_then(|until| validation_alert((until - now) as f64 / 86400.0))
+            {
+                expected.insert(key(name, &labels));
+            }
+        }
+        if order["expected_findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|r| r == "name_not_covered"))
+        {
+            expected.insert(key("CertCentralNamesUncovered", &[]));
         }
         for rule in order["expected_findings"].as_array().into_iter().flatten() {
             let rule = rule.as_str().expect("truth: finding");
@@ -1131,6 +1183,9 @@ fn scenario(mode: &Mode) -> Outcome {
         "CertCentralApprovalPendingTooLong",
         "CertCentralComplianceViolation",
         "CertCentralComplianceFinding",
+        "CertCentralRenewalValidationExpiring",
+        "CertCentralRenewalValidationExpiringCritical",
+        "CertCentralNamesUncovered",
     ];
     for name in must_have {
         if !expected.iter().any(|(n, _)| n == name) {

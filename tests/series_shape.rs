@@ -2,7 +2,8 @@
 //! fleet with every per-order series and every order's details. What
 //! describes an order (common name, product, container, organization, its
 //! certificate's hash, key size and CA, its subaccount) is on one
-//! `certcentral_order_info` series per order and nowhere else per order;
+//! `certcentral_order_info` series per order and nowhere else per order
+//! (a per-order series carries `account`, `order_id` and its own labels);
 //! every per-order series has that info series; and `promtool check
 //! metrics` finds nothing in a real scrape but the documented unit note.
 
@@ -15,12 +16,19 @@ use std::time::Duration;
 
 use common::{Exporter, Scrape, wait_for};
 
-/// Labels a per-order series may carry besides `account` and `order_id`:
-/// its own, by family.
-const OWN_LABELS: &[(&str, &str)] = &[
-    ("certcentral_compliance_violation", "rule"),
-    ("certcentral_order_reissues", "status"),
+/// Labels a per-order series carries besides `account` and `order_id`:
+/// its own, by family (every one of them; families not listed have none).
+const OWN_LABELS: &[(&str, &[&str])] = &[
+    ("certcentral_compliance_violation", &["rule"]),
+    ("certcentral_order_reissues", &["status"]),
+    (
+        "certcentral_order_validation_expiry_timestamp_seconds",
+        &["scope", "type", "validation_id", "validation"],
+    ),
 ];
+
+/// The labels that describe an order: on its info series only.
+const DESCRIPTIVE: [&str; 4] = ["common_name", "product", "container", "organization"];
 
 /// The labels of `certcentral_order_info`.
 const INFO_LABELS: [&str; 11] = [
@@ -57,12 +65,13 @@ fn demo_with_details() -> (Exporter, Scrape) {
     );
     exporter.wait_ready();
     let scrape = wait_for(
-        "every order's details (certcentral_details_backlog 0)",
+        "every order's details (certcentral_details_backlog 0) and the validations",
         Duration::from_secs(180),
         || {
             let scrape = exporter.scrape();
             let read = scrape.value("certcentral_details_backlog", &[]) == Some(0.0)
-                && scrape.has("certcentral_order_reissues");
+                && scrape.has("certcentral_order_reissues")
+                && scrape.has("certcentral_validations_refresh_timestamp_seconds");
             read.then_some(scrape)
         },
     );
@@ -80,6 +89,12 @@ fn order_key(labels: &prometheus_parse::Labels) -> Option<OrderKey> {
 
 #[test]
 fn descriptive_labels_live_on_one_info_series_per_order() {
+    for (family, own) in OWN_LABELS {
+        assert!(
+            !own.iter().any(|l| DESCRIPTIVE.contains(l)),
+            "{family}: a descriptive label is no family's own"
+        );
+    }
     let (exporter, scrape) = demo_with_details();
     let mut problems = Vec::new();
     let mut info: BTreeMap<OrderKey, usize> = BTreeMap::new();
@@ -106,8 +121,11 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
         let own = OWN_LABELS
             .iter()
             .find(|(family, _)| *family == sample.metric)
-            .map(|(_, label)| *label);
-        let expected: BTreeSet<&str> = ["account", "order_id"].into_iter().chain(own).collect();
+            .map_or(&[][..], |(_, labels)| *labels);
+        let expected: BTreeSet<&str> = ["account", "order_id"]
+            .into_iter()
+            .chain(own.iter().copied())
+            .collect();
         if names != expected {
             problems.push(format!(
                 "{} carries {names:?}, not {expected:?}",
@@ -154,6 +172,8 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
         "certcentral_order_reissues",
         "certcentral_order_pending_requests",
         "certcentral_order_oldest_pending_request_age_seconds",
+        "certcentral_order_validation_expiry_timestamp_seconds",
+        "certcentral_order_uncovered_names",
     ] {
         if !per_order.contains_key(family) {
             problems.push(format!("the demo has no {family} series"));

@@ -3,3 +3,4 @@
 (import 'certificates.libsonnet')
 + (import 'compliance.libsonnet')
 + (import 'exporter.libsonnet')
++ (import 'validations.libsonnet')

@@ -4,3 +4,4 @@
 (import 'overview.libsonnet')
 + (import 'compliance.libsonnet')
 + (import 'health.libsonnet')
++ (import 'validations.libsonnet')

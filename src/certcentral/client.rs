@@ -161,9 +161,23 @@ pub enum Endpoint {
     Order,
     Reissue,
     SubaccountOrders,
+    Domains,
+    Organizations,
+    SubaccountDomains,
 }
 
 impl Endpoint {
+    /// Every endpoint, in label order.
+    pub const ALL: [Endpoint; 7] = [
+        Endpoint::Report,
+        Endpoint::Order,
+        Endpoint::Reissue,
+        Endpoint::SubaccountOrders,
+        Endpoint::Domains,
+        Endpoint::Organizations,
+        Endpoint::SubaccountDomains,
+    ];
+
     /// The metric label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -171,6 +185,9 @@ impl Endpoint {
             Endpoint::Order => "order",
             Endpoint::Reissue => "reissue",
             Endpoint::SubaccountOrders => "subaccount_orders",
+            Endpoint::Domains => "domains",
+            Endpoint::Organizations => "organizations",
+            Endpoint::SubaccountDomains => "subaccount_domains",
         }
     }
 }
@@ -278,7 +295,7 @@ pub struct Client {
     /// The size of each endpoint's latest answer, so that the next one's
     /// buffer starts about that big instead of doubling its way up (a
     /// report page is about 1.7 MB, 170 KB gzipped).
-    body_sizes: [AtomicUsize; 4],
+    body_sizes: [AtomicUsize; Endpoint::ALL.len()],
     /// A redirect to another origin was refused and logged: later ones are
     /// counted, and fail their poll, without another warning.
     redirect_logged: AtomicBool,
@@ -418,12 +435,7 @@ impl Client {
             .referer(false)
             .build()?;
         // The series alerts watch exist from the start at 0.
-        for endpoint in [
-            Endpoint::Report,
-            Endpoint::Order,
-            Endpoint::Reissue,
-            Endpoint::SubaccountOrders,
-        ] {
+        for endpoint in Endpoint::ALL {
             for code in ["200", "429"] {
                 telemetry
                     .requests
@@ -501,7 +513,7 @@ impl Client {
     /// for the limiter's window (or Retry-After), a 5xx, timeout or broken
     /// connection backs off exponentially with jitter, both a bounded
     /// number of times. Anything else fails at once.
-    async fn get(
+    pub(super) async fn get(
         &self,
         endpoint: Endpoint,
         segments: &[&str],

@@ -6,6 +6,7 @@ pub mod client;
 mod error;
 pub mod ratelimit;
 pub mod report;
+pub mod validations;
 pub mod wire;
 
 pub use client::{ApiKey, Client, ClientSettings, Endpoint};

@@ -18,6 +18,9 @@ pub struct ReportRow {
     pub status: Arc<str>,
     pub date_created: Option<NaiveDateTime>,
     pub common_name: Box<str>,
+    /// The SANs, as the report's `dns_names` column writes them (comma
+    /// separated; see [`crate::coverage::order_names`]).
+    pub dns_names: Box<str>,
     pub product_name_id: Arc<str>,
     pub container_id: Option<u64>,
     pub container_name: Arc<str>,
@@ -223,6 +226,7 @@ struct Columns {
     status: Option<usize>,
     date_created: Option<usize>,
     common_name: Option<usize>,
+    dns_names: Option<usize>,
     product_name_id: Option<usize>,
     container_id: Option<usize>,
     container_name: Option<usize>,
@@ -256,6 +260,7 @@ impl Columns {
             status: find("status"),
             date_created: find("date_created"),
             common_name: find("common_name"),
+            dns_names: find("dns_names"),
             product_name_id: find("product_name_id"),
             container_id: find("container_id"),
             container_name: find("container_name"),
@@ -443,6 +448,7 @@ fn parse_row(
         order_id,
         status: shared(columns.status),
         common_name: text(record, columns.common_name).into(),
+        dns_names: text(record, columns.dns_names).into(),
         product_name_id: shared(columns.product_name_id),
         container_name: shared(columns.container_name),
         organization_name: shared(columns.organization_name),

@@ -5,6 +5,7 @@
 
 mod exposition;
 pub mod gzip;
+mod validations;
 
 use std::sync::Arc;
 
@@ -223,7 +224,7 @@ pub fn render(
             state
                 .fleet
                 .as_ref()
-                .map(|fleet| compliance::assess(fleet, now, settings))
+                .map(|fleet| compliance::assess(fleet, state.validations.as_deref(), now, settings))
         })
         .collect();
     let mut rows: Vec<Row<'_>> = Vec::new();
@@ -235,7 +236,8 @@ pub fn render(
         for (order, verdict) in fleet.orders.iter().zip(&assessment.verdicts) {
             let certificate = is_exported(order, now, settings);
             if certificate || has_waiting_requests(order) || !verdict.findings.is_empty() {
-                let series = wants_series(order, now, limits);
+                let series = wants_series(order, now, limits)
+                    || validations::keeps_series(order, verdict, now, limits);
                 rows.push(Row {
                     account: &state.account,
                     order,
@@ -572,6 +574,7 @@ pub fn render(
             );
         }
     }
+    validations::render(&mut w, states, &assessments, now, settings);
     details(&mut w, &accounts);
 
     subaccounts(&mut w, states);
@@ -925,6 +928,7 @@ mod tests {
                 incomplete: Vec::new(),
             }),
             details: Default::default(),
+            validations: None,
         })
     }
 
@@ -1255,6 +1259,7 @@ mod tests {
             last_success: None,
             last_poll: None,
             details: Default::default(),
+            validations: None,
         });
         let exposition = render(&[state], now(), &RenderSettings::default(), None);
         let samples = parse(&String::from_utf8(exposition.body.text()).unwrap());

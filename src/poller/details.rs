@@ -45,6 +45,9 @@ enum Read {
 pub(super) struct DetailsRead {
     pub details: usize,
     pub reissues: usize,
+    /// Validation list pages read before the details (list pages, like
+    /// the report's: outside the detail budget, within the rate limit).
+    pub validations: usize,
 }
 
 impl Poller {

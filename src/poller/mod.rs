@@ -5,7 +5,9 @@
 //!    fleet on its own if the steps below take a while, so that they never
 //!    delay it (a quick poll is published once, at its end);
 //! 2. the subaccount order listing;
-//! 3. order details and reissue lists for the orders that need them
+//! 3. the account's domain and organization validations, when their own
+//!    refresh is due (`validations`);
+//! 4. order details and reissue lists for the orders that need them
 //!    ([`plan`] says which, most urgent first; `details` reads them within
 //!    the poll's request budget and time box, keeping each answer as it
 //!    arrives).
@@ -19,6 +21,7 @@
 
 mod details;
 pub(crate) mod plan;
+mod validations;
 
 pub use plan::DetailsProgress;
 
@@ -37,6 +40,7 @@ use crate::certcentral::report::{
 };
 use crate::certcentral::wire::SubaccountOrderList;
 use crate::certcentral::{ApiError, Client};
+use crate::coverage::ValidationIndex;
 use crate::fleet::{Fleet, OrderDetails, SubaccountOrderRecord, Subaccounts};
 use crate::store::Store;
 use details::DetailsRead;
@@ -56,6 +60,8 @@ pub struct AccountState {
     pub last_poll: Option<PollOutcome>,
     /// Detail reads still due, and how old the details in use are.
     pub details: DetailsProgress,
+    /// The account's validations, once read (or loaded from the store).
+    pub validations: Option<Arc<ValidationIndex>>,
 }
 
 impl AccountState {
@@ -68,6 +74,7 @@ impl AccountState {
             last_success: None,
             last_poll: None,
             details: DetailsProgress::default(),
+            validations: None,
         }
     }
 }
@@ -189,6 +196,7 @@ pub struct PollTelemetry {
     errors: IntCounterVec,
     incomplete: IntCounterVec,
     detail_errors: IntCounterVec,
+    validation_denied: IntCounterVec,
 }
 
 impl PollTelemetry {
@@ -214,7 +222,18 @@ impl PollTelemetry {
             "Order detail or reissue requests that failed for one order (the poll goes on), by endpoint and kind.",
             &["account", "endpoint", "kind"],
         )?;
-        for collector in [&polls, &errors, &incomplete, &detail_errors] {
+        let validation_denied = counter(
+            "certcentral_validation_lists_denied_total",
+            "Validation list reads (domains, organizations, subaccount_domains) that the API key may not make (401, 403 or 404): they are left out, and the rest of the poll goes on.",
+            &["account", "endpoint"],
+        )?;
+        for collector in [
+            &polls,
+            &errors,
+            &incomplete,
+            &detail_errors,
+            &validation_denied,
+        ] {
             registry.register(Box::new(collector.clone()))?;
         }
         Ok(PollTelemetry {
@@ -222,6 +241,7 @@ impl PollTelemetry {
             errors,
             incomplete,
             detail_errors,
+            validation_denied,
         })
     }
 }
@@ -250,10 +270,12 @@ pub struct PollSettings {
     /// A poll still running after this is cancelled. The details step
     /// sends no new request in the last tenth of it.
     pub deadline: Duration,
+    /// The validations are read again after this long.
+    pub validations_refresh: Duration,
 }
 
 /// The steps after the report, as the `step` label names them.
-const STEPS: [&str; 2] = ["subaccounts", "details"];
+const STEPS: [&str; 3] = ["subaccounts", "validations", "details"];
 /// Every `kind` of failed poll.
 const POLL_ERROR_KINDS: [&str; 9] = [
     "auth",
@@ -465,6 +487,10 @@ pub struct Poller {
     /// logged once, not at every poll.
     logged_skips: HashSet<(String, String)>,
     logged_detail_errors: HashSet<u64>,
+    /// The validations in use.
+    validations: Option<Arc<ValidationIndex>>,
+    /// Validation lists the key may not read, already said in the log.
+    validation_denials_logged: HashSet<validations::List>,
 }
 
 impl Poller {
@@ -494,6 +520,16 @@ impl Poller {
                 }
             },
         };
+        let validations = store
+            .as_ref()
+            .and_then(|store| match store.load_validations() {
+                Ok(snapshot) => snapshot,
+                Err(err) => {
+                    tracing::warn!(account = %account, error = %err, "cannot load the validations from the state store");
+                    None
+                }
+            })
+            .map(|snapshot| Arc::new(ValidationIndex::new(Arc::new(snapshot))));
         // Known series exist from the start at 0, so that increase() sees
         // the first failure.
         for result in ["success", "failure"] {
@@ -526,6 +562,8 @@ impl Poller {
             pages_reused: 0,
             logged_skips: HashSet::new(),
             logged_detail_errors: HashSet::new(),
+            validations,
+            validation_denials_logged: HashSet::new(),
         }
     }
 
@@ -643,6 +681,7 @@ impl Poller {
                     subaccount_orders = self.fleet.as_ref().map_or(0, |f| f.subaccount_orders.len()),
                     details_read = read.details,
                     reissues_read = read.reissues,
+                    validation_requests = read.validations,
                     details_backlog = state.details.backlog(),
                     report_pages = self.report_pages.len(),
                     report_pages_unchanged = self.pages_reused,
@@ -704,6 +743,7 @@ impl Poller {
             .unwrap_or_else(|| AccountState::new(self.account.clone(), self.settings.interval));
         state.fleet.clone_from(&self.fleet);
         state.details = self.details_progress.clone();
+        state.validations.clone_from(&self.validations);
         state
     }
 
@@ -735,8 +775,9 @@ impl Poller {
         Ok(())
     }
 
-    /// The steps after the report: the subaccount listing, then order
-    /// details within the budget and until `stop_at`. Each that ends early
+    /// The steps after the report: the subaccount listing, the
+    /// validations when due, then order details within the budget and
+    /// until `stop_at`. Each that ends early
     /// is returned with why; what it read is kept either way.
     async fn read_subaccounts_and_details(
         &mut self,
@@ -754,6 +795,9 @@ impl Poller {
                 }
             }
             Err(err) => incomplete.push(("subaccounts", err)),
+        }
+        if let Err(err) = self.refresh_validations(read).await {
+            incomplete.push(("validations", err));
         }
         if let Err(err) = self
             .read_details(board, report_read_at, stop_at, read)

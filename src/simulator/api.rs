@@ -62,7 +62,7 @@ fn not_found() -> ApiError {
 }
 
 /// The query string's parameters (the last value of a repeated one wins).
-fn query(raw: Option<String>) -> HashMap<String, String> {
+pub(super) fn query(raw: Option<String>) -> HashMap<String, String> {
     raw.map(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .into_owned()
@@ -72,7 +72,7 @@ fn query(raw: Option<String>) -> HashMap<String, String> {
 }
 
 /// `limit` (1 to 1000, default 1000) and `offset` (0 or more, default 0).
-fn paging(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+pub(super) fn paging(query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
     let limit = match query.get("limit").map(|t| t.trim()) {
         None | Some("") => MAX_LIMIT,
         Some(text) => match text.parse::<usize>() {

@@ -16,7 +16,10 @@
 //!   one day later;
 //! - `GET /_simulator/stats`, `DELETE /_simulator/stats`: requests served;
 //! - `GET`/`PUT /_simulator/faults`: the fault mode;
-//! - `GET /_simulator/info`: size, seed and day of the fleet.
+//! - `GET /_simulator/info`: size, seed and day of the fleet;
+//! - `GET /_simulator/validations`: every domain record and organization
+//!   with its expiry instants; `PUT` with `{"permitted": false}` makes the
+//!   validation endpoints answer 403 (a key without that permission).
 
 use std::collections::HashMap;
 use std::sync::Arc;

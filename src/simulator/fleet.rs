@@ -325,7 +325,8 @@ impl Order {
         }
     }
 
-    fn base_name(&self) -> String {
+    /// The generated host name the order's names are built on.
+    pub(super) fn base_name(&self) -> String {
         let host = HOSTS[self.host as usize % HOSTS.len()];
         let domain = DOMAINS[usize::from(self.domain) % DOMAINS.len()];
         format!("{host}{}.{domain}", self.host)
@@ -539,6 +540,8 @@ pub struct World {
     pub orders: Vec<Order>,
     /// The subaccount listing, by ascending id.
     pub subaccount_orders: Vec<SubaccountOrder>,
+    /// The account's domain and organization validations.
+    pub validations: super::validations::Validations,
     next_order_id: u64,
     next_certificate_id: u64,
     next_request_id: u64,
@@ -566,6 +569,7 @@ impl World {
             today,
             orders: Vec::new(),
             subaccount_orders: Vec::new(),
+            validations: Default::default(),
             next_order_id: 0,
             next_certificate_id: 4_000_000 + rng.u64(0..100_000) * 10,
             next_request_id: 0,
@@ -591,6 +595,7 @@ impl World {
         }
         world.number(&mut rng, drafts, lineage);
         world.subaccount_orders = world.subaccounts(&mut rng);
+        world.validations = super::validations::Validations::generate(&world);
         world
     }
 

@@ -16,6 +16,10 @@
 //! - `GET /services/v2/order/certificate/{id}` (id, thumbprint or serial);
 //! - `GET /services/v2/order/certificate/{id}/reissue[?show_archived=true]`;
 //! - `GET /services/v2/account/subaccount/order?limit=&offset=`;
+//! - `GET /services/v2/domain`, `GET /services/v2/organization` and
+//!   `GET /services/v2/account/subaccount/{id}/domain`: the validations
+//!   (see [`validations`]; 403 `access_denied|missing_permission` in the
+//!   mode where the key lacks permission);
 //! - `POST /services/v2/order/certificate/{product}`.
 //!
 //! Errors have the documented shape `{"errors":[{"code","message"}]}`:
@@ -33,6 +37,7 @@ pub mod fleet;
 mod ratelimit;
 pub mod report;
 pub mod truth;
+pub mod validations;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -291,6 +296,12 @@ fn endpoint_of(method: &Method, path: &str) -> &'static str {
         "report"
     } else if path.ends_with("/account/subaccount/order") {
         "subaccount_orders"
+    } else if path.ends_with("/domain") && path.contains("/account/subaccount/") {
+        "subaccount_domains"
+    } else if path.ends_with("/domain") {
+        "domains"
+    } else if path.ends_with("/organization") {
+        "organizations"
     } else if path.contains("/order/certificate/") && path.ends_with("/reissue") {
         "reissue"
     } else if path.contains("/order/certificate/") && method == Method::POST {
@@ -457,6 +468,12 @@ pub fn router(config: &SimulatorConfig) -> Router {
         )
         .route("/order/certificate/{id}/reissue", get(api::reissues))
         .route("/account/subaccount/order", get(api::subaccount_orders))
+        .route("/domain", get(validations::domains))
+        .route("/organization", get(validations::organizations))
+        .route(
+            "/account/subaccount/{id}/domain",
+            get(validations::subaccount_domains),
+        )
         .fallback(api::unknown_endpoint)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -484,6 +501,10 @@ pub fn router(config: &SimulatorConfig) -> Router {
             get(control::get_faults).put(control::put_faults),
         )
         .route("/_simulator/info", get(control::info))
+        .route(
+            "/_simulator/validations",
+            get(validations::truth).put(validations::change),
+        )
         .with_state(shared)
 }
 

@@ -6,8 +6,9 @@
 //! defaults: a 30-day warning window, approvals pending too long after 3
 //! days, auto-renew expected to act 14 days before expiry at the latest,
 //! RSA keys of 2048 bits and EC keys of 256 bits at least, expired orders
-//! kept for 30 days. They also assume the exporter has read every order's
-//! details and reissue list.
+//! kept for 30 days, auto-renew acting 30 days before expiry (for the
+//! validations its renewal needs). They also assume the exporter has read
+//! every order's details and reissue list, and the validations.
 
 use std::collections::BTreeMap;
 
@@ -18,10 +19,12 @@ use super::catalog::Csr;
 use super::fleet::{
     Hash, Order, SubaccountOrder, World, max_validity_days, serial_number, thumbprint,
 };
+use super::validations::{OrderValidationTruth, order_truth};
 
 const DAY: i64 = 86_400;
 const WARNING_DAYS: i64 = 30;
 const AUTO_RENEW_GRACE_DAYS: i64 = 14;
+const AUTO_RENEW_LEAD_DAYS: i64 = 30;
 const APPROVAL_PENDING_SECONDS: i64 = 3 * DAY;
 const EXPIRED_RETENTION_DAYS: i64 = 30;
 const MIN_RSA_BITS: u32 = 2048;
@@ -126,6 +129,18 @@ pub struct OrderTruth {
     pub actionable: bool,
     /// Compliance rules the order breaks, sorted.
     pub expected_findings: Vec<&'static str>,
+    /// The validations its renewal needs (certificates in use only).
+    pub validation: OrderValidationTruth,
+    /// The earliest dated of them: when it ends (Unix seconds), its scope,
+    /// type, id and name.
+    pub validation_expiry_timestamp: Option<i64>,
+    pub validation_scope: Option<&'static str>,
+    pub validation_type: Option<&'static str>,
+    pub validation_id: Option<u64>,
+    pub validation_name: Option<String>,
+    /// Automation would replace it, but a validation its renewal needs
+    /// ends first (or a name has none): actionable for that reason.
+    pub renewal_blocked: bool,
 }
 
 /// 23:59:59 UTC of `day`, Unix seconds: the expiry instant of a
@@ -226,9 +241,20 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
     let auto_reissue =
         order.auto_reissue && order.plan.is_some_and(|(_, end)| Some(end) > valid_till);
     let automated = order.auto_renew || auto_reissue;
-    let actionable = (in_use || expired)
+    let validation = if in_use {
+        order_truth(world, order, now)
+    } else {
+        OrderValidationTruth::default()
+    };
+    let renewal = expiry.map(|e| (e - AUTO_RENEW_LEAD_DAYS * DAY).max(now.timestamp()));
+    let validation_ends = renewal.is_some_and(|at| validation.validation_ends_by(at));
+    let uncovered = !renewed && !validation.uncovered_names.is_empty();
+    let renewal_blocked =
+        in_use && automated && !renewed && expiry.is_some() && (validation_ends || uncovered);
+    let actionable = ((in_use || expired)
         && !renewed
-        && days.is_some_and(|d| !automated || d < AUTO_RENEW_GRACE_DAYS);
+        && days.is_some_and(|d| !automated || d < AUTO_RENEW_GRACE_DAYS))
+        || renewal_blocked;
     let key = key_of(order);
     let requests = order.requests();
     let waiting: Vec<_> = requests.iter().filter(|r| r.status.waiting()).collect();
@@ -269,6 +295,12 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
         }
         if order.disable_ct {
             findings.push("ct_logging_disabled");
+        }
+        if renewal_blocked && validation_ends {
+            findings.push("validation_expires_before_renewal");
+        }
+        if uncovered {
+            findings.push("name_not_covered");
         }
     }
     if oldest
@@ -345,6 +377,13 @@ pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
                 && days.is_some()),
         actionable,
         expected_findings: findings,
+        validation_expiry_timestamp: validation.earliest().and_then(|n| n.expiry_timestamp),
+        validation_scope: validation.earliest().map(|n| n.scope),
+        validation_type: validation.earliest().map(|n| n.kind),
+        validation_id: validation.earliest().map(|n| n.id),
+        validation_name: validation.earliest().map(|n| n.name.clone()),
+        validation,
+        renewal_blocked,
     }
 }
 

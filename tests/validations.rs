@@ -1,0 +1,421 @@
+//! Renewal blockers end to end, over HTTP against the simulator: the
+//! validation each order's renewal depends on, its actionable flag and
+//! findings, order by order against the simulator's own truth; an
+//! auto-renewing order whose domain validation ends before its renewal is
+//! actionable, one whose validation outlives the renewal is not; the
+//! validations survive a restart; a key without permission gets 403s that
+//! are said once while the rest keeps working.
+
+mod common;
+
+use common::{Exporter, Scrape, Simulator, http};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+const RATE: &str = "200000/3m,20000/5s";
+
+fn exporter(sim: &Simulator, extra: &[&str]) -> Exporter {
+    let url = sim.api_url();
+    let mut args = vec![
+        "--certcentral.url",
+        &url,
+        "--certcentral.rate-limit",
+        RATE,
+        "--certcentral.detail-budget",
+        "100000",
+    ];
+    if !extra.contains(&"--poll.interval") {
+        args.extend(["--poll.interval", "1h"]);
+    }
+    args.extend_from_slice(extra);
+    let mut exporter = Exporter::start(&args, &[("CERTCENTRAL_API_KEY", "k")]);
+    exporter.wait_ready();
+    exporter
+}
+
+fn validations_truth(sim: &Simulator) -> Value {
+    http()
+        .get(format!("{}/_simulator/validations", sim.base))
+        .send()
+        .and_then(|r| r.json())
+        .expect("validations truth")
+}
+
+fn touch(sim: &Simulator, id: u64, change: Value) -> Value {
+    http()
+        .post(format!("{}/_simulator/orders/{id}/touch", sim.base))
+        .json(&change)
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.json())
+        .expect("touch")
+}
+
+/// Rules broken, by order id.
+fn findings(scrape: &Scrape) -> BTreeMap<String, BTreeSet<String>> {
+    let mut findings: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for s in scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "certcentral_compliance_violation")
+    {
+        findings
+            .entry(s.labels.get("order_id").unwrap().to_owned())
+            .or_default()
+            .insert(s.labels.get("rule").unwrap().to_owned());
+    }
+    findings
+}
+
+/// An issued, unrenewed, plain order (no plan, no reissue) of the truth.
+fn plain_issued(order: &Value) -> bool {
+    order["status"] == "issued"
+        && order["renewed"] == false
+        && order["multi_year_plan"] == false
+        && order["valid_till"] == order["report_valid_till"]
+        && order["exported"] == true
+}
+
+#[test]
+fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
+    let sim = Simulator::start(600, 31, &["--rate-limit", RATE]);
+    let today = chrono::Utc::now().date_naive();
+    let day = 86_400;
+    // Two auto-renewing orders: one whose domain validation ends before
+    // auto-renew would act (30 days before expiry), one whose every
+    // validation outlives it.
+    let truth = sim.orders();
+    let blocked = truth
+        .iter()
+        .filter(|o| plain_issued(o) && o["validation"]["uncovered_names"] == json!([]))
+        .find(|o| {
+            o["validation"]["needs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["expiry_timestamp"].as_i64().is_some())
+                && o["validation_scope"] == "domain"
+        })
+        .expect("an order whose first validation is a domain's");
+    let blocked_id = blocked["id"].as_u64().unwrap();
+    let ends = blocked["validation_expiry_timestamp"].as_i64().unwrap();
+    let ends_day = chrono::DateTime::from_timestamp(ends, 0)
+        .unwrap()
+        .date_naive();
+    // Renewal 40 days after the validation ends, expiry 30 days later.
+    let till = (ends_day + chrono::Duration::days(70)).max(today + chrono::Duration::days(60));
+    let moved = touch(
+        &sim,
+        blocked_id,
+        json!({"auto_renew": true, "valid_till": till.to_string()}),
+    );
+    assert_eq!(moved["renewal_blocked"], true, "{moved}");
+    assert_eq!(moved["actionable"], true);
+    let now = chrono::Utc::now().timestamp();
+    let fine = truth
+        .iter()
+        .filter(|o| plain_issued(o) && o["id"].as_u64() != Some(blocked_id))
+        .filter(|o| o["validation"]["uncovered_names"] == json!([]))
+        .find(|o| {
+            let needs = o["validation"]["needs"].as_array().unwrap();
+            !needs.is_empty()
+                && needs.iter().all(|n| {
+                    n["expiry_timestamp"]
+                        .as_i64()
+                        .is_some_and(|t| t > now + 40 * day)
+                })
+        })
+        .expect("an order whose validations all last 40 days more");
+    let fine_id = fine["id"].as_u64().unwrap();
+    let till = today + chrono::Duration::days(45);
+    let moved = touch(
+        &sim,
+        fine_id,
+        json!({"auto_renew": true, "valid_till": till.to_string()}),
+    );
+    assert_eq!(moved["renewal_blocked"], false, "{moved}");
+    assert_eq!(moved["actionable"], false, "{moved}");
+
+    let exporter = exporter(&sim, &["--storage.path", ""]);
+    let scrape = exporter.scrape();
+    let truth = sim.orders();
+    let expiry = scrape.by_label(
+        "certcentral_order_validation_expiry_timestamp_seconds",
+        "order_id",
+    );
+    let uncovered = scrape.by_label("certcentral_order_uncovered_names", "order_id");
+    let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
+    let mut findings = findings(&scrape);
+    let (mut with_needs, mut with_uncovered, mut blocked_seen) = (0, 0, 0);
+    for order in truth.iter().filter(|o| o["exported"] == true) {
+        let id = order["id"].to_string();
+        // The validation it depends on: when it ends and which it is.
+        let want = order["validation_expiry_timestamp"]
+            .as_i64()
+            .map(|t| t as f64);
+        assert_eq!(
+            expiry.get(&id).copied(),
+            want,
+            "validation expiry of order {id}"
+        );
+        if want.is_some() {
+            with_needs += 1;
+            let sample = scrape
+                .samples
+                .iter()
+                .find(|s| {
+                    s.metric == "certcentral_order_validation_expiry_timestamp_seconds"
+                        && s.labels.get("order_id") == Some(&id)
+                })
+                .unwrap();
+            // prometheus-parse leaves label values escaped...
+            let label = |name: &str| {
+                sample
+                    .labels
+                    .get(name)
+                    .map(|v| v.replace("\\\\", "\\").replace("\\\"", "\""))
+            };
+            for (name, want) in [
+                (
+                    "scope",
+                    order["validation_scope"].as_str().map(str::to_owned),
+                ),
+                ("type", order["validation_type"].as_str().map(str::to_owned)),
+                ("validation_id", Some(order["validation_id"].to_string())),
+                (
+                    "validation",
+                    order["validation_name"].as_str().map(str::to_owned),
+                ),
+            ] {
+                // ... and cuts values at commas.
+                if !want.as_deref().is_some_and(|w| w.contains(',')) {
+                    assert_eq!(label(name), want, "{name} of order {id}");
+                }
+            }
+        }
+        let names = order["validation"]["uncovered_names"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(
+            uncovered.get(&id).copied().unwrap_or(0.0),
+            names as f64,
+            "uncovered names of order {id}"
+        );
+        with_uncovered += usize::from(names > 0);
+        blocked_seen += usize::from(order["renewal_blocked"] == true);
+        assert_eq!(
+            actionable.get(&id).copied(),
+            Some(f64::from(u8::from(order["actionable"] == true))),
+            "actionable of order {id}"
+        );
+        let expected: BTreeSet<String> = order["expected_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            findings.remove(&id).unwrap_or_default(),
+            expected,
+            "findings of order {id}"
+        );
+    }
+    assert!(
+        with_needs > 100 && with_uncovered > 10 && blocked_seen > 10,
+        "{with_needs} {with_uncovered} {blocked_seen}"
+    );
+    // The order set up to be blocked pages; the other does not.
+    let blocked_id = blocked_id.to_string();
+    assert_eq!(actionable.get(&blocked_id), Some(&1.0));
+    assert!(
+        scrape
+            .value(
+                "certcentral_compliance_violation",
+                &[
+                    ("order_id", &blocked_id),
+                    ("rule", "validation_expires_before_renewal")
+                ]
+            )
+            .is_some()
+    );
+    assert_eq!(actionable.get(&fine_id.to_string()), Some(&0.0));
+
+    // Every validation of the truth, per domain and organization, paged
+    // through the simulator's 50-item pages.
+    let v = validations_truth(&sim);
+    let domains = v["domains"].as_array().unwrap();
+    assert!(domains.len() > 50, "more than one page: {}", domains.len());
+    for record in domains
+        .iter()
+        .chain(v["subaccount_domains"].as_array().unwrap())
+    {
+        let id = record["id"].to_string();
+        for kind in ["ov", "ev"] {
+            let want = record[format!("{kind}_expiry_timestamp")]
+                .as_i64()
+                .filter(|_| record["is_active"] == true)
+                .map(|t| t as f64);
+            assert_eq!(
+                scrape.value(
+                    "certcentral_domain_validation_expiry_timestamp_seconds",
+                    &[("domain_id", &id), ("type", kind)]
+                ),
+                want,
+                "{kind} of domain {id} ({})",
+                record["name"]
+            );
+        }
+    }
+    for org in v["organizations"].as_array().unwrap() {
+        for kind in ["ov", "ev"] {
+            assert_eq!(
+                scrape.value(
+                    "certcentral_organization_validation_expiry_timestamp_seconds",
+                    &[("organization_id", &org["id"].to_string()), ("type", kind)]
+                ),
+                org[format!("{kind}_expiry_timestamp")]
+                    .as_i64()
+                    .map(|t| t as f64),
+                "{kind} of organization {}",
+                org["id"]
+            );
+        }
+    }
+    let stats = sim.stats();
+    assert!(
+        stats["requests"]["domains"]["200"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+    // The sub-subaccount's domains may not be listed: said once.
+    let logs = exporter.process.logs();
+    assert_eq!(
+        logs.matches("may not read this validation list").count(),
+        1,
+        "{logs}"
+    );
+    assert!(scrape.sum("certcentral_validations_expiring", &[("within", "7d")]) >= 1.0);
+    assert!(scrape.sum("certcentral_validations_expired", &[]) >= 1.0);
+    assert!(scrape.value("certcentral_uncovered_names", &[]).unwrap() >= 1.0);
+    assert!(scrape.has("certcentral_domains_exceeding_revalidation_threshold"));
+}
+
+#[test]
+fn the_validations_survive_a_restart_until_their_refresh_is_due() {
+    let sim = Simulator::start(120, 5, &["--rate-limit", RATE]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_owned();
+    let first = exporter(&sim, &["--storage.path", &path]);
+    let before = first.scrape();
+    let domains = sim.stats()["requests"]["domains"]["200"].as_u64().unwrap();
+    assert!(domains >= 1);
+    drop(first);
+    let again = exporter(&sim, &["--storage.path", &path]);
+    let after = again.scrape();
+    let stats = sim.stats();
+    assert_eq!(
+        stats["requests"]["domains"]["200"].as_u64(),
+        Some(domains),
+        "not read again before the refresh is due"
+    );
+    for metric in [
+        "certcentral_domain_validation_expiry_timestamp_seconds",
+        "certcentral_order_validation_expiry_timestamp_seconds",
+    ] {
+        let count = |s: &Scrape| s.samples.iter().filter(|x| x.metric == metric).count();
+        assert!(count(&before) > 0);
+        assert_eq!(count(&after), count(&before), "{metric}");
+    }
+}
+
+#[test]
+fn a_key_without_permission_is_said_once_and_the_rest_keeps_working() {
+    let sim = Simulator::start(200, 7, &["--rate-limit", RATE]);
+    let denied: Value = http()
+        .put(format!("{}/_simulator/validations", sim.base))
+        .json(&json!({"permitted": false}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("switch the permission off");
+    assert_eq!(denied["permitted"], false);
+    let exporter = exporter(
+        &sim,
+        &[
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "2s",
+            "--validations.refresh-interval",
+            "1m",
+        ],
+    );
+    let scrape = exporter.scrape();
+    assert_eq!(scrape.value("certcentral_up", &[]), Some(1.0));
+    for list in ["domains", "organizations"] {
+        assert_eq!(
+            scrape.value("certcentral_validation_list_readable", &[("list", list)]),
+            Some(0.0),
+            "{list}"
+        );
+    }
+    assert!(
+        scrape.value(
+            "certcentral_validation_lists_denied_total",
+            &[("endpoint", "domains")]
+        ) >= Some(1.0)
+    );
+    assert!(!scrape.has("certcentral_order_validation_expiry_timestamp_seconds"));
+    // Findings and actionable flags are those of an exporter that knows
+    // nothing of validations, as the truth says in this mode.
+    let mut findings = findings(&scrape);
+    let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
+    for order in sim.orders() {
+        let id = order["id"].to_string();
+        let expected: BTreeSet<String> = order["expected_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect();
+        assert!(!expected.contains("name_not_covered"));
+        assert_eq!(
+            findings.remove(&id).unwrap_or_default(),
+            expected,
+            "order {id}"
+        );
+        if order["exported"] == true {
+            assert_eq!(
+                actionable.get(&id).copied(),
+                Some(f64::from(u8::from(order["actionable"] == true)))
+            );
+        }
+    }
+    // Several polls later, the 403 is still said once per list; the
+    // answers were the documented error shape.
+    let polls = |s: &Scrape| s.value("certcentral_polls_total", &[("result", "success")]);
+    let first = polls(&scrape).unwrap();
+    exporter.scrape_until("two more polls", |s| polls(s) >= Some(first + 2.0));
+    let logs = exporter.process.logs();
+    for list in ["domains", "organizations"] {
+        let said = logs
+            .lines()
+            .filter(|l| {
+                l.contains("may not read this validation list")
+                    && l.contains(&format!("endpoint={list}"))
+            })
+            .count();
+        assert_eq!(said, 1, "{list}: {logs}");
+    }
+    assert!(logs.contains("access_denied|missing_permission"), "{logs}");
+    let raw = http()
+        .get(format!("{}/domain", sim.api_url()))
+        .header("X-DC-DEVKEY", "k")
+        .send()
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 403);
+    let body: Value = raw.json().unwrap();
+    assert_eq!(
+        body["errors"][0]["code"],
+        "access_denied|missing_permission"
+    );
+}

@@ -107,3 +107,25 @@ fn the_kustomize_base_and_overlays_render_and_validate() {
         assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
     }
 }
+
+/// A dashboard the mixin renders into the base but the ConfigMap generator
+/// does not list would never reach Grafana.
+#[test]
+fn the_dashboards_configmap_lists_every_generated_dashboard() {
+    let base = root().join("deploy/kubernetes/base");
+    let kustomization = std::fs::read_to_string(base.join("kustomization.yaml"))
+        .expect("read deploy/kubernetes/base/kustomization.yaml");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(base.join("dashboards")).expect("list the base's dashboards") {
+        let name = entry.expect("a directory entry").file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".json") {
+            seen += 1;
+            assert!(
+                kustomization.contains(&format!("- dashboards/{name}")),
+                "deploy/kubernetes/base/kustomization.yaml does not list dashboards/{name}"
+            );
+        }
+    }
+    assert!(seen >= 4, "only {seen} dashboards in the base");
+}

@@ -77,9 +77,11 @@ fn the_systemd_unit_verifies_and_loads_the_key_as_the_exporters_credential() {
         .arg(&copy)
         .output()
         .expect("systemd-analyze");
+    // systemd 252 words it "Failed to parse protect system value, ignoring: strikt".
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("ProtectSystem"),
-        "a bad ProtectSystem= went unnoticed"
+        stderr.contains("certcentral-exporter.service") && stderr.contains("strikt"),
+        "a bad ProtectSystem= went unnoticed: {stderr}"
     );
 }
 

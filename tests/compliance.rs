@@ -46,12 +46,7 @@ fn findings_and_actionable_match_the_simulator_order_by_order() {
     let mut actionable_seen = [0, 0];
     for order in sim.orders() {
         let id = order["id"].to_string();
-        let expected: BTreeSet<String> = order["expected_findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_owned())
-            .collect();
+        let expected = common::expected_findings(&order);
         let got = findings.remove(&id).unwrap_or_default();
         assert_eq!(
             got, expected,

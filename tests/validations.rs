@@ -209,12 +209,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
             Some(f64::from(u8::from(order["actionable"] == true))),
             "actionable of order {id}"
         );
-        let expected: BTreeSet<String> = order["expected_findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_owned())
-            .collect();
+        let expected = common::expected_findings(&order);
         assert_eq!(
             findings.remove(&id).unwrap_or_default(),
             expected,
@@ -371,12 +366,7 @@ fn a_key_without_permission_is_said_once_and_the_rest_keeps_working() {
     let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
     for order in sim.orders() {
         let id = order["id"].to_string();
-        let expected: BTreeSet<String> = order["expected_findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_owned())
-            .collect();
+        let expected = common::expected_findings(&order);
         assert!(!expected.contains("name_not_covered"));
         assert_eq!(
             findings.remove(&id).unwrap_or_default(),

@@ -26,6 +26,7 @@
 //! was built from (host, domain and organization indexes), not by
 //! comparing strings as the exporter does.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -550,22 +551,32 @@ fn flag(query: &std::collections::HashMap<String, String>, name: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true") || v.trim() == "1")
 }
 
+/// What every validation list starts with: the query, its paging (capped at
+/// the lists' page size; a bad value is a 400 first), then a 403 while the key
+/// lacks permission.
+fn list_request(
+    raw: Option<String>,
+    validations: &Validations,
+) -> Result<(HashMap<String, String>, usize, usize), Response> {
+    let query = query(raw);
+    let (limit, offset) = paging(&query).map_err(IntoResponse::into_response)?;
+    if !validations.permitted {
+        return Err(denied());
+    }
+    Ok((query, limit.min(MAX_VALIDATION_LIMIT), offset))
+}
+
 /// `GET /domain?limit=&offset=&include_dcv_expiration_time=&filters[include_validation_reuse_status]=`.
 pub(super) async fn domains(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = query(raw);
-    let (limit, offset) = match paging(&query) {
-        Ok(paging) => paging,
-        Err(e) => return e.into_response(),
-    };
-    let limit = limit.min(MAX_VALIDATION_LIMIT);
     let world = shared.world();
     let validations = &world.validations;
-    if !validations.permitted {
-        return denied();
-    }
+    let (query, limit, offset) = match list_request(raw, validations) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let utc = flag(&query, "include_dcv_expiration_time");
     let reuse = flag(&query, "filters[include_validation_reuse_status]");
     let items = validations
@@ -585,17 +596,12 @@ pub(super) async fn subaccount_domains(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = query(raw);
-    let (limit, offset) = match paging(&query) {
-        Ok(paging) => paging,
-        Err(e) => return e.into_response(),
-    };
-    let limit = limit.min(MAX_VALIDATION_LIMIT);
     let world = shared.world();
     let validations = &world.validations;
-    if !validations.permitted {
-        return denied();
-    }
+    let (query, limit, offset) = match list_request(raw, validations) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let Ok(id) = id.parse::<u64>() else {
         return api::error(
             StatusCode::NOT_FOUND,
@@ -633,17 +639,12 @@ pub(super) async fn organizations(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = query(raw);
-    let (limit, offset) = match paging(&query) {
-        Ok(paging) => paging,
-        Err(e) => return e.into_response(),
-    };
-    let limit = limit.min(MAX_VALIDATION_LIMIT);
     let world = shared.world();
     let validations = &world.validations;
-    if !validations.permitted {
-        return denied();
-    }
+    let (query, limit, offset) = match list_request(raw, validations) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
     let with_validations = flag(&query, "include_validation");
     let items = ORGANIZATIONS
         .iter()

@@ -343,3 +343,14 @@ pub fn value(v: &prometheus_parse::Value) -> f64 {
         _ => f64::NAN,
     }
 }
+
+/// The rules the simulator's truth says an order breaks (`expected_findings`
+/// of `/_simulator/orders`), for comparing with the exporter's findings.
+pub fn expected_findings(order: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    order["expected_findings"]
+        .as_array()
+        .expect("expected_findings is a list")
+        .iter()
+        .map(|rule| rule.as_str().expect("a rule name").to_owned())
+        .collect()
+}

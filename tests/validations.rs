@@ -209,7 +209,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
             Some(f64::from(u8::from(order["actionable"] == true))),
             "actionable of order {id}"
         );
-        let expected = common::expected_findings(&order);
+        let expected = common::expected_findings(order);
         assert_eq!(
             findings.remove(&id).unwrap_or_default(),
             expected,

@@ -557,11 +557,11 @@ fn flag(query: &std::collections::HashMap<String, String>, name: &str) -> bool {
 fn list_request(
     raw: Option<String>,
     validations: &Validations,
-) -> Result<(HashMap<String, String>, usize, usize), Response> {
+) -> Result<(HashMap<String, String>, usize, usize), Box<Response>> {
     let query = query(raw);
-    let (limit, offset) = paging(&query).map_err(IntoResponse::into_response)?;
+    let (limit, offset) = paging(&query).map_err(|e| Box::new(e.into_response()))?;
     if !validations.permitted {
-        return Err(denied());
+        return Err(Box::new(denied()));
     }
     Ok((query, limit.min(MAX_VALIDATION_LIMIT), offset))
 }
@@ -575,7 +575,7 @@ pub(super) async fn domains(
     let validations = &world.validations;
     let (query, limit, offset) = match list_request(raw, validations) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let utc = flag(&query, "include_dcv_expiration_time");
     let reuse = flag(&query, "filters[include_validation_reuse_status]");
@@ -600,7 +600,7 @@ pub(super) async fn subaccount_domains(
     let validations = &world.validations;
     let (query, limit, offset) = match list_request(raw, validations) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Ok(id) = id.parse::<u64>() else {
         return api::error(
@@ -643,7 +643,7 @@ pub(super) async fn organizations(
     let validations = &world.validations;
     let (query, limit, offset) = match list_request(raw, validations) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let with_validations = flag(&query, "include_validation");
     let items = ORGANIZATIONS

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::certcentral::ratelimit::RateLimiter;
 use crate::certcentral::{ApiKey, Client, ClientSettings, client::ApiTelemetry};
-use crate::config::{self, AccountConfig, Config};
+use crate::config::{self, AccountConfig, Config, DemoConfig};
 use crate::metrics::{self, Exposition, RenderSettings};
 use crate::poller::{Board, PollSettings, PollTelemetry, Poller};
 use crate::server::auth::CheckPool;
@@ -22,7 +22,6 @@ use crate::server::listen::{self, Limits};
 use crate::server::live::LiveWeb;
 use crate::server::{self, Guard, Landing, ServerState};
 use crate::shutdown::Hangups;
-use crate::simulator::{self, SimulatorConfig};
 use crate::store::Store;
 
 /// Largest API answer accepted (a report page of 1000 orders with their
@@ -53,21 +52,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         })?;
     let accounts = match &config.demo {
         None => config.accounts.clone(),
-        Some(demo) => {
-            let mut sim = SimulatorConfig::new(demo.orders, demo.seed);
-            sim.api_key = Some("demo".to_owned());
-            let addr = simulator::spawn_local(sim)
-                .await
-                .context("starting the demo simulator")?;
-            let url = format!("http://{addr}/services/v2");
-            tracing::info!(%url, orders = demo.orders, "demo: polling the embedded CertCentral simulator");
-            vec![AccountConfig {
-                name: "default".to_owned(),
-                base_url: url::Url::parse(&url).context("simulator URL")?,
-                api_key: ApiKey::new("demo").context("demo key")?,
-                rate_limit: None,
-            }]
-        }
+        Some(demo) => vec![start_demo(demo).await?],
     };
 
     let registry = Registry::new();
@@ -232,6 +217,37 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("serving HTTP")
 }
 
+/// `--demo`: starts the embedded simulator and returns the account that
+/// polls it.
+#[cfg(feature = "simulator")]
+async fn start_demo(demo: &DemoConfig) -> anyhow::Result<AccountConfig> {
+    use certcentral_simulator::SimulatorConfig;
+    let mut sim = SimulatorConfig::new(demo.orders, demo.seed);
+    sim.api_key = Some("demo".to_owned());
+    let addr = certcentral_simulator::spawn_local(sim)
+        .await
+        .context("starting the demo simulator")?;
+    let url = format!("http://{addr}/services/v2");
+    tracing::info!(%url, orders = demo.orders, "demo: polling the embedded CertCentral simulator");
+    Ok(AccountConfig {
+        name: "default".to_owned(),
+        base_url: url::Url::parse(&url).context("simulator URL")?,
+        api_key: ApiKey::new("demo").context("demo key")?,
+        rate_limit: None,
+    })
+}
+
+/// `--demo` in a build without the simulator: a one-line error, exit 2.
+#[cfg(not(feature = "simulator"))]
+async fn start_demo(_: &DemoConfig) -> anyhow::Result<AccountConfig> {
+    Err(StartupError(NO_SIMULATOR.to_owned()).into())
+}
+
+/// Why `--demo` fails in a build without the cargo feature `simulator`.
+#[cfg(not(feature = "simulator"))]
+const NO_SIMULATOR: &str =
+    "--demo: this build has no simulator (build with the cargo feature `simulator`, on by default)";
+
 /// SIGHUP: reads the web config and `--config.file` again. What the
 /// config file's compliance and per-order settings say applies from the
 /// next render (done at once); accounts (their URL, key and rate limit)
@@ -358,4 +374,26 @@ async fn render_on_change(
 fn until_next_day_boundary(now: DateTime<Utc>) -> Duration {
     let next = crate::fleet::next_day_boundary(now);
     (next - now).to_std().unwrap_or_default() + Duration::from_millis(100)
+}
+
+#[cfg(all(test, feature = "simulator"))]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use crate::compliance::Rule;
+
+    /// The simulator's truth names the findings it expects with a list of
+    /// its own; it must be the exporter's list of rules, or the end-to-end
+    /// comparisons would pass over a rule.
+    #[test]
+    fn the_simulator_expects_findings_of_every_rule_and_no_other() {
+        let exporter: BTreeSet<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
+        let simulator: BTreeSet<&str> = certcentral_simulator::RULES.into_iter().collect();
+        assert_eq!(simulator, exporter);
+        assert_eq!(
+            certcentral_simulator::RULES.len(),
+            Rule::ALL.len(),
+            "no name twice"
+        );
+    }
 }

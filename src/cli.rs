@@ -16,7 +16,6 @@ use crate::config::{
 };
 use crate::metrics::PerOrderLimits;
 use crate::server::web_config::WebConfig;
-use crate::simulator::SimulateArgs;
 
 /// Prometheus exporter for DigiCert CertCentral: certificate expiry, order
 /// status and compliance findings.
@@ -29,11 +28,13 @@ pub struct Cli {
     pub exporter: ExporterArgs,
 }
 
-/// Subcommands beside the exporter itself.
+/// Subcommands beside the exporter itself (none in a build without the
+/// cargo feature `simulator`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the CertCentral simulator alone, as an HTTP server.
-    Simulate(SimulateArgs),
+    #[cfg(feature = "simulator")]
+    Simulate(certcentral_simulator::SimulateArgs),
 }
 
 /// The exporter's flags.

@@ -4,8 +4,9 @@
 //! [`certcentral`] (HTTP client and wire types) → [`fleet`] (one immutable
 //! snapshot of an account's orders) → [`compliance`] (findings per order) →
 //! [`metrics`] (the rendered exposition) → [`server`] (HTTP). [`poller`]
-//! drives the first steps on a schedule; [`simulator`] is a stand-in for
-//! CertCentral used by `--demo`, the tests and the benchmarks.
+//! drives the first steps on a schedule. The stand-in for CertCentral that
+//! `--demo`, `simulate`, the tests and the benchmarks use is a crate of its
+//! own, `certcentral-simulator` (the default cargo feature `simulator`).
 
 pub mod app;
 pub mod certcentral;
@@ -19,5 +20,4 @@ pub mod metrics;
 pub mod poller;
 pub mod server;
 pub mod shutdown;
-pub mod simulator;
 pub mod store;

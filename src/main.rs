@@ -6,7 +6,7 @@ use clap::Parser;
 
 use certcentral_exporter::certcentral::ApiKey;
 use certcentral_exporter::cli::{Cli, Command, one_line_error};
-use certcentral_exporter::{app, logging, simulator};
+use certcentral_exporter::{app, logging};
 
 /// jemalloc rather than glibc's malloc: a poll of a large account frees
 /// hundreds of megabytes at once, and glibc keeps most of it mapped (the
@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        #[cfg(feature = "simulator")]
         Some(Command::Simulate(args)) => {
             logging::redact_in_panics(
                 args.api_key
@@ -58,7 +59,10 @@ fn main() -> ExitCode {
                     .into_iter()
                     .collect(),
             );
-            runtime.block_on(simulator::run(args))
+            runtime.block_on(certcentral_simulator::run(
+                args,
+                certcentral_exporter::shutdown::signal(),
+            ))
         }
         None => {
             let config = match cli.exporter.into_config() {

@@ -17,25 +17,25 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Answer HTTP 500 with the documented error body.
-    pub error_rate: f64,
+    pub(crate) error_rate: f64,
     /// The next this many API requests answer 429, whatever the windows.
-    pub rate_limit_burst: u32,
+    pub(crate) rate_limit_burst: u32,
     /// Answer this share only after `slow_ms` (past a client's timeout).
-    pub slow_rate: f64,
-    pub slow_ms: u64,
+    pub(crate) slow_rate: f64,
+    pub(crate) slow_ms: u64,
     /// Send half the body, then reset the connection.
-    pub reset_rate: f64,
+    pub(crate) reset_rate: f64,
     /// Report pages cut short inside a row (a complete HTTP answer).
-    pub truncate_report_rate: f64,
+    pub(crate) truncate_report_rate: f64,
     /// Report pages of garbage (an HTML error page, invalid UTF-8, 200).
-    pub garbage_report_rate: f64,
+    pub(crate) garbage_report_rate: f64,
     /// Order details and reissue lists that are not the documented JSON.
-    pub bad_detail_rate: f64,
+    pub(crate) bad_detail_rate: f64,
     /// Only these endpoints (`report`, `order`, `reissue`,
     /// `subaccount_orders`, `order_create`); all when absent.
-    pub endpoints: Option<Vec<String>>,
+    pub(crate) endpoints: Option<Vec<String>>,
     /// Reseeds the fault generator when set.
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
 }
 
 impl Faults {
@@ -48,7 +48,7 @@ impl Faults {
     }
 
     /// Rates must be shares; endpoint names must be known.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         for (name, rate) in [
             ("error_rate", self.error_rate),
             ("slow_rate", self.slow_rate),
@@ -80,7 +80,7 @@ impl Faults {
 }
 
 /// The endpoint names of the stats and of `Faults::endpoints`.
-pub const ENDPOINTS: [&str; 5] = [
+pub(crate) const ENDPOINTS: [&str; 5] = [
     "report",
     "order",
     "reissue",
@@ -90,20 +90,20 @@ pub const ENDPOINTS: [&str; 5] = [
 
 /// What the fault mode decided for one request.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Draw {
-    pub error: bool,
-    pub burst: bool,
-    pub slow: Option<Duration>,
-    pub reset: bool,
-    pub truncate: bool,
-    pub garbage: bool,
+pub(crate) struct Draw {
+    pub(crate) error: bool,
+    pub(crate) burst: bool,
+    pub(crate) slow: Option<Duration>,
+    pub(crate) reset: bool,
+    pub(crate) truncate: bool,
+    pub(crate) garbage: bool,
     /// Which unexpected JSON to send (when `Some`).
-    pub bad_detail: Option<usize>,
+    pub(crate) bad_detail: Option<usize>,
 }
 
 /// The fault spec in force, its generator, and what it has injected.
 #[derive(Debug)]
-pub struct Injector {
+pub(crate) struct Injector {
     faults: Faults,
     rng: fastrand::Rng,
     injected: BTreeMap<&'static str, u64>,
@@ -112,7 +112,7 @@ pub struct Injector {
 impl Injector {
     /// An injector for `faults`, seeded with `seed` unless the spec has
     /// its own.
-    pub fn new(faults: Faults, seed: u64) -> Injector {
+    pub(crate) fn new(faults: Faults, seed: u64) -> Injector {
         let rng = fastrand::Rng::with_seed(faults.seed.unwrap_or(seed));
         Injector {
             faults,
@@ -122,12 +122,12 @@ impl Injector {
     }
 
     /// The spec in force.
-    pub fn faults(&self) -> &Faults {
+    pub(crate) fn faults(&self) -> &Faults {
         &self.faults
     }
 
     /// Replaces the spec (and reseeds when it has a seed).
-    pub fn set(&mut self, faults: Faults) {
+    pub(crate) fn set(&mut self, faults: Faults) {
         if let Some(seed) = faults.seed {
             self.rng = fastrand::Rng::with_seed(seed);
         }
@@ -135,14 +135,14 @@ impl Injector {
     }
 
     /// Faults injected so far, by kind.
-    pub fn injected(&self) -> &BTreeMap<&'static str, u64> {
+    pub(crate) fn injected(&self) -> &BTreeMap<&'static str, u64> {
         &self.injected
     }
 
     /// Draws the faults of one request to `endpoint`. Every rate draws a
     /// number whether or not it applies, so that one endpoint's faults do
     /// not shift another's.
-    pub fn draw(&mut self, endpoint: &str) -> Draw {
+    pub(crate) fn draw(&mut self, endpoint: &str) -> Draw {
         let applies = self.faults.applies_to(endpoint);
         let f = &self.faults;
         let rng = &mut self.rng;
@@ -195,7 +195,7 @@ impl Injector {
 
 /// Order details of unexpected shapes: not an object; fields of the wrong
 /// types; an object without any expected field; a truncated document.
-pub const BAD_DETAILS: [&[u8]; 4] = [
+pub(crate) const BAD_DETAILS: [&[u8]; 4] = [
     br#"[{"unexpected": "shape"}, 42]"#,
     br#"{"id": "not-a-number", "certificate": "nope", "status": 7, "requests": {"id": 1}, "certificates": "none", "auto_renew": "maybe"}"#,
     br#"{"error": null, "data": {"wrapped": true}}"#,
@@ -204,12 +204,12 @@ pub const BAD_DETAILS: [&[u8]; 4] = [
 
 /// A report page that is not a report: an HTML error page from a proxy,
 /// with bytes that are not UTF-8.
-pub const GARBAGE_REPORT: &[u8] =
+pub(crate) const GARBAGE_REPORT: &[u8] =
     b"<html><head><title>502 Bad Gateway</title></head><body>upstream \xff\xfe\x00 error</body></html>\n";
 
 /// Where to cut a report page so the cut falls inside a row: in the CSR
 /// of the middle row (or the middle of the body when there is none).
-pub fn truncation_point(body: &[u8]) -> usize {
+pub(crate) fn truncation_point(body: &[u8]) -> usize {
     const CSR: &[u8] = b"-----BEGIN CERTIFICATE REQUEST-----";
     let middle = body.len() / 2;
     let row_start = body[..middle]
@@ -276,12 +276,12 @@ mod tests {
 
     #[test]
     fn the_cut_is_inside_a_row() {
-        let world = crate::simulator::fleet::World::generate(
+        let world = crate::fleet::World::generate(
             50,
             1,
             chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
         );
-        let page = crate::simulator::report::page(&world, 1000, 0);
+        let page = crate::report::page(&world, 1000, 0);
         let cut = truncation_point(page.as_bytes());
         assert!(cut > 0 && cut < page.len());
         let text = String::from_utf8_lossy(&page.as_bytes()[..cut]);

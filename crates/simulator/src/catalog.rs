@@ -11,28 +11,28 @@ use serde::Serialize;
 
 /// A product the simulated account orders.
 #[derive(Debug, Clone, Copy)]
-pub struct Product {
+pub(crate) struct Product {
     /// The product's `name_id` (the exporter's `product` label).
-    pub name_id: &'static str,
+    pub(crate) name_id: &'static str,
     /// Display name.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// CertCentral's internal product id (the report's `product_id`).
-    pub id: u32,
+    pub(crate) id: u32,
     /// `ov` or `ev`.
-    pub validation: &'static str,
+    pub(crate) validation: &'static str,
     /// Names on the certificate are wildcards.
-    pub wildcard: bool,
+    pub(crate) wildcard: bool,
     /// Several SANs are bought.
-    pub multi_domain: bool,
+    pub(crate) multi_domain: bool,
     /// `POST /order/certificate/{product}` takes this product (the
     /// OV/EV SSL page names six products; Secure Site is ordered elsewhere).
-    pub orderable: bool,
+    pub(crate) orderable: bool,
     /// Yearly price in US cents.
-    pub price_cents: u32,
+    pub(crate) price_cents: u32,
 }
 
 /// Every product, with the weight it has in a generated fleet.
-pub const PRODUCTS: [(Product, u32); 8] = [
+pub(crate) const PRODUCTS: [(Product, u32); 8] = [
     (
         Product {
             name_id: "ssl_plus",
@@ -140,7 +140,7 @@ pub const PRODUCTS: [(Product, u32); 8] = [
 ];
 
 /// The product with this `name_id`.
-pub fn product_index(name_id: &str) -> Option<u8> {
+pub(crate) fn product_index(name_id: &str) -> Option<u8> {
     PRODUCTS
         .iter()
         .position(|(p, _)| p.name_id == name_id)
@@ -149,13 +149,13 @@ pub fn product_index(name_id: &str) -> Option<u8> {
 
 /// A container (a division of the account).
 #[derive(Debug, Clone, Copy)]
-pub struct Container {
-    pub id: u64,
-    pub name: &'static str,
+pub(crate) struct Container {
+    pub(crate) id: u64,
+    pub(crate) name: &'static str,
 }
 
 /// The account's containers; the first is the top-level one.
-pub const CONTAINERS: [Container; 8] = [
+pub(crate) const CONTAINERS: [Container; 8] = [
     Container {
         id: 112_233,
         name: "Example Corp",
@@ -192,18 +192,18 @@ pub const CONTAINERS: [Container; 8] = [
 
 /// An organization orders are validated for.
 #[derive(Debug, Clone, Copy)]
-pub struct Organization {
-    pub id: u64,
-    pub name: &'static str,
-    pub assumed_name: &'static str,
-    pub address: &'static str,
-    pub city: &'static str,
-    pub state: &'static str,
-    pub country: &'static str,
+pub(crate) struct Organization {
+    pub(crate) id: u64,
+    pub(crate) name: &'static str,
+    pub(crate) assumed_name: &'static str,
+    pub(crate) address: &'static str,
+    pub(crate) city: &'static str,
+    pub(crate) state: &'static str,
+    pub(crate) country: &'static str,
 }
 
 /// The account's organizations.
-pub const ORGANIZATIONS: [Organization; 6] = [
+pub(crate) const ORGANIZATIONS: [Organization; 6] = [
     Organization {
         id: 221_133,
         name: "Example Corp",
@@ -262,17 +262,17 @@ pub const ORGANIZATIONS: [Organization; 6] = [
 
 /// A CertCentral user (who placed an order, or asked for a reissue).
 #[derive(Debug, Clone, Copy)]
-pub struct User {
-    pub id: u64,
-    pub first_name: &'static str,
-    pub last_name: &'static str,
-    pub email: &'static str,
-    pub title: &'static str,
-    pub telephone: &'static str,
+pub(crate) struct User {
+    pub(crate) id: u64,
+    pub(crate) first_name: &'static str,
+    pub(crate) last_name: &'static str,
+    pub(crate) email: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) telephone: &'static str,
 }
 
 /// The account's users.
-pub const USERS: [User; 4] = [
+pub(crate) const USERS: [User; 4] = [
     User {
         id: 123_123,
         first_name: "Will",
@@ -309,7 +309,7 @@ pub const USERS: [User; 4] = [
 
 /// Custom renewal messages; index 0 is "none". Several lines, quotes and
 /// commas, as people write them.
-pub const RENEWAL_MESSAGES: [&str; 5] = [
+pub(crate) const RENEWAL_MESSAGES: [&str; 5] = [
     "",
     "Renew soon, please.\nCall the \"web\" team, ext. 42",
     "Owner: payments-oncall@example.com\nRunbook: https://wiki.example.com/tls, section 3\n\nDo NOT let this lapse.",
@@ -319,7 +319,7 @@ pub const RENEWAL_MESSAGES: [&str; 5] = [
 
 /// Custom-field values (`metadata` column: id, label, value separated by
 /// 0x1f); index 0 is "none".
-pub const METADATA: [&str; 4] = [
+pub(crate) const METADATA: [&str; 4] = [
     "",
     "12\u{1f}Invoice #\u{1f}INV-2041",
     "12\u{1f}Invoice #\u{1f}INV-2042\u{1f}13\u{1f}Team\u{1f}web, \"edge\"",
@@ -328,17 +328,17 @@ pub const METADATA: [&str; 4] = [
 
 /// A subaccount of the account (orders listed by the subaccount endpoint).
 #[derive(Debug, Clone, Copy, Serialize)]
-pub struct Subaccount {
-    pub id: u64,
-    pub account_type: &'static str,
-    pub organization: &'static str,
+pub(crate) struct Subaccount {
+    pub(crate) id: u64,
+    pub(crate) account_type: &'static str,
+    pub(crate) organization: &'static str,
     /// Orders of immediate subaccounts carry a `certificate` object in the
     /// listing; those of sub-subaccounts do not (as documented).
-    pub immediate: bool,
+    pub(crate) immediate: bool,
 }
 
 /// The account's subaccounts.
-pub const SUBACCOUNTS: [Subaccount; 4] = [
+pub(crate) const SUBACCOUNTS: [Subaccount; 4] = [
     Subaccount {
         id: 123_445,
         account_type: "enterprise",
@@ -366,7 +366,7 @@ pub const SUBACCOUNTS: [Subaccount; 4] = [
 ];
 
 /// Domains names are drawn from.
-pub const DOMAINS: [&str; 6] = [
+pub(crate) const DOMAINS: [&str; 6] = [
     "example.com",
     "example.org",
     "example.net",
@@ -376,7 +376,7 @@ pub const DOMAINS: [&str; 6] = [
 ];
 
 /// Host name prefixes.
-pub const HOSTS: [&str; 10] = [
+pub(crate) const HOSTS: [&str; 10] = [
     "www", "api", "shop", "mail", "vpn", "portal", "cdn", "auth", "intranet", "billing",
 ];
 
@@ -385,7 +385,7 @@ pub const HOSTS: [&str; 10] = [
 /// reader meets real keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Csr {
+pub(crate) enum Csr {
     Rsa2048,
     Rsa3072,
     Rsa4096,
@@ -401,7 +401,7 @@ pub enum Csr {
 
 impl Csr {
     /// Every CSR, with the weight it has in a generated fleet.
-    pub const WEIGHTED: [(Csr, u32); 8] = [
+    pub(crate) const WEIGHTED: [(Csr, u32); 8] = [
         (Csr::Rsa2048, 620),
         (Csr::Rsa3072, 90),
         (Csr::Rsa4096, 100),
@@ -413,7 +413,7 @@ impl Csr {
     ];
 
     /// The PEM text.
-    pub fn pem(self) -> &'static str {
+    pub(crate) fn pem(self) -> &'static str {
         match self {
             Csr::Rsa2048 => include_str!("csr/rsa2048.pem"),
             Csr::Rsa3072 => include_str!("csr/rsa3072.pem"),
@@ -428,7 +428,7 @@ impl Csr {
 
     /// The key algorithm, `rsa` or `ec`, as a reader of the CSR finds it;
     /// `None` when the CSR cannot be read.
-    pub fn algorithm(self) -> Option<&'static str> {
+    pub(crate) fn algorithm(self) -> Option<&'static str> {
         match self {
             Csr::Rsa2048 | Csr::Rsa3072 | Csr::Rsa4096 | Csr::Rsa1024 => Some("rsa"),
             Csr::Ec256 | Csr::Ec384 => Some("ec"),
@@ -437,7 +437,7 @@ impl Csr {
     }
 
     /// The key size a reader of the CSR finds; `None` when unreadable.
-    pub fn bits(self) -> Option<u32> {
+    pub(crate) fn bits(self) -> Option<u32> {
         match self {
             Csr::Rsa2048 => Some(2048),
             Csr::Rsa3072 => Some(3072),
@@ -451,13 +451,13 @@ impl Csr {
 
     /// The `key_size` CertCentral states in order details (it knows the
     /// key even when the CSR text in the report is damaged).
-    pub fn stated_key_size(self) -> u32 {
+    pub(crate) fn stated_key_size(self) -> u32 {
         self.bits().unwrap_or(2048)
     }
 }
 
 /// Picks from a weighted table.
-pub fn weighted<T: Copy>(rng: &mut fastrand::Rng, table: &[(T, u32)]) -> T {
+pub(crate) fn weighted<T: Copy>(rng: &mut fastrand::Rng, table: &[(T, u32)]) -> T {
     let total: u32 = table.iter().map(|(_, w)| w).sum();
     let mut pick = rng.u32(0..total.max(1));
     for (item, weight) in table {

@@ -101,7 +101,7 @@ struct Cursor {
 /// by ascending id; streamed in chunks, each
 /// under a short read lock, so that a large fleet does not need its whole
 /// JSON in memory.
-pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+pub(crate) async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
     let filter = match Filter::parse(raw) {
         Ok(filter) => filter,
         Err(message) => return problem(StatusCode::BAD_REQUEST, message),
@@ -169,7 +169,7 @@ pub async fn orders(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) 
 
 /// `GET /_simulator/orders/{id}`: one order's truth (a report order, or
 /// else an order of the subaccount listing, in its own shape).
-pub async fn order(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
+pub(crate) async fn order(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
     let world = shared.world();
     let now = Utc::now();
     if let Some(order) = world.order(id) {
@@ -188,7 +188,7 @@ pub async fn order(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Re
 
 /// `GET /_simulator/subaccount-orders`: the truth about every order of the
 /// subaccount listing, by ascending id.
-pub async fn subaccount_orders(State(shared): State<Arc<Shared>>) -> Response {
+pub(crate) async fn subaccount_orders(State(shared): State<Arc<Shared>>) -> Response {
     let world = shared.world();
     let now = Utc::now();
     let list: Vec<truth::SubaccountOrderTruth> = world
@@ -201,7 +201,7 @@ pub async fn subaccount_orders(State(shared): State<Arc<Shared>>) -> Response {
 
 /// `DELETE /_simulator/orders/{id}`: the order leaves the account (the
 /// report, the details and the subaccount listing).
-pub async fn remove(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
+pub(crate) async fn remove(State(shared): State<Arc<Shared>>, Path(id): Path<u64>) -> Response {
     let mut world = shared.world_mut();
     if world.remove(id) {
         return StatusCode::NO_CONTENT.into_response();
@@ -234,7 +234,7 @@ fn optional_json<T: Default + for<'de> Deserialize<'de>>(body: &[u8]) -> Result<
 /// `POST /_simulator/orders/{id}/reissue`: a new certificate (new id,
 /// thumbprint and serial, a later expiry unless `valid_till` says), the
 /// previous one archived; the report shows it unless `report_lags`.
-pub async fn reissue(
+pub(crate) async fn reissue(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<u64>,
     body: Bytes,
@@ -265,7 +265,7 @@ pub async fn reissue(
 
 /// `POST /_simulator/orders/{id}/touch`: changes the order (by default its
 /// report row's expiry moves one day later); answers its new truth.
-pub async fn touch(
+pub(crate) async fn touch(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<u64>,
     body: Bytes,
@@ -292,23 +292,23 @@ pub async fn touch(
 
 /// `GET /_simulator/stats`: requests served by endpoint and status, faults
 /// injected.
-pub async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     Json(shared.stats_json()).into_response()
 }
 
 /// `DELETE /_simulator/stats`: starts counting afresh.
-pub async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
+pub(crate) async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
     shared.reset_stats();
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// `GET /_simulator/faults`: the fault mode in force.
-pub async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+pub(crate) async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
     Json(shared.faults()).into_response()
 }
 
 /// `PUT /_simulator/faults`: replaces the fault mode (`{}` turns it off).
-pub async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let text = String::from_utf8_lossy(&body);
     match Faults::parse(&text) {
         Ok(faults) => {
@@ -320,7 +320,7 @@ pub async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
 }
 
 /// `GET /_simulator/info`: what the simulator serves.
-pub async fn info(State(shared): State<Arc<Shared>>) -> Response {
+pub(crate) async fn info(State(shared): State<Arc<Shared>>) -> Response {
     let world = shared.world();
     Json(json!({
         "orders": world.orders.len(),

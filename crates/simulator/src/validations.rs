@@ -43,10 +43,10 @@ use super::catalog::{DOMAINS, ORGANIZATIONS, SUBACCOUNTS};
 use super::fleet::{Order, World};
 
 /// DigiCert's domain validation reuse period since 2026-02-24.
-pub const DCV_REUSE_DAYS: i64 = 199;
+pub(crate) const DCV_REUSE_DAYS: i64 = 199;
 /// Largest page the validation lists serve (the documented maximum was
 /// cut off; a small one makes the exporter page).
-pub const MAX_VALIDATION_LIMIT: usize = 50;
+pub(crate) const MAX_VALIDATION_LIMIT: usize = 50;
 /// Subdomain records at most, whatever the fleet's size.
 const MAX_SUBDOMAIN_RECORDS: usize = 2000;
 /// How many days before today each base record's DCV was approved, in
@@ -69,28 +69,28 @@ const ORGANIZATION_VALIDATIONS: [(i64, Option<i64>); 6] = [
 
 /// A domain record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DomainRecord {
-    pub id: u64,
+pub(crate) struct DomainRecord {
+    pub(crate) id: u64,
     /// As the account spells it.
-    pub name: String,
+    pub(crate) name: String,
     /// Index into [`ORGANIZATIONS`].
     #[serde(skip)]
-    pub organization: u8,
-    pub organization_id: u64,
+    pub(crate) organization: u8,
+    pub(crate) organization_id: u64,
     /// Index into [`DOMAINS`]: the base domain it is, or is under.
     #[serde(skip)]
-    pub domain: u8,
+    pub(crate) domain: u8,
     /// A subdomain record for the orders of this host number.
     #[serde(skip)]
-    pub host: Option<u32>,
-    pub dcv_method: &'static str,
-    pub is_active: bool,
+    pub(crate) host: Option<u32>,
+    pub(crate) dcv_method: &'static str,
+    pub(crate) is_active: bool,
     /// Mountain Time day of the latest DCV approval.
-    pub approved: NaiveDate,
+    pub(crate) approved: NaiveDate,
     /// Mountain Time day the OV and EV reuse ends (`None`: no such
     /// validation).
-    pub ov_until: Option<NaiveDate>,
-    pub ev_until: Option<NaiveDate>,
+    pub(crate) ov_until: Option<NaiveDate>,
+    pub(crate) ev_until: Option<NaiveDate>,
 }
 
 impl DomainRecord {
@@ -118,24 +118,24 @@ impl DomainRecord {
 
 /// An organization's validations.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OrganizationRecord {
-    pub id: u64,
-    pub name: &'static str,
+pub(crate) struct OrganizationRecord {
+    pub(crate) id: u64,
+    pub(crate) name: &'static str,
     /// Mountain Time day the validation ends; `None` while pending.
-    pub ov_until: Option<NaiveDate>,
-    pub ev_until: Option<NaiveDate>,
+    pub(crate) ov_until: Option<NaiveDate>,
+    pub(crate) ev_until: Option<NaiveDate>,
 }
 
 /// Everything the validation endpoints serve.
 #[derive(Debug, Clone, Default)]
-pub struct Validations {
-    pub domains: Vec<DomainRecord>,
+pub(crate) struct Validations {
+    pub(crate) domains: Vec<DomainRecord>,
     /// Parallel to [`ORGANIZATIONS`].
-    pub organizations: Vec<OrganizationRecord>,
+    pub(crate) organizations: Vec<OrganizationRecord>,
     /// Domains of each subaccount the key may list, by subaccount id.
-    pub subaccount_domains: Vec<(u64, Vec<DomainRecord>)>,
+    pub(crate) subaccount_domains: Vec<(u64, Vec<DomainRecord>)>,
     /// The key may read these endpoints; `false` answers 403 on all three.
-    pub permitted: bool,
+    pub(crate) permitted: bool,
 }
 
 /// Midnight at the start of `day` in US Mountain Time, Unix seconds:
@@ -143,7 +143,7 @@ pub struct Validations {
 /// March to the first Sunday of November included at midnight, standard
 /// time (UTC-7) otherwise. Worked out by counting Sundays, apart from the
 /// exporter's own reading of these dates.
-pub fn mountain_midnight(day: NaiveDate) -> i64 {
+pub(crate) fn mountain_midnight(day: NaiveDate) -> i64 {
     let sundays_before = |day: NaiveDate| {
         (1..day.day())
             .filter(|d| {
@@ -170,7 +170,7 @@ fn rfc3339(unix: i64) -> String {
 
 impl Validations {
     /// The validations of `world`'s account, around its today.
-    pub fn generate(world: &World) -> Validations {
+    pub(crate) fn generate(world: &World) -> Validations {
         let today = world.today;
         let mut next_id = 5_100_000;
         let mut id = || {
@@ -286,29 +286,29 @@ impl Validations {
 
 /// One validation a renewal needs, as the exporter should report it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NeedTruth {
+pub(crate) struct NeedTruth {
     /// `domain` or `organization`.
-    pub scope: &'static str,
+    pub(crate) scope: &'static str,
     /// `ov` or `ev`.
-    pub kind: &'static str,
-    pub id: u64,
-    pub name: String,
+    pub(crate) kind: &'static str,
+    pub(crate) id: u64,
+    pub(crate) name: String,
     /// When it ends, Unix seconds; `None` when there is none to reuse.
-    pub expiry_timestamp: Option<i64>,
+    pub(crate) expiry_timestamp: Option<i64>,
 }
 
 /// What an order's renewal depends on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct OrderValidationTruth {
+pub(crate) struct OrderValidationTruth {
     /// Each validation needed once, domains first.
-    pub needs: Vec<NeedTruth>,
+    pub(crate) needs: Vec<NeedTruth>,
     /// Names no active validation covers.
-    pub uncovered_names: Vec<String>,
+    pub(crate) uncovered_names: Vec<String>,
 }
 
 impl OrderValidationTruth {
     /// The dated need that ends first.
-    pub fn earliest(&self) -> Option<&NeedTruth> {
+    pub(crate) fn earliest(&self) -> Option<&NeedTruth> {
         self.needs
             .iter()
             .filter(|n| n.expiry_timestamp.is_some())
@@ -317,7 +317,7 @@ impl OrderValidationTruth {
 
     /// Whether a renewal at `renewal` (Unix seconds) cannot reuse every
     /// validation it needs: one ends by then, or there is none to reuse.
-    pub fn validation_ends_by(&self, renewal: i64) -> bool {
+    pub(crate) fn validation_ends_by(&self, renewal: i64) -> bool {
         self.needs
             .iter()
             .any(|n| n.expiry_timestamp.is_none_or(|end| end <= renewal))
@@ -346,7 +346,11 @@ enum Relation {
 
 /// What the renewal of `order` needs at `now` (nothing when the key may
 /// not read the validations).
-pub fn order_truth(world: &World, order: &Order, now: DateTime<Utc>) -> OrderValidationTruth {
+pub(crate) fn order_truth(
+    world: &World,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> OrderValidationTruth {
     let validations = &world.validations;
     let mut truth = OrderValidationTruth::default();
     if !validations.permitted {

@@ -81,10 +81,10 @@ pub const COLUMNS: [&str; 58] = [
 ];
 
 /// The account id every row carries.
-pub const ACCOUNT_ID: u64 = 4_567_890;
+pub(crate) const ACCOUNT_ID: u64 = 4_567_890;
 
 /// The largest `limit` the endpoint accepts, and its default.
-pub const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = 1000;
 
 /// A CSV row under construction: quotes each value as it is added.
 struct Row<'a> {
@@ -221,7 +221,7 @@ fn row(out: &mut String, order: &Order) {
 
 /// A page of the report: the header, then up to `limit` orders from
 /// `offset`, newest first (a page past the end is only the header).
-pub fn page(world: &World, limit: usize, offset: usize) -> String {
+pub(crate) fn page(world: &World, limit: usize, offset: usize) -> String {
     let total = world.orders.len();
     let end = total.saturating_sub(offset);
     let start = end.saturating_sub(limit);
@@ -238,7 +238,7 @@ pub fn page(world: &World, limit: usize, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::fleet::Status;
+    use crate::fleet::Status;
     use chrono::NaiveDate;
 
     fn world(n: usize) -> World {

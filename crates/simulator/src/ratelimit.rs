@@ -2,13 +2,70 @@
 //! rolling window must have room, or the answer is HTTP 429.
 
 use std::collections::{HashMap, VecDeque};
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::certcentral::ratelimit::Window;
+/// At most `limit` requests of one key in any rolling `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Requests admitted per period.
+    pub limit: usize,
+    /// The rolling period.
+    pub period: Duration,
+}
+
+/// CertCentral's documented windows, per API key: 1000 requests per 3
+/// minutes and 100 per 5 seconds.
+pub(crate) const CERTCENTRAL_WINDOWS: [Window; 2] = [
+    Window::of(1000, Duration::from_secs(180)),
+    Window::of(100, Duration::from_secs(5)),
+];
+
+impl Window {
+    /// `limit` requests per `period`.
+    pub(crate) const fn of(limit: usize, period: Duration) -> Window {
+        Window { limit, period }
+    }
+}
+
+/// One window written `REQUESTS/PERIOD` (`100/5s`).
+impl FromStr for Window {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Window, String> {
+        let bad = |why: &str| format!("'{text}' is not REQUESTS/PERIOD like 1000/3m: {why}");
+        let (limit, period) = text.trim().split_once('/').ok_or_else(|| bad("no '/'"))?;
+        match (
+            limit.trim().parse::<usize>(),
+            humantime::parse_duration(period.trim()),
+        ) {
+            (Ok(limit), Ok(period)) if limit > 0 && !period.is_zero() => {
+                Ok(Window::of(limit, period))
+            }
+            (Ok(limit), _) if limit > 0 => Err(bad("the period is not like 3m or 5s")),
+            _ => Err(bad("the request count is not a positive number")),
+        }
+    }
+}
+
+/// The windows of `--rate-limit`, comma-separated (`1000/3m,100/5s`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit(pub Vec<Window>);
+
+impl FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RateLimit, String> {
+        text.split(',')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(RateLimit)
+    }
+}
 
 /// The windows, and the times of each key's admitted requests.
 #[derive(Debug)]
-pub struct ServerLimits {
+pub(crate) struct ServerLimits {
     windows: Vec<Window>,
     /// By a digest of the key, so that no key is kept in clear.
     sent: HashMap<u64, VecDeque<Instant>>,
@@ -16,7 +73,7 @@ pub struct ServerLimits {
 
 impl ServerLimits {
     /// Limits of `windows`, per key; none when empty.
-    pub fn new(windows: Vec<Window>) -> ServerLimits {
+    pub(crate) fn new(windows: Vec<Window>) -> ServerLimits {
         ServerLimits {
             windows,
             sent: HashMap::new(),
@@ -25,7 +82,7 @@ impl ServerLimits {
 
     /// Counts a request of `key` and says whether it is within the limits;
     /// a refused request does not count.
-    pub fn admit(&mut self, key: &str, now: Instant) -> bool {
+    pub(crate) fn admit(&mut self, key: &str, now: Instant) -> bool {
         let longest = self
             .windows
             .iter()
@@ -74,14 +131,8 @@ mod tests {
     #[test]
     fn refuses_past_either_window() {
         let windows = vec![
-            Window {
-                limit: 5,
-                period: Duration::from_secs(60),
-            },
-            Window {
-                limit: 2,
-                period: Duration::from_secs(1),
-            },
+            Window::of(5, Duration::from_secs(60)),
+            Window::of(2, Duration::from_secs(1)),
         ];
         let mut limits = ServerLimits::new(windows);
         let t0 = Instant::now();
@@ -99,5 +150,15 @@ mod tests {
             "long window full (5 in a minute)"
         );
         assert!(limits.admit("k", t0 + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn rate_limits_parse_as_the_flag_writes_them() {
+        let parsed: RateLimit = "1000/3m, 100/5s".parse().unwrap();
+        assert_eq!(parsed, RateLimit(CERTCENTRAL_WINDOWS.to_vec()));
+        for bad in ["", "1000", "0/3m", "x/3m", "10/0s", "10/soon", "1000/3m,"] {
+            let err = bad.parse::<RateLimit>().unwrap_err();
+            assert!(err.contains("is not REQUESTS/PERIOD"), "{bad}: {err}");
+        }
     }
 }

@@ -23,7 +23,7 @@ use super::fleet::{
 use super::report::{self, MAX_LIMIT};
 
 /// The documented error body, `{"errors":[{"code":...,"message":...}]}`.
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         Json(json!({"errors": [{"code": code, "message": message}]})),
@@ -33,7 +33,7 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 /// An API error, answered in the documented shape.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -98,7 +98,10 @@ pub(super) fn paging(query: &HashMap<String, String>) -> Result<(usize, usize), 
 }
 
 /// `GET /report/order?limit=&offset=`.
-pub async fn report_page(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+pub(crate) async fn report_page(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let (limit, offset) = match paging(&query(raw)) {
         Ok(paging) => paging,
         Err(e) => return e.into_response(),
@@ -159,7 +162,7 @@ fn lookup(world: &World, key: Result<Path<String>, PathRejection>) -> Result<&Or
 
 /// `GET /order/certificate/{id}`: an order's details (the id may also be a
 /// certificate's thumbprint or serial number).
-pub async fn order_info(
+pub(crate) async fn order_info(
     State(shared): State<Arc<Shared>>,
     key: Result<Path<String>, PathRejection>,
 ) -> Response {
@@ -298,7 +301,7 @@ fn order_json(order: &Order) -> Value {
 
 /// `GET /order/certificate/{id}/reissue[?show_archived=true]`: the order's
 /// certificates, newest first; archived ones only when asked for.
-pub async fn reissues(
+pub(crate) async fn reissues(
     State(shared): State<Arc<Shared>>,
     key: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
@@ -364,7 +367,7 @@ pub async fn reissues(
 
 /// `GET /account/subaccount/order?limit=&offset=`: orders of subaccounts
 /// and sub-subaccounts, with `page.total`.
-pub async fn subaccount_orders(
+pub(crate) async fn subaccount_orders(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -460,7 +463,7 @@ fn subaccount_json(world: &World, s: &SubaccountOrder) -> Value {
 
 /// `POST /order/certificate/{product}`: places an OV/EV SSL order,
 /// validated as the order page documents; the order is in the next report.
-pub async fn create_order(
+pub(crate) async fn create_order(
     State(shared): State<Arc<Shared>>,
     product: Result<Path<String>, PathRejection>,
     body: Bytes,
@@ -718,7 +721,7 @@ fn years_of(days: i64) -> u8 {
 }
 
 /// Any other path under `/services/v2`.
-pub async fn unknown_endpoint() -> Response {
+pub(crate) async fn unknown_endpoint() -> Response {
     error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
 }
 

@@ -5,11 +5,12 @@
 use std::io::Read;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use certcentral_simulator::{REPORT_COLUMNS as COLUMNS, SimulatorConfig, Window, spawn_local};
+use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::report::COLUMNS;
-use super::*;
+/// A CSR the simulator reads (one of those its fleet carries).
+const CSR: &str = include_str!("../src/csr/rsa3072.pem");
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
@@ -428,7 +429,7 @@ fn order_body(change: impl FnOnce(&mut Value)) -> String {
         "certificate": {
             "common_name": "new.example.com",
             "dns_names": ["www.new.example.com"],
-            "csr": catalog::Csr::Rsa3072.pem(),
+            "csr": CSR,
             "signature_hash": "sha256",
             "server_platform": {"id": 45},
         },
@@ -573,7 +574,7 @@ async fn orders_are_validated_as_documented_and_appear_in_the_report() {
     assert_eq!(&rows[0][column("common_name")], "*.fresh.example.com");
     assert_eq!(&rows[0][column("status")], "issued");
     assert_eq!(&rows[0][column("auto_renew")], "1");
-    assert_eq!(&rows[0][column("csr")], catalog::Csr::Rsa3072.pem());
+    assert_eq!(&rows[0][column("csr")], CSR);
     assert_eq!(rows[1][0], pending_id.to_string());
     assert_eq!(&rows[1][column("status")], "needs_approval");
     let t = json_of(

@@ -21,6 +21,26 @@ use super::fleet::{
 };
 use super::validations::{OrderValidationTruth, order_truth};
 
+/// The compliance rules the truth names in an order's `expected_findings`,
+/// spelled as the exporter's `rule` label. The simulator keeps its own list
+/// (an oracle does not borrow from what it checks); the exporter's tests
+/// check that the two lists agree.
+pub const RULES: [&str; 13] = [
+    "weak_signature_hash",
+    "weak_key",
+    "csr_unreadable",
+    "validity_exceeds_baseline",
+    "auto_renew_disabled",
+    "renewal_notifications_disabled",
+    "duplicates_present",
+    "out_of_contract",
+    "ct_logging_disabled",
+    "approval_pending_too_long",
+    "expired_not_renewed",
+    "validation_expires_before_renewal",
+    "name_not_covered",
+];
+
 const DAY: i64 = 86_400;
 const WARNING_DAYS: i64 = 30;
 const AUTO_RENEW_GRACE_DAYS: i64 = 14;
@@ -32,19 +52,19 @@ const MIN_EC_BITS: u32 = 256;
 
 /// The subaccount an order was placed in.
 #[derive(Debug, Clone, Serialize)]
-pub struct SubaccountTruth {
-    pub id: u64,
-    pub organization: &'static str,
-    pub account_type: &'static str,
+pub(crate) struct SubaccountTruth {
+    pub(crate) id: u64,
+    pub(crate) organization: &'static str,
+    pub(crate) account_type: &'static str,
     /// The listing shows the order's certificate (immediate subaccounts).
-    pub immediate: bool,
+    pub(crate) immediate: bool,
 }
 
 /// A cost in a currency.
 #[derive(Debug, Clone, Serialize)]
-pub struct PriceTruth {
-    pub cost: f64,
-    pub currency: &'static str,
+pub(crate) struct PriceTruth {
+    pub(crate) cost: f64,
+    pub(crate) currency: &'static str,
 }
 
 fn price((cost, currency): (f64, &'static str)) -> PriceTruth {
@@ -53,100 +73,100 @@ fn price((cost, currency): (f64, &'static str)) -> PriceTruth {
 
 /// The key of an order's CSR.
 #[derive(Debug, Clone, Serialize)]
-pub struct KeyTruth {
+pub(crate) struct KeyTruth {
     /// `rsa`, `ec` or `other`; `null` when the CSR cannot be read.
-    pub algorithm: Option<&'static str>,
-    pub bits: Option<u32>,
-    pub readable: bool,
+    pub(crate) algorithm: Option<&'static str>,
+    pub(crate) bits: Option<u32>,
+    pub(crate) readable: bool,
 }
 
 /// The truth about one order.
 #[derive(Debug, Clone, Serialize)]
-pub struct OrderTruth {
-    pub id: u64,
+pub(crate) struct OrderTruth {
+    pub(crate) id: u64,
     /// Always true here (subaccount-only orders are in
     /// [`SubaccountOrderTruth`]).
-    pub in_report: bool,
-    pub status: &'static str,
-    pub common_name: String,
+    pub(crate) in_report: bool,
+    pub(crate) status: &'static str,
+    pub(crate) common_name: String,
     /// Product `name_id` (the `product` label).
-    pub product: &'static str,
-    pub product_name: &'static str,
-    pub container_id: u64,
+    pub(crate) product: &'static str,
+    pub(crate) product_name: &'static str,
+    pub(crate) container_id: u64,
     /// Container name (the `container` label).
-    pub container: &'static str,
-    pub organization_id: u64,
+    pub(crate) container: &'static str,
+    pub(crate) organization_id: u64,
     /// Organization name (the `organization` label).
-    pub organization: &'static str,
+    pub(crate) organization: &'static str,
     /// The subaccount, when the subaccount listing shows the order too.
-    pub subaccount: Option<SubaccountTruth>,
-    pub date_created: String,
+    pub(crate) subaccount: Option<SubaccountTruth>,
+    pub(crate) date_created: String,
     /// The active certificate (latest issued, not archived).
-    pub certificate_id: Option<u64>,
-    pub thumbprint: Option<String>,
-    pub serial_number: Option<String>,
-    pub valid_from: Option<NaiveDate>,
+    pub(crate) certificate_id: Option<u64>,
+    pub(crate) thumbprint: Option<String>,
+    pub(crate) serial_number: Option<String>,
+    pub(crate) valid_from: Option<NaiveDate>,
     /// Expiry date of the active certificate, after reissues.
-    pub valid_till: Option<NaiveDate>,
+    pub(crate) valid_till: Option<NaiveDate>,
     /// What the report row shows (differs while the report lags).
-    pub report_valid_till: Option<NaiveDate>,
+    pub(crate) report_valid_till: Option<NaiveDate>,
     /// 23:59:59 UTC of `valid_till`, Unix seconds.
-    pub expiry_timestamp: Option<i64>,
+    pub(crate) expiry_timestamp: Option<i64>,
     /// floor((expiry - now) / 86400).
-    pub days_remaining: Option<i64>,
-    pub multi_year_plan: bool,
-    pub order_valid_till: Option<NaiveDate>,
-    pub auto_renew: bool,
-    pub auto_reissue: bool,
-    pub has_duplicates: bool,
+    pub(crate) days_remaining: Option<i64>,
+    pub(crate) multi_year_plan: bool,
+    pub(crate) order_valid_till: Option<NaiveDate>,
+    pub(crate) auto_renew: bool,
+    pub(crate) auto_reissue: bool,
+    pub(crate) has_duplicates: bool,
     /// A newer order renews this one (`is_renewed`, or a newer order's
     /// `renewed_order_id` names it).
-    pub renewed: bool,
-    pub is_renewed: bool,
-    pub renewed_order_id: Option<u64>,
-    pub renewed_by_order_id: Option<u64>,
-    pub disable_renewal_notifications: bool,
-    pub is_out_of_contract: bool,
-    pub disable_ct: bool,
-    pub signature_hash: &'static str,
+    pub(crate) renewed: bool,
+    pub(crate) is_renewed: bool,
+    pub(crate) renewed_order_id: Option<u64>,
+    pub(crate) renewed_by_order_id: Option<u64>,
+    pub(crate) disable_renewal_notifications: bool,
+    pub(crate) is_out_of_contract: bool,
+    pub(crate) disable_ct: bool,
+    pub(crate) signature_hash: &'static str,
     /// The CSR's key.
-    pub key: KeyTruth,
+    pub(crate) key: KeyTruth,
     /// Requests pending or submitted.
-    pub pending_requests: usize,
-    pub oldest_pending_request: Option<String>,
+    pub(crate) pending_requests: usize,
+    pub(crate) oldest_pending_request: Option<String>,
     /// Certificates of the reissue list (not archived), by status.
-    pub reissues: BTreeMap<&'static str, usize>,
+    pub(crate) reissues: BTreeMap<&'static str, usize>,
     /// Order cost.
-    pub cost: f64,
-    pub currency: &'static str,
+    pub(crate) cost: f64,
+    pub(crate) currency: &'static str,
     /// Reissue costs in another currency (subaccount listing's
     /// `order_prices`).
-    pub other_price: Option<PriceTruth>,
+    pub(crate) other_price: Option<PriceTruth>,
     /// Per-order series are expected: issued or reissue pending (a
     /// certificate in use), or expired no more than 30 days ago.
-    pub exported: bool,
+    pub(crate) exported: bool,
     /// Nothing will replace the certificate before it expires.
-    pub actionable: bool,
+    pub(crate) actionable: bool,
     /// Compliance rules the order breaks, sorted.
-    pub expected_findings: Vec<&'static str>,
+    pub(crate) expected_findings: Vec<&'static str>,
     /// The validations its renewal needs (certificates in use only).
-    pub validation: OrderValidationTruth,
+    pub(crate) validation: OrderValidationTruth,
     /// The earliest dated of them: when it ends (Unix seconds), its scope,
     /// type, id and name.
-    pub validation_expiry_timestamp: Option<i64>,
-    pub validation_scope: Option<&'static str>,
-    pub validation_type: Option<&'static str>,
-    pub validation_id: Option<u64>,
-    pub validation_name: Option<String>,
+    pub(crate) validation_expiry_timestamp: Option<i64>,
+    pub(crate) validation_scope: Option<&'static str>,
+    pub(crate) validation_type: Option<&'static str>,
+    pub(crate) validation_id: Option<u64>,
+    pub(crate) validation_name: Option<String>,
     /// Automation would replace it, but a validation its renewal needs
     /// ends first (or a name has none): actionable for that reason.
-    pub renewal_blocked: bool,
+    pub(crate) renewal_blocked: bool,
 }
 
 /// 23:59:59 UTC of `day`, Unix seconds: the expiry instant of a
 /// certificate valid till that day (its `notAfter`), the exporter's
 /// convention too.
-pub fn end_of_day(day: NaiveDate) -> i64 {
+pub(crate) fn end_of_day(day: NaiveDate) -> i64 {
     day.and_time(NaiveTime::MIN).and_utc().timestamp() + DAY - 1
 }
 
@@ -228,7 +248,7 @@ fn time(at: chrono::NaiveDateTime) -> String {
 }
 
 /// The truth about a report order at `now`.
-pub fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
+pub(crate) fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTruth {
     let active = order.active_certificate();
     let valid_till = order.valid_till();
     let expiry = valid_till.map(end_of_day);
@@ -399,41 +419,41 @@ fn subaccount_ref(order: &SubaccountOrder) -> SubaccountTruth {
 
 /// The truth about one order of the subaccount listing.
 #[derive(Debug, Clone, Serialize)]
-pub struct SubaccountOrderTruth {
-    pub id: u64,
-    pub subaccount_id: u64,
+pub(crate) struct SubaccountOrderTruth {
+    pub(crate) id: u64,
+    pub(crate) subaccount_id: u64,
     /// The subaccount's organization (the `organization` label of its
     /// series).
-    pub subaccount_organization: &'static str,
-    pub account_type: &'static str,
+    pub(crate) subaccount_organization: &'static str,
+    pub(crate) account_type: &'static str,
     /// The listing shows certificates (immediate subaccounts only).
-    pub immediate: bool,
+    pub(crate) immediate: bool,
     /// Also in the order report: exported from there, once.
-    pub in_report: bool,
-    pub status: &'static str,
-    pub common_name: String,
-    pub product: &'static str,
+    pub(crate) in_report: bool,
+    pub(crate) status: &'static str,
+    pub(crate) common_name: String,
+    pub(crate) product: &'static str,
     /// The expiry as the listing shows it (issued orders of immediate
     /// subaccounts), which is all the exporter can know.
-    pub valid_till: Option<NaiveDate>,
+    pub(crate) valid_till: Option<NaiveDate>,
     /// 23:59:59 UTC of `valid_till`, Unix seconds.
-    pub expiry_timestamp: Option<i64>,
-    pub days_remaining: Option<i64>,
+    pub(crate) expiry_timestamp: Option<i64>,
+    pub(crate) days_remaining: Option<i64>,
     /// The certificate's real expiry, shown or not.
-    pub actual_valid_till: Option<NaiveDate>,
+    pub(crate) actual_valid_till: Option<NaiveDate>,
     /// Per-order series are expected (not in the report, and an expiry
     /// shown).
-    pub exported: bool,
+    pub(crate) exported: bool,
     /// `order_price`, in USD.
-    pub cost: f64,
-    pub currency: &'static str,
+    pub(crate) cost: f64,
+    pub(crate) currency: &'static str,
     /// Reissue costs in another currency (`order_prices`).
-    pub other_price: Option<PriceTruth>,
+    pub(crate) other_price: Option<PriceTruth>,
 }
 
 /// The truth about an order of the subaccount listing at `now` (an order
 /// also in the report mirrors it).
-pub fn subaccount_order(
+pub(crate) fn subaccount_order(
     world: &World,
     order: &SubaccountOrder,
     now: DateTime<Utc>,
@@ -485,7 +505,12 @@ mod tests {
             .iter()
             .map(|o| order(&world, o, now()))
             .collect();
-        for rule in crate::compliance::Rule::ALL.map(crate::compliance::Rule::as_str) {
+        for truth in &truths {
+            for finding in &truth.expected_findings {
+                assert!(RULES.contains(finding), "{finding} is not in RULES");
+            }
+        }
+        for rule in RULES {
             assert!(
                 truths.iter().any(|t| t.expected_findings.contains(&rule)),
                 "{rule}"

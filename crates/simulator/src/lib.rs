@@ -30,14 +30,14 @@
 //! documentation; the truth's fields in [`truth::OrderTruth`].
 
 mod api;
-pub mod catalog;
+mod catalog;
 mod control;
-pub mod faults;
-pub mod fleet;
+mod faults;
+mod fleet;
 mod ratelimit;
-pub mod report;
-pub mod truth;
-pub mod validations;
+mod report;
+mod truth;
+mod validations;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -55,11 +55,15 @@ use axum::routing::{get, post};
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 
-use crate::certcentral::ratelimit::{CERTCENTRAL_WINDOWS, Window};
-use faults::{Faults, Injector};
-pub use fleet::Approval;
+use faults::Injector;
 use fleet::World;
-use ratelimit::ServerLimits;
+use ratelimit::{CERTCENTRAL_WINDOWS, ServerLimits};
+
+pub use faults::Faults;
+pub use fleet::Approval;
+pub use ratelimit::{RateLimit, Window};
+pub use report::COLUMNS as REPORT_COLUMNS;
+pub use truth::RULES;
 
 /// Command-line options of `certcentral-exporter simulate`.
 #[derive(Clone, clap::Args)]
@@ -77,8 +81,8 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub api_key: Option<String>,
     /// Rate limit per key, REQUESTS/PERIOD windows (CertCentral's by default).
-    #[arg(long = "rate-limit", default_value = "1000/3m,100/5s", value_parser = crate::config::parse_rate_limit_flag)]
-    pub rate_limit: crate::config::RateLimit,
+    #[arg(long = "rate-limit", default_value = "1000/3m,100/5s")]
+    pub rate_limit: RateLimit,
     /// Send Retry-After (seconds) with 429 answers (CertCentral documents none).
     #[arg(long = "retry-after")]
     pub retry_after: Option<u64>,
@@ -513,8 +517,12 @@ async fn build(config: SimulatorConfig) -> anyhow::Result<Router> {
     Ok(tokio::task::spawn_blocking(move || router(&config)).await?)
 }
 
-/// Runs `certcentral-exporter simulate` until SIGINT/SIGTERM.
-pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+/// Runs `certcentral-exporter simulate` until `shutdown` resolves (the
+/// exporter passes its SIGINT/SIGTERM handler).
+pub async fn run(
+    args: SimulateArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let config = SimulatorConfig::from(&args);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -530,7 +538,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         "simulating CertCentral at http://{address}/services/v2 (truth at http://{address}/_simulator/orders)"
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(crate::shutdown::signal())
+        .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
 }
@@ -549,6 +557,3 @@ pub async fn spawn_local(config: SimulatorConfig) -> anyhow::Result<SocketAddr> 
     });
     Ok(addr)
 }
-
-#[cfg(test)]
-mod tests;

@@ -24,7 +24,7 @@ use super::catalog::{self, CONTAINERS, Csr, DOMAINS, HOSTS, ORGANIZATIONS, PRODU
 /// An order status, as the glossary lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     Issued,
     Pending,
     NeedsApproval,
@@ -38,7 +38,7 @@ pub enum Status {
 
 impl Status {
     /// Every status.
-    pub const ALL: [Status; 9] = [
+    pub(crate) const ALL: [Status; 9] = [
         Status::Issued,
         Status::Pending,
         Status::NeedsApproval,
@@ -51,7 +51,7 @@ impl Status {
     ];
 
     /// The API's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Issued => "issued",
             Status::Pending => "pending",
@@ -66,17 +66,17 @@ impl Status {
     }
 
     /// Reads the API's spelling.
-    pub fn parse(text: &str) -> Option<Status> {
+    pub(crate) fn parse(text: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
     /// The order holds a certificate in use.
-    pub fn in_use(self) -> bool {
+    pub(crate) fn in_use(self) -> bool {
         matches!(self, Status::Issued | Status::ReissuePending)
     }
 
     /// The order has (or had) an issued certificate.
-    pub fn has_certificate(self) -> bool {
+    pub(crate) fn has_certificate(self) -> bool {
         matches!(
             self,
             Status::Issued | Status::ReissuePending | Status::Revoked | Status::Expired
@@ -87,7 +87,7 @@ impl Status {
 /// The hash an order's certificate is signed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
     Sha512,
@@ -97,7 +97,7 @@ pub enum Hash {
 
 impl Hash {
     /// The API's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Hash::Sha256 => "sha256",
             Hash::Sha384 => "sha384",
@@ -110,7 +110,7 @@ impl Hash {
 /// The status of one certificate of an order (reissue list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CertStatus {
+pub(crate) enum CertStatus {
     Issued,
     Pending,
     Rejected,
@@ -118,7 +118,7 @@ pub enum CertStatus {
 
 impl CertStatus {
     /// The API's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CertStatus::Issued => "issued",
             CertStatus::Pending => "pending",
@@ -129,23 +129,23 @@ impl CertStatus {
 
 /// One certificate of an order: the first one, or a reissue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Certificate {
-    pub id: u64,
-    pub status: CertStatus,
+pub(crate) struct Certificate {
+    pub(crate) id: u64,
+    pub(crate) status: CertStatus,
     /// When it was requested (`date_created`).
-    pub requested: NaiveDateTime,
+    pub(crate) requested: NaiveDateTime,
     /// When it was issued; `None` unless issued.
-    pub issued: Option<NaiveDateTime>,
-    pub valid_from: Option<NaiveDate>,
-    pub valid_till: Option<NaiveDate>,
-    pub archived: bool,
+    pub(crate) issued: Option<NaiveDateTime>,
+    pub(crate) valid_from: Option<NaiveDate>,
+    pub(crate) valid_till: Option<NaiveDate>,
+    pub(crate) archived: bool,
     /// Index into [`catalog::USERS`]: who asked for it.
-    pub user: u8,
+    pub(crate) user: u8,
 }
 
 impl Certificate {
     /// Issued and not archived: a candidate for the active certificate.
-    pub fn live(&self) -> bool {
+    pub(crate) fn live(&self) -> bool {
         self.status == CertStatus::Issued && !self.archived
     }
 }
@@ -153,7 +153,7 @@ impl Certificate {
 /// The kind of a request on an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RequestKind {
+pub(crate) enum RequestKind {
     NewRequest,
     Reissue,
     Duplicate,
@@ -162,7 +162,7 @@ pub enum RequestKind {
 
 impl RequestKind {
     /// The API's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RequestKind::NewRequest => "new_request",
             RequestKind::Reissue => "reissue",
@@ -175,7 +175,7 @@ impl RequestKind {
 /// The status of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RequestStatus {
+pub(crate) enum RequestStatus {
     Submitted,
     Pending,
     Approved,
@@ -184,7 +184,7 @@ pub enum RequestStatus {
 
 impl RequestStatus {
     /// The API's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RequestStatus::Submitted => "submitted",
             RequestStatus::Pending => "pending",
@@ -194,40 +194,40 @@ impl RequestStatus {
     }
 
     /// Still waiting on someone (counts as a pending request).
-    pub fn waiting(self) -> bool {
+    pub(crate) fn waiting(self) -> bool {
         matches!(self, RequestStatus::Submitted | RequestStatus::Pending)
     }
 }
 
 /// A request on an order, as the order details list them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Request {
-    pub id: u64,
-    pub date: NaiveDateTime,
-    pub kind: RequestKind,
-    pub status: RequestStatus,
-    pub comments: Option<&'static str>,
+pub(crate) struct Request {
+    pub(crate) id: u64,
+    pub(crate) date: NaiveDateTime,
+    pub(crate) kind: RequestKind,
+    pub(crate) status: RequestStatus,
+    pub(crate) comments: Option<&'static str>,
 }
 
 /// What only a few orders need, kept out of line.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extra {
+pub(crate) struct Extra {
     /// A common name that is not a generated one (created orders).
-    pub common_name: Option<Box<str>>,
+    pub(crate) common_name: Option<Box<str>>,
     /// SANs that are not generated ones (created orders).
-    pub dns_names: Option<Vec<String>>,
+    pub(crate) dns_names: Option<Vec<String>>,
     /// A CSR that is not one of the catalogue's (created orders).
-    pub csr: Option<Box<str>>,
+    pub(crate) csr: Option<Box<str>>,
     /// Certificates after the first: reissues, pending or rejected ones.
-    pub reissues: Vec<Certificate>,
+    pub(crate) reissues: Vec<Certificate>,
     /// Requests after the first.
-    pub requests: Vec<Request>,
+    pub(crate) requests: Vec<Request>,
     /// The report still shows this certificate rather than the active one
     /// (CertCentral's report lagging behind a reissue).
-    pub report_certificate: Option<u64>,
+    pub(crate) report_certificate: Option<u64>,
     /// The status of the order's own request, when not the one its status
     /// implies (orders placed through the API).
-    pub first_request: Option<RequestStatus>,
+    pub(crate) first_request: Option<RequestStatus>,
 }
 
 /// How the account approves orders placed through the API (it decides the
@@ -245,75 +245,75 @@ pub enum Approval {
 
 /// One order of the account.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Order {
-    pub id: u64,
-    pub created: NaiveDateTime,
-    pub status: Status,
+pub(crate) struct Order {
+    pub(crate) id: u64,
+    pub(crate) created: NaiveDateTime,
+    pub(crate) status: Status,
     /// Index into [`PRODUCTS`].
-    pub product: u8,
+    pub(crate) product: u8,
     /// Index into [`CONTAINERS`].
-    pub container: u8,
+    pub(crate) container: u8,
     /// Index into [`ORGANIZATIONS`].
-    pub organization: u8,
+    pub(crate) organization: u8,
     /// Index into [`catalog::USERS`].
-    pub user: u8,
-    pub csr: Csr,
-    pub signature_hash: Hash,
-    pub validity_years: u8,
+    pub(crate) user: u8,
+    pub(crate) csr: Csr,
+    pub(crate) signature_hash: Hash,
+    pub(crate) validity_years: u8,
     /// The generated name: host number and index into [`DOMAINS`].
-    pub host: u32,
-    pub domain: u8,
+    pub(crate) host: u32,
+    pub(crate) domain: u8,
     /// Extra SANs beyond the common name and its `www.` twin.
-    pub sans: u8,
+    pub(crate) sans: u8,
     /// Index into [`catalog::RENEWAL_MESSAGES`].
-    pub message: u8,
+    pub(crate) message: u8,
     /// Index into [`catalog::METADATA`].
-    pub metadata: u8,
-    pub auto_renew: bool,
-    pub auto_reissue: bool,
-    pub has_duplicates: bool,
+    pub(crate) metadata: u8,
+    pub(crate) auto_renew: bool,
+    pub(crate) auto_reissue: bool,
+    pub(crate) has_duplicates: bool,
     /// The report's `is_renewed`: a newer order renews this one.
-    pub is_renewed: bool,
-    pub disable_renewal_notifications: bool,
-    pub is_out_of_contract: bool,
-    pub disable_ct: bool,
-    pub disable_issuance_email: bool,
-    pub plus_feature: bool,
-    pub cost_cents: u32,
+    pub(crate) is_renewed: bool,
+    pub(crate) disable_renewal_notifications: bool,
+    pub(crate) is_out_of_contract: bool,
+    pub(crate) disable_ct: bool,
+    pub(crate) disable_issuance_email: bool,
+    pub(crate) plus_feature: bool,
+    pub(crate) cost_cents: u32,
     /// The first certificate (pending or rejected before issuance).
-    pub certificate: Option<Certificate>,
+    pub(crate) certificate: Option<Certificate>,
     /// A Multi-year Plan: the order's own validity, from and till.
-    pub plan: Option<(NaiveDate, NaiveDate)>,
+    pub(crate) plan: Option<(NaiveDate, NaiveDate)>,
     /// The order this one renews.
-    pub renewed_order_id: Option<u64>,
+    pub(crate) renewed_order_id: Option<u64>,
     /// The newer order that renews this one (from its `renewed_order_id`).
-    pub renewed_by: Option<u64>,
-    pub extra: Option<Box<Extra>>,
+    pub(crate) renewed_by: Option<u64>,
+    pub(crate) extra: Option<Box<Extra>>,
 }
 
 impl Order {
     /// The product.
-    pub fn product(&self) -> &'static catalog::Product {
+    pub(crate) fn product(&self) -> &'static catalog::Product {
         &PRODUCTS[usize::from(self.product)].0
     }
 
     /// The container.
-    pub fn container(&self) -> &'static catalog::Container {
+    pub(crate) fn container(&self) -> &'static catalog::Container {
         &CONTAINERS[usize::from(self.container)]
     }
 
     /// The organization.
-    pub fn organization(&self) -> &'static catalog::Organization {
+    pub(crate) fn organization(&self) -> &'static catalog::Organization {
         &ORGANIZATIONS[usize::from(self.organization)]
     }
 
     /// Who placed the order.
-    pub fn user(&self) -> &'static catalog::User {
+    pub(crate) fn user(&self) -> &'static catalog::User {
         &catalog::USERS[usize::from(self.user) % catalog::USERS.len()]
     }
 
     /// The common name.
-    pub fn common_name(&self) -> String {
+    pub(crate) fn common_name(&self) -> String {
         if let Some(name) = self.extra.as_ref().and_then(|e| e.common_name.as_ref()) {
             return name.to_string();
         }
@@ -333,7 +333,7 @@ impl Order {
     }
 
     /// Every name on the certificate, the common name first.
-    pub fn dns_names(&self) -> Vec<String> {
+    pub(crate) fn dns_names(&self) -> Vec<String> {
         if let Some(names) = self.extra.as_ref().and_then(|e| e.dns_names.as_ref()) {
             let common_name = self.common_name();
             let others = names.iter().filter(|n| **n != common_name).cloned();
@@ -351,7 +351,7 @@ impl Order {
     }
 
     /// The CSR text.
-    pub fn csr_pem(&self) -> &str {
+    pub(crate) fn csr_pem(&self) -> &str {
         self.extra
             .as_ref()
             .and_then(|e| e.csr.as_deref())
@@ -359,7 +359,7 @@ impl Order {
     }
 
     /// Every certificate, oldest first.
-    pub fn certificates(&self) -> impl Iterator<Item = &Certificate> {
+    pub(crate) fn certificates(&self) -> impl Iterator<Item = &Certificate> {
         self.certificate
             .iter()
             .chain(self.extra.iter().flat_map(|e| e.reissues.iter()))
@@ -367,7 +367,7 @@ impl Order {
 
     /// The active certificate: the latest issued one that is not archived
     /// (by issue time, then id).
-    pub fn active_certificate(&self) -> Option<&Certificate> {
+    pub(crate) fn active_certificate(&self) -> Option<&Certificate> {
         self.certificates()
             .filter(|c| c.live())
             .max_by_key(|c| (c.issued, c.id))
@@ -375,7 +375,7 @@ impl Order {
 
     /// The certificate the report row shows: the active one, unless the
     /// report lags behind a reissue.
-    pub fn report_certificate(&self) -> Option<&Certificate> {
+    pub(crate) fn report_certificate(&self) -> Option<&Certificate> {
         let pinned = self.extra.as_ref().and_then(|e| e.report_certificate);
         pinned
             .and_then(|id| self.certificates().find(|c| c.id == id))
@@ -383,13 +383,13 @@ impl Order {
     }
 
     /// Expiry date of the active certificate.
-    pub fn valid_till(&self) -> Option<NaiveDate> {
+    pub(crate) fn valid_till(&self) -> Option<NaiveDate> {
         self.active_certificate().and_then(|c| c.valid_till)
     }
 
     /// Every request, oldest first: the order's own request, then the
     /// others (reissues, duplicates, revocations).
-    pub fn requests(&self) -> Vec<Request> {
+    pub(crate) fn requests(&self) -> Vec<Request> {
         let derived = match self.status {
             // Two-step approval on some orders: submitted, then pending.
             Status::NeedsApproval if self.id.is_multiple_of(4) => RequestStatus::Submitted,
@@ -415,23 +415,23 @@ impl Order {
     }
 
     /// The renewal message.
-    pub fn renewal_message(&self) -> &'static str {
+    pub(crate) fn renewal_message(&self) -> &'static str {
         catalog::RENEWAL_MESSAGES[usize::from(self.message) % catalog::RENEWAL_MESSAGES.len()]
     }
 
     /// The custom fields, as the report's `metadata` column writes them.
-    pub fn metadata(&self) -> &'static str {
+    pub(crate) fn metadata(&self) -> &'static str {
         catalog::METADATA[usize::from(self.metadata) % catalog::METADATA.len()]
     }
 
     /// A newer order renews this one (the report says so, or a newer order
     /// names it).
-    pub fn renewed(&self) -> bool {
+    pub(crate) fn renewed(&self) -> bool {
         self.is_renewed || self.renewed_by.is_some()
     }
 
     /// Order cost in whole currency units, as the report writes it.
-    pub fn cost(&self) -> String {
+    pub(crate) fn cost(&self) -> String {
         format!("{}.{:02}", self.cost_cents / 100, self.cost_cents % 100)
     }
 
@@ -441,12 +441,12 @@ impl Order {
 }
 
 /// The id of an order's own request (other requests are numbered apart).
-pub fn first_request_id(order_id: u64) -> u64 {
+pub(crate) fn first_request_id(order_id: u64) -> u64 {
     order_id * 4
 }
 
 /// A certificate thumbprint (SHA-1 sized hex), stable for a certificate id.
-pub fn thumbprint(certificate_id: u64) -> String {
+pub(crate) fn thumbprint(certificate_id: u64) -> String {
     format!(
         "{:016X}{:016X}{:08X}",
         mix(certificate_id ^ 0x7468_756d_6270_7269),
@@ -457,7 +457,7 @@ pub fn thumbprint(certificate_id: u64) -> String {
 
 /// A certificate serial number (16 bytes of hex), stable for a certificate
 /// id.
-pub fn serial_number(certificate_id: u64) -> String {
+pub(crate) fn serial_number(certificate_id: u64) -> String {
     format!(
         "0{:015X}{:016X}",
         mix(certificate_id ^ 0x7365_7269_616c_0000) >> 4,
@@ -475,7 +475,7 @@ fn mix(mut x: u64) -> u64 {
 
 /// The CA/Browser Forum's maximum TLS certificate validity in days for a
 /// certificate issued on `day` (Ballot 193, SC31, SC-081v3).
-pub fn max_validity_days(day: NaiveDate) -> i64 {
+pub(crate) fn max_validity_days(day: NaiveDate) -> i64 {
     const STEPS: [((i32, u32, u32), i64); 5] = [
         ((2029, 3, 15), 47),
         ((2027, 3, 15), 100),
@@ -493,39 +493,39 @@ pub fn max_validity_days(day: NaiveDate) -> i64 {
 
 /// An order of a subaccount, as the subaccount listing shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SubaccountOrder {
-    pub id: u64,
+pub(crate) struct SubaccountOrder {
+    pub(crate) id: u64,
     /// Index into [`catalog::SUBACCOUNTS`].
-    pub subaccount: u8,
+    pub(crate) subaccount: u8,
     /// Also an order of the main report (the listing then mirrors it).
-    pub in_report: bool,
-    pub status: Status,
-    pub product: u8,
-    pub host: u32,
-    pub domain: u8,
-    pub created: NaiveDateTime,
-    pub issued: Option<NaiveDateTime>,
-    pub valid_till: Option<NaiveDate>,
-    pub certificate_id: u64,
-    pub validity_years: u8,
-    pub cost_cents: u32,
+    pub(crate) in_report: bool,
+    pub(crate) status: Status,
+    pub(crate) product: u8,
+    pub(crate) host: u32,
+    pub(crate) domain: u8,
+    pub(crate) created: NaiveDateTime,
+    pub(crate) issued: Option<NaiveDateTime>,
+    pub(crate) valid_till: Option<NaiveDate>,
+    pub(crate) certificate_id: u64,
+    pub(crate) validity_years: u8,
+    pub(crate) cost_cents: u32,
     /// Reissue costs in another currency (`order_prices`).
-    pub other_price: Option<(f64, &'static str)>,
+    pub(crate) other_price: Option<(f64, &'static str)>,
 }
 
 impl SubaccountOrder {
     /// The subaccount that placed it.
-    pub fn subaccount(&self) -> &'static catalog::Subaccount {
+    pub(crate) fn subaccount(&self) -> &'static catalog::Subaccount {
         &catalog::SUBACCOUNTS[usize::from(self.subaccount) % catalog::SUBACCOUNTS.len()]
     }
 
     /// The product.
-    pub fn product(&self) -> &'static catalog::Product {
+    pub(crate) fn product(&self) -> &'static catalog::Product {
         &PRODUCTS[usize::from(self.product)].0
     }
 
     /// The common name.
-    pub fn common_name(&self) -> String {
+    pub(crate) fn common_name(&self) -> String {
         let domain = DOMAINS[usize::from(self.domain) % DOMAINS.len()];
         format!("sub{}.{domain}", self.host)
     }
@@ -533,15 +533,15 @@ impl SubaccountOrder {
 
 /// Everything the simulated account holds.
 #[derive(Debug, Clone)]
-pub struct World {
+pub(crate) struct World {
     /// The day the fleet is built around.
-    pub today: NaiveDate,
+    pub(crate) today: NaiveDate,
     /// Orders by ascending id.
-    pub orders: Vec<Order>,
+    pub(crate) orders: Vec<Order>,
     /// The subaccount listing, by ascending id.
-    pub subaccount_orders: Vec<SubaccountOrder>,
+    pub(crate) subaccount_orders: Vec<SubaccountOrder>,
     /// The account's domain and organization validations.
-    pub validations: super::validations::Validations,
+    pub(crate) validations: super::validations::Validations,
     next_order_id: u64,
     next_certificate_id: u64,
     next_request_id: u64,
@@ -563,7 +563,7 @@ fn at(day: NaiveDate, minutes: i64) -> NaiveDateTime {
 
 impl World {
     /// The fleet of `orders` orders from `seed`, around `today`.
-    pub fn generate(orders: usize, seed: u64, today: NaiveDate) -> World {
+    pub(crate) fn generate(orders: usize, seed: u64, today: NaiveDate) -> World {
         let mut rng = fastrand::Rng::with_seed(seed);
         let mut world = World {
             today,
@@ -1152,18 +1152,18 @@ impl World {
     }
 
     /// The index of order `id`.
-    pub fn index_of(&self, id: u64) -> Option<usize> {
+    pub(crate) fn index_of(&self, id: u64) -> Option<usize> {
         self.orders.binary_search_by_key(&id, |o| o.id).ok()
     }
 
     /// Order `id`.
-    pub fn order(&self, id: u64) -> Option<&Order> {
+    pub(crate) fn order(&self, id: u64) -> Option<&Order> {
         self.index_of(id).map(|i| &self.orders[i])
     }
 
     /// The order an order id, thumbprint or serial number names (the
     /// details endpoint takes all three).
-    pub fn find(&self, key: &str) -> Option<&Order> {
+    pub(crate) fn find(&self, key: &str) -> Option<&Order> {
         if let Ok(id) = key.parse::<u64>()
             && let Some(order) = self.order(id)
         {
@@ -1183,7 +1183,7 @@ impl World {
 
     /// Removes order `id` (and its subaccount listing); the orders it
     /// renewed, or that renewed it, forget the link.
-    pub fn remove(&mut self, id: u64) -> bool {
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
         let Some(index) = self.index_of(id) else {
             return false;
         };
@@ -1207,7 +1207,7 @@ impl World {
     /// one); the previous one is archived. With `report_lags`, the report
     /// keeps showing the previous certificate. Returns the new
     /// certificate's id.
-    pub fn reissue(
+    pub(crate) fn reissue(
         &mut self,
         id: u64,
         now: NaiveDateTime,
@@ -1244,7 +1244,7 @@ impl World {
     }
 
     /// Applies `change` to order `id`.
-    pub fn change(&mut self, id: u64, change: &Change) -> Result<(), String> {
+    pub(crate) fn change(&mut self, id: u64, change: &Change) -> Result<(), String> {
         let index = self.index_of(id).ok_or_else(|| format!("no order {id}"))?;
         let mut order = self.orders[index].clone();
         if let Some(status) = &change.status {
@@ -1294,7 +1294,12 @@ impl World {
     /// Adds an order placed through the API; returns its id and its
     /// certificate's id. With `issue_now` the certificate is issued at
     /// once; otherwise the order waits as `approval` says.
-    pub fn create(&mut self, new: NewOrder, approval: Approval, now: NaiveDateTime) -> (u64, u64) {
+    pub(crate) fn create(
+        &mut self,
+        new: NewOrder,
+        approval: Approval,
+        now: NaiveDateTime,
+    ) -> (u64, u64) {
         self.next_order_id += 1;
         let id = self.next_order_id;
         let mut rng = fastrand::Rng::with_seed(id);
@@ -1370,39 +1375,39 @@ impl World {
 /// field is optional.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Change {
-    pub status: Option<String>,
+pub(crate) struct Change {
+    pub(crate) status: Option<String>,
     /// New expiry of the certificate the report shows.
-    pub valid_till: Option<NaiveDate>,
+    pub(crate) valid_till: Option<NaiveDate>,
     /// Or move that expiry by this many days.
-    pub valid_till_days: Option<i64>,
-    pub auto_renew: Option<bool>,
-    pub auto_reissue: Option<bool>,
-    pub has_duplicates: Option<bool>,
-    pub is_renewed: Option<bool>,
-    pub disable_renewal_notifications: Option<bool>,
-    pub is_out_of_contract: Option<bool>,
-    pub disable_ct: Option<bool>,
-    pub common_name: Option<String>,
+    pub(crate) valid_till_days: Option<i64>,
+    pub(crate) auto_renew: Option<bool>,
+    pub(crate) auto_reissue: Option<bool>,
+    pub(crate) has_duplicates: Option<bool>,
+    pub(crate) is_renewed: Option<bool>,
+    pub(crate) disable_renewal_notifications: Option<bool>,
+    pub(crate) is_out_of_contract: Option<bool>,
+    pub(crate) disable_ct: Option<bool>,
+    pub(crate) common_name: Option<String>,
 }
 
 /// An order placed with `POST /order/certificate/{product}`, validated.
 #[derive(Debug, Clone)]
-pub struct NewOrder {
-    pub product: u8,
-    pub common_name: String,
-    pub dns_names: Vec<String>,
-    pub csr: String,
-    pub validity_years: u8,
-    pub validity_days: i64,
-    pub organization_id: u64,
-    pub container_id: Option<u64>,
-    pub auto_renew: bool,
-    pub disable_renewal_notifications: bool,
-    pub disable_ct: bool,
-    pub renewal_of: Option<u64>,
+pub(crate) struct NewOrder {
+    pub(crate) product: u8,
+    pub(crate) common_name: String,
+    pub(crate) dns_names: Vec<String>,
+    pub(crate) csr: String,
+    pub(crate) validity_years: u8,
+    pub(crate) validity_days: i64,
+    pub(crate) organization_id: u64,
+    pub(crate) container_id: Option<u64>,
+    pub(crate) auto_renew: bool,
+    pub(crate) disable_renewal_notifications: bool,
+    pub(crate) disable_ct: bool,
+    pub(crate) renewal_of: Option<u64>,
     /// Issued at once (`skip_approval`), else pending.
-    pub issue_now: bool,
+    pub(crate) issue_now: bool,
 }
 
 /// How many days a certificate ending on `till` was valid for, at most.

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use std::collections::HashMap;
 
 use crate::certcentral::ratelimit::RateLimiter;
-use crate::certcentral::{ApiKey, Client, ClientSettings, client::ApiTelemetry};
+use crate::certcentral::{Client, ClientSettings, client::ApiTelemetry};
 use crate::config::{self, AccountConfig, Config, DemoConfig};
 use crate::metrics::{self, Exposition, RenderSettings};
 use crate::poller::{Board, PollSettings, PollTelemetry, Poller};
@@ -232,9 +232,21 @@ async fn start_demo(demo: &DemoConfig) -> anyhow::Result<AccountConfig> {
     Ok(AccountConfig {
         name: "default".to_owned(),
         base_url: url::Url::parse(&url).context("simulator URL")?,
-        api_key: ApiKey::new("demo").context("demo key")?,
+        api_key: crate::certcentral::ApiKey::new("demo").context("demo key")?,
         rate_limit: None,
     })
+}
+
+/// `certcentral-exporter simulate`: the simulator alone, until SIGTERM or
+/// SIGINT. Its `--api-key`, if given, is kept out of panic messages too.
+#[cfg(feature = "simulator")]
+pub async fn simulate(args: certcentral_simulator::SimulateArgs) -> anyhow::Result<()> {
+    let key = args
+        .api_key
+        .as_deref()
+        .and_then(crate::certcentral::ApiKey::new);
+    crate::logging::redact_in_panics(key.into_iter().collect());
+    certcentral_simulator::run(args, crate::shutdown::signal()).await
 }
 
 /// `--demo` in a build without the simulator: a one-line error, exit 2.

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use certcentral_exporter::certcentral::ApiKey;
-use certcentral_exporter::cli::{Cli, Command, one_line_error};
+#[cfg(feature = "simulator")]
+use certcentral_exporter::cli::Command;
+use certcentral_exporter::cli::{Cli, one_line_error};
 use certcentral_exporter::{app, logging};
 
 /// jemalloc rather than glibc's malloc: a poll of a large account frees
@@ -51,19 +52,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         #[cfg(feature = "simulator")]
-        Some(Command::Simulate(args)) => {
-            logging::redact_in_panics(
-                args.api_key
-                    .as_deref()
-                    .and_then(ApiKey::new)
-                    .into_iter()
-                    .collect(),
-            );
-            runtime.block_on(certcentral_simulator::run(
-                args,
-                certcentral_exporter::shutdown::signal(),
-            ))
-        }
+        Some(Command::Simulate(args)) => runtime.block_on(app::simulate(args)),
         None => {
             let config = match cli.exporter.into_config() {
                 Ok(config) => config,

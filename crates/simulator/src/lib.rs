@@ -472,11 +472,11 @@ pub fn router(config: &SimulatorConfig) -> Router {
         )
         .route("/order/certificate/{id}/reissue", get(api::reissues))
         .route("/account/subaccount/order", get(api::subaccount_orders))
-        .route("/domain", get(validations::domains))
-        .route("/organization", get(validations::organizations))
+        .route("/domain", get(validations::api::domains))
+        .route("/organization", get(validations::api::organizations))
         .route(
             "/account/subaccount/{id}/domain",
-            get(validations::subaccount_domains),
+            get(validations::api::subaccount_domains),
         )
         .fallback(api::unknown_endpoint)
         .layer(axum::middleware::from_fn_with_state(
@@ -507,7 +507,7 @@ pub fn router(config: &SimulatorConfig) -> Router {
         .route("/_simulator/info", get(control::info))
         .route(
             "/_simulator/validations",
-            get(validations::truth).put(validations::change),
+            get(validations::control::truth).put(validations::control::change),
         )
         .with_state(shared)
 }

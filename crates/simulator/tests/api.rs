@@ -939,30 +939,21 @@ async fn controls_change_what_every_endpoint_says() {
             .status(),
         404
     );
-    assert_eq!(
-        http.delete(format!("{base}/_simulator/orders/{id}"))
+    for (method, path) in [
+        (reqwest::Method::DELETE, format!("/_simulator/orders/{id}")),
+        (reqwest::Method::GET, format!("/_simulator/orders/{id}")),
+        (
+            reqwest::Method::POST,
+            format!("/_simulator/orders/{id}/reissue"),
+        ),
+    ] {
+        let response = http
+            .request(method.clone(), format!("{base}{path}"))
             .send()
             .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        http.get(format!("{base}/_simulator/orders/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        http.post(format!("{base}/_simulator/orders/{id}/reissue"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+            .unwrap();
+        assert_eq!(response.status(), 404, "{method} {path}");
+    }
 
     // Truth listing filters and pages.
     let issued = json_of(

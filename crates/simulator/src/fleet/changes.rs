@@ -244,10 +244,7 @@ mod tests {
     use super::*;
     use crate::catalog::Csr;
     use crate::fleet::generator::at;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-    }
+    use crate::fleet::testing::today;
 
     #[test]
     fn reissue_change_remove_and_create() {

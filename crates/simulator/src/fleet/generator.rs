@@ -679,14 +679,7 @@ const PRODUCT_WEIGHTS: [(u8, u32); 8] = {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-    }
-
-    fn days_left(world: &World, o: &Order) -> Option<i64> {
-        o.valid_till().map(|t| (t - world.today).num_days())
-    }
+    use crate::fleet::testing::{days_left, today};
 
     #[test]
     fn a_seed_gives_the_same_fleet() {

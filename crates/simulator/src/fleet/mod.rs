@@ -24,6 +24,8 @@ mod changes;
 mod generator;
 mod model;
 mod scenarios;
+#[cfg(test)]
+mod testing;
 
 pub(crate) use changes::{Change, NewOrder};
 pub use model::Approval;

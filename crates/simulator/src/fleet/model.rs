@@ -569,10 +569,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-    }
+    use crate::fleet::testing::today;
 
     #[test]
     fn lookups_by_id_thumbprint_and_serial() {

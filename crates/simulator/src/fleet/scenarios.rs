@@ -332,15 +332,7 @@ pub(super) const SCENARIOS: [Scenario; 34] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-    }
-
-    fn days_left(world: &World, o: &Order) -> Option<i64> {
-        o.valid_till().map(|t| (t - world.today).num_days())
-    }
+    use crate::fleet::testing::{days_left, today};
 
     #[test]
     fn twenty_orders_have_every_horizon_and_status() {

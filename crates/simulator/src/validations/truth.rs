@@ -172,13 +172,9 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
-    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
-
     #[test]
     fn the_account_has_every_kind_of_validation() {
-        let today = day(2026, 12, 1);
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let world = World::generate(400, 1, today);
         let v = &world.validations;
         let now = today.and_hms_opt(12, 0, 0).unwrap().and_utc();

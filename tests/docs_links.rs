@@ -212,18 +212,15 @@ fn resolve(root: &Path, page: &Path, dest: &str) -> Option<PathBuf> {
         Some(rest) => (root.to_path_buf(), rest),
         None => (page.parent()?.to_path_buf(), dest),
     };
+    let mut escaped = false;
     for component in Path::new(rest).components() {
         match component {
-            Component::ParentDir => {
-                if !resolved.pop() || !resolved.starts_with(root) {
-                    return None;
-                }
-            }
+            Component::ParentDir => escaped |= !resolved.pop() || !resolved.starts_with(root),
             Component::Normal(part) => resolved.push(part),
             _ => {}
         }
     }
-    resolved.starts_with(root).then_some(resolved)
+    (!escaped && resolved.starts_with(root)).then_some(resolved)
 }
 
 /// `%20` and the like decoded; anything malformed is kept as written.
@@ -299,15 +296,14 @@ fn links(text: &str) -> Vec<Link> {
     for (line_no, raw) in prose_lines(text) {
         let line = without_code_spans(raw);
         let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix('[') {
-            if let Some((_, after)) = rest.split_once("]:") {
-                if let Some(dest) = after.split_whitespace().next() {
-                    found.push(Link {
-                        line: line_no,
-                        dest: dest.trim_matches(['<', '>']).to_string(),
-                    });
-                }
-            }
+        if let Some(rest) = trimmed.strip_prefix('[')
+            && let Some((_, after)) = rest.split_once("]:")
+            && let Some(dest) = after.split_whitespace().next()
+        {
+            found.push(Link {
+                line: line_no,
+                dest: dest.trim_matches(['<', '>']).to_string(),
+            });
         }
         let mut rest = line.as_str();
         while let Some(at) = rest.find("](") {
@@ -387,12 +383,12 @@ fn anchors(text: &str) -> BTreeSet<String> {
         {
             let heading = trimmed[hashes..].trim().trim_end_matches('#').trim_end();
             add(heading, &mut anchors);
-        } else if is_setext_underline(line) {
-            if let Some((prev_no, prev)) = previous {
-                if prev_no + 1 == line_no && is_paragraph_line(prev) {
-                    add(prev.trim(), &mut anchors);
-                }
-            }
+        } else if is_setext_underline(line)
+            && let Some((prev_no, prev)) = previous
+            && prev_no + 1 == line_no
+            && is_paragraph_line(prev)
+        {
+            add(prev.trim(), &mut anchors);
         }
         for attribute in ["id=\"", "name=\""] {
             let mut rest = line;

@@ -3,8 +3,8 @@
 //
 //   (import 'mixin.libsonnet') + { _config+:: { exporterJob: 'my-job' } }
 //
-// and render with mixin/generate.sh (see the README, "Changing thresholds,
-// the job name and the runbook links").
+// and render with mixin/generate.sh (see docs/alerts.md, "Changing
+// thresholds, the job name and the runbook links").
 {
   _config+:: {
     // The scrape job of the exporter: the `job` label Prometheus gives its

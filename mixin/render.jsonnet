@@ -11,8 +11,8 @@ function(mixin=import 'mixin.libsonnet')
   local generated = |||
     Generated from the monitoring mixin in mixin/ by mixin/generate.sh: do not
     edit. Change thresholds, `for` durations, the scrape job and the runbook
-    links in the mixin's _config (README: "Changing thresholds, the job name
-    and the runbook links") and regenerate; a test fails while this file and
+    links in the mixin's _config (docs/alerts.md: "Changing thresholds, the job
+    name and the runbook links") and regenerate; a test fails while this file and
     the mixin differ.
   |||;
   {

@@ -54,7 +54,7 @@ local text = import '../lib/text.libsonnet';
         ),
         p.bargauge(
           'Findings by rule',
-          "Orders breaking each compliance rule (certcentral_compliance_violations, per account). See the README's compliance table for what each rule means and how to change it.",
+          'Orders breaking each compliance rule (certcentral_compliance_violations, per account). See the compliance rules table in docs/metrics.md for what each rule means and how to change it.',
           [t('sort_desc(sum by (rule) (certcentral_compliance_violations{%s}))' % A, legend='{{rule}}', instant=true)],
           w=12,
           h=10,

@@ -11,6 +11,7 @@ pub struct Exporter {
     pub process: Process,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    client: reqwest::blocking::Client,
 }
 
 impl Exporter {
@@ -43,6 +44,7 @@ impl Exporter {
         Exporter {
             process: Process::start("exporter", command),
             base: format!("http://{listen}"),
+            client: http(),
         }
     }
 
@@ -51,9 +53,10 @@ impl Exporter {
         format!("{}{path}", self.base)
     }
 
-    /// Whether `path` answers with a success.
-    fn answers(&self, client: &reqwest::blocking::Client, path: &str) -> bool {
-        client
+    /// Whether `path` answers with a success (`/-/healthy`: it listens;
+    /// `/-/ready`: its first poll is served).
+    pub fn answers(&self, path: &str) -> bool {
+        self.client
             .get(self.url(path))
             .send()
             .is_ok_and(|r| r.status().is_success())
@@ -62,26 +65,28 @@ impl Exporter {
     /// Waits for `/-/healthy` (the server listens); panics if the process
     /// exits meanwhile.
     pub fn wait_healthy(&self, timeout: Duration) {
-        let client = http();
         poll_until(
             "the exporter to listen",
             timeout,
             Duration::from_millis(50),
             &[&self.process],
-            || self.answers(&client, "/-/healthy").then_some(()),
+            || self.answers("/-/healthy").then_some(()),
         );
     }
 
-    /// Waits for `/-/ready` (the first poll is served); panics if the
-    /// process exits meanwhile.
+    /// Waits (60 s at most) for `/-/ready`: the first poll is served.
     pub fn wait_ready(&self) {
-        let client = http();
+        self.wait_ready_within(Duration::from_secs(60));
+    }
+
+    /// Waits for `/-/ready`; panics if the process exits meanwhile.
+    pub fn wait_ready_within(&self, timeout: Duration) {
         poll_until(
             "the exporter to be ready",
-            Duration::from_secs(60),
+            timeout,
             Duration::from_millis(50),
             &[&self.process],
-            || self.answers(&client, "/-/ready").then_some(()),
+            || self.answers("/-/ready").then_some(()),
         );
     }
 

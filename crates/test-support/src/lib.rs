@@ -20,9 +20,9 @@
 //! assert_cmd's deprecated `cargo_bin` did) was rejected: it guesses
 //! Cargo's directory layout, which a configured `build-dir` breaks.
 //!
-//! The crates the harness is built on are re-exported ([`reqwest`],
-//! [`tempfile`]), so that tests that need more of them use the same
-//! versions and features without their own dev-dependencies.
+//! The crates its interface is made of are re-exported: [`reqwest`] (the
+//! blocking client, for tests that need more of it than [`http`] gives)
+//! and [`prometheus_parse`] (the samples of a [`Scrape`]).
 
 mod exporter;
 mod process;
@@ -36,8 +36,8 @@ pub use prometheus::{Prometheus, promtool_check_metrics, tool};
 pub use scrape::{Scrape, Series, value};
 pub use simulator::{Change, Faults, Reissue, Simulator, expected_findings};
 
+pub use prometheus_parse;
 pub use reqwest;
-pub use tempfile;
 
 /// The `certcentral-exporter` binary of the package under test, as a
 /// [`Binary`]: `const BIN: Binary = exporter_binary!();` in a test or

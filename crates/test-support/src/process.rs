@@ -43,7 +43,10 @@ impl Binary {
             return self.command();
         };
         let mut command = Command::new(program);
-        command.args(wrapper_args).arg(self.path).env_remove(API_KEY_ENV);
+        command
+            .args(wrapper_args)
+            .arg(self.path)
+            .env_remove(API_KEY_ENV);
         command
     }
 
@@ -146,21 +149,26 @@ impl Process {
         None
     }
 
-    /// Sends `signal` (`TERM`, `INT`, `HUP`...) and waits (with a
-    /// deadline) for the exit status; also how long it took.
-    pub fn signal(&self, signal: &str, timeout: Duration) -> (Option<ExitStatus>, Duration) {
-        let sent = Instant::now();
+    /// Sends `signal` (`TERM`, `INT`, `HUP`...).
+    pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([format!("-{signal}"), self.pid().to_string()])
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -{signal} {}", self.name);
+    }
+
+    /// Sends `signal` and waits (with a deadline) for the exit status;
+    /// also how long it took.
+    pub fn stop(&self, signal: &str, timeout: Duration) -> (Option<ExitStatus>, Duration) {
+        let sent = Instant::now();
+        self.signal(signal);
         (self.wait_exit(timeout), sent.elapsed())
     }
 
     /// Sends SIGTERM and waits (with a deadline) for the exit status.
     pub fn terminate(&self, timeout: Duration) -> Option<ExitStatus> {
-        self.signal("TERM", timeout).0
+        self.stop("TERM", timeout).0
     }
 }
 

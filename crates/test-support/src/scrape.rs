@@ -82,9 +82,7 @@ impl Scrape {
 }
 
 fn has_labels(sample: &prometheus_parse::Sample, labels: &[(&str, &str)]) -> bool {
-    labels
-        .iter()
-        .all(|(k, v)| sample.labels.get(k) == Some(*v))
+    labels.iter().all(|(k, v)| sample.labels.get(k) == Some(*v))
 }
 
 /// The number of a counter, gauge or untyped sample; NaN for the others.

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use certcentral_test_support::{
-    Binary, Exporter, Prometheus, Scrape, Series, Simulator, exporter_binary, http, poll_until,
-    promtool_check_metrics,
+    Binary, Controls, Exporter, Prometheus, Scrape, Series, Simulator, exporter_binary, http,
+    poll_until, promtool_check_metrics,
 };
 use serde_json::Value as Json;
 
@@ -402,7 +402,7 @@ const TRUTH_ALERTS: [&str; 10] = [
     "CertCentralNamesUncovered",
 ];
 
-fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<AlertKey> {
+fn truth_alerts(orders: &[Json], subaccount_orders: &[Json], now: i64) -> BTreeSet<AlertKey> {
     let key = |name: &str, parts: &[(&str, String)]| -> AlertKey {
         let mut labels: BTreeMap<String, String> = parts
             .iter()
@@ -419,7 +419,7 @@ fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<A
     };
     let mut expected = BTreeSet::new();
     let mut findings: BTreeMap<String, usize> = BTreeMap::new();
-    for order in orders.as_array().expect("truth: a list of orders") {
+    for order in orders {
         let id = order["id"].as_u64().expect("truth: id").to_string();
         let labels = [("order_id", id)];
         let days = order["days_remaining"].as_i64();
@@ -460,10 +460,7 @@ fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<A
     }
     // Subaccount orders have expiry series but no actionable flag: the
     // rules alert on them by days alone.
-    for order in subaccount_orders
-        .as_array()
-        .expect("truth: subaccount orders")
-    {
+    for order in subaccount_orders {
         let status = order["status"].as_str().unwrap_or("");
         let exported =
             matches!(status, "issued" | "reissue_pending") && order["in_report"] == false;
@@ -831,24 +828,21 @@ fn scenario(mode: &Mode) -> Outcome {
         Some(sim) => Some(sim.base.clone()),
         None => simulator_base(&exporter.process.logs()),
     };
-    let truth = |base: &str| -> Option<BTreeSet<AlertKey>> {
-        let get = |path: &str| -> Option<Json> {
-            let response = client.get(format!("{base}{path}")).send().ok()?;
-            response.status().is_success().then_some(())?;
-            response.json().ok()
-        };
-        let orders = get("/_simulator/orders")?;
-        let subaccount_orders = get("/_simulator/subaccount-orders")?;
+    let controls = truth_base
+        .as_deref()
+        .map(Controls::at)
+        .filter(Controls::reachable);
+    let truth = |controls: &Controls| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        Some(truth_alerts(&orders, &subaccount_orders, now))
+        truth_alerts(&controls.orders(), &controls.subaccount_orders(), now)
     };
-    if truth_base.as_deref().and_then(truth).is_none() {
+    if controls.is_none() {
         let demo = std::env::var("CERTCENTRAL_E2E_URL").is_err();
         let note = format!(
-            "the simulator's truth (/_simulator/orders) is not reachable at {truth_base:?}: \
+            "the simulator's truth (/_simulator/) is not reachable at {truth_base:?}: \
              alerts checked against the metrics only"
         );
         if demo {
@@ -890,7 +884,7 @@ fn scenario(mode: &Mode) -> Outcome {
                 unexpected.len()
             ));
         }
-        if let Some(truth) = truth_base.as_deref().and_then(truth) {
+        if let Some(truth) = controls.as_ref().map(truth) {
             let active: BTreeSet<&AlertKey> = active
                 .iter()
                 .filter(|(name, _)| TRUTH_ALERTS.contains(&name.as_str()))

@@ -3,7 +3,7 @@
 //!
 //! Tests talk to real things: the real binary, started as the CertCentral
 //! simulator ([`Simulator`], `certcentral-exporter simulate`, with one typed
-//! method per control endpoint under `/_simulator/`) and as the exporter
+//! method per control endpoint under `/_simulator/`: [`Controls`]) and as the exporter
 //! ([`Exporter`]), over real HTTP; its scrapes parsed as Prometheus would
 //! ([`Scrape`]); a real Prometheus ([`Prometheus`]) and `promtool`
 //! ([`promtool_check_metrics`]). Every child is a [`Process`], killed when
@@ -34,7 +34,7 @@ pub use exporter::Exporter;
 pub use process::{Binary, Process, free_port, http, poll_until, raw_http, wait_for};
 pub use prometheus::{Prometheus, promtool_check_metrics, tool};
 pub use scrape::{Scrape, Series, value};
-pub use simulator::{Change, Faults, Reissue, Simulator, expected_findings};
+pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings};
 
 pub use prometheus_parse;
 pub use reqwest;

@@ -3,6 +3,7 @@
 //! methods.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,12 +15,28 @@ use serde_json::Value;
 
 use crate::process::{Binary, Process, free_port, http, poll_until};
 
-/// The simulator on a free loopback port, stopped when dropped.
+/// The simulator on a free loopback port, stopped when dropped; its
+/// control endpoints are its [`Controls`] (through `Deref`).
 pub struct Simulator {
     pub process: Process,
-    /// `http://127.0.0.1:PORT`, the root of the API and of `/_simulator/`.
+    controls: Controls,
+}
+
+/// The API and the `/_simulator/` endpoints of a simulator: the one a
+/// [`Simulator`] started, or one running elsewhere (the exporter's
+/// `--demo` embeds one), with one typed method per control endpoint.
+pub struct Controls {
+    /// `http://HOST:PORT`, the root of the API and of `/_simulator/`.
     pub base: String,
     client: reqwest::blocking::Client,
+}
+
+impl Deref for Simulator {
+    type Target = Controls;
+
+    fn deref(&self) -> &Controls {
+        &self.controls
+    }
 }
 
 /// The body of a reissue (`POST /_simulator/orders/{id}/reissue`); the
@@ -114,26 +131,36 @@ impl Simulator {
             .args(["simulate", "--listen", &listen])
             .args(["--orders", &orders.to_string(), "--seed", &seed.to_string()])
             .args(extra);
-        let process = Process::start(&format!("simulator-{orders}"), command);
         let simulator = Simulator {
-            process,
-            base: format!("http://{listen}"),
-            client: http(),
+            process: Process::start(&format!("simulator-{orders}"), command),
+            controls: Controls::at(&format!("http://{listen}")),
         };
         // Building a large fleet takes a while.
         let timeout = Duration::from_secs(60) + Duration::from_millis(orders as u64 / 2);
-        let stats = simulator.control("stats");
         poll_until(
             "the simulator to listen",
             timeout,
             Duration::from_millis(50),
             &[&simulator.process],
-            || {
-                let answer = simulator.client.get(&stats).send().ok()?;
-                answer.status().is_success().then_some(())
-            },
+            || simulator.reachable().then_some(()),
         );
         simulator
+    }
+}
+
+impl Controls {
+    /// The simulator at `base` (`http://HOST:PORT`).
+    pub fn at(base: &str) -> Controls {
+        Controls {
+            base: base.trim_end_matches('/').to_owned(),
+            client: http(),
+        }
+    }
+
+    /// Whether it answers on `/_simulator/` (`GET /_simulator/stats`).
+    pub fn reachable(&self) -> bool {
+        let answer = self.client.get(self.control("stats")).send();
+        answer.is_ok_and(|r| r.status().is_success())
     }
 
     /// The API base URL to give the exporter.

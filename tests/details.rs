@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Faults, Scrape, Simulator, exporter_binary, wait_for,
+    Binary, Exporter, Faults, Scrape, Simulator, exporter_binary, faults_flag, wait_for,
 };
 use serde_json::Value;
 
@@ -202,13 +202,12 @@ fn a_budget_far_below_the_due_orders_reads_every_reissue_once_most_urgent_first(
 
 #[test]
 fn slow_details_past_the_poll_timeout_make_progress_with_the_account_up() {
-    let faults = Faults {
+    let faults = faults_flag(&Faults {
         slow_rate: 1.0,
         slow_ms: 300,
         endpoints: Some(vec!["order".into(), "reissue".into()]),
         ..Faults::default()
-    }
-    .json();
+    });
     let sim = Simulator::start(BIN, 200, 7, &["--rate-limit", WINDOWS, "--faults", &faults]);
     let dir = tempfile::tempdir().unwrap();
     // About 24 detail answers fit in one poll's 4 s; the account needs
@@ -326,13 +325,12 @@ fn asked_again(stats: &Value, (details, lists): &(BTreeSet<u64>, BTreeSet<u64>))
 
 #[test]
 fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
-    let faults = Faults {
+    let faults = faults_flag(&Faults {
         slow_rate: 1.0,
         slow_ms: 60,
         endpoints: Some(vec!["order".into(), "reissue".into()]),
         ..Faults::default()
-    }
-    .json();
+    });
     let sim = Simulator::start(BIN, 300, 3, &["--rate-limit", WINDOWS, "--faults", &faults]);
     let dir = tempfile::tempdir().unwrap();
     let args = [
@@ -382,12 +380,11 @@ fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
 
 #[test]
 fn thirty_percent_server_errors_keep_the_account_up_and_the_details_cheap() {
-    let faults = Faults {
+    let faults = faults_flag(&Faults {
         error_rate: 0.3,
         seed: Some(42),
         ..Faults::default()
-    }
-    .json();
+    });
     let sim = Simulator::start(
         BIN,
         300,

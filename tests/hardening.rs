@@ -10,8 +10,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Faults, Process, Scrape, Simulator, exporter_binary, free_port, http,
-    reqwest, value, wait_for,
+    Binary, Exporter, Faults, Process, Scrape, Simulator, exporter_binary, faults_flag, free_port,
+    http, reqwest, value, wait_for,
 };
 
 const BIN: Binary = exporter_binary!();
@@ -460,11 +460,10 @@ fn a_page_of_garbage_fails_polls_of_kind_decode() {
 /// details, counted per endpoint and kind; the poll goes on and succeeds.
 #[test]
 fn order_details_of_unexpected_json_are_counted_and_the_poll_succeeds() {
-    let bad_details = Faults {
+    let bad_details = faults_flag(&Faults {
         bad_detail_rate: 0.5,
         ..Faults::default()
-    }
-    .json();
+    });
     let mut rig = Rig::start(200, 27, &["--faults", &bad_details], &[]);
     let detail_errors = |s: &Scrape| {
         count(

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Faults, Scrape, Simulator, exporter_binary, http, value, wait_for,
+    Binary, Exporter, Faults, Scrape, Simulator, exporter_binary, faults_flag, http, value,
+    wait_for,
 };
 
 const BIN: Binary = exporter_binary!();
@@ -121,11 +122,10 @@ fn a_rejected_key_is_never_shown() {
 /// debug level in JSON: each line stays JSON and none holds the key.
 #[test]
 fn every_fault_with_json_debug_logs() {
-    let bad_details = Faults {
+    let bad_details = faults_flag(&Faults {
         bad_detail_rate: 0.5,
         ..Faults::default()
-    }
-    .json();
+    });
     let sim = Simulator::start(
         BIN,
         150,

@@ -8,6 +8,7 @@ use crate::scrape::Scrape;
 
 /// The exporter, stopped when dropped.
 pub struct Exporter {
+    /// The exporter process.
     pub process: Process,
     /// `http://127.0.0.1:PORT`.
     pub base: String,

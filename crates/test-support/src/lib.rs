@@ -34,7 +34,7 @@ pub use exporter::Exporter;
 pub use process::{Binary, Process, free_port, http, poll_until, raw_http, wait_for};
 pub use prometheus::{Prometheus, promtool_check_metrics, tool};
 pub use scrape::{Scrape, Series, value};
-pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings};
+pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings, faults_flag};
 
 pub use prometheus_parse;
 pub use reqwest;

@@ -53,6 +53,7 @@ pub fn promtool_check_metrics(text: &str) -> Vec<String> {
 /// A Prometheus (`$PROMETHEUS` or the one on PATH) scraping one target,
 /// with its own storage, stopped when dropped.
 pub struct Prometheus {
+    /// The `prometheus` process.
     pub process: Process,
     /// `http://127.0.0.1:PORT`.
     pub base: String,

@@ -4,15 +4,20 @@ use std::collections::BTreeMap;
 
 /// A parsed scrape: the text as served and its samples.
 pub struct Scrape {
+    /// The exposition as served.
     pub text: String,
+    /// Its samples, in order.
     pub samples: Vec<prometheus_parse::Sample>,
 }
 
 /// One counter, gauge or untyped sample with its labels in order, for
 /// tests that key maps by label sets.
 pub struct Series {
+    /// The metric's name.
     pub name: String,
+    /// Its labels, by name.
     pub labels: BTreeMap<String, String>,
+    /// Its value.
     pub value: f64,
 }
 

@@ -13,11 +13,14 @@ use reqwest::blocking::{RequestBuilder, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+pub use certcentral_exporter::simulator::faults::Faults;
+
 use crate::process::{Binary, Process, free_port, http, poll_until};
 
 /// The simulator on a free loopback port, stopped when dropped; its
 /// control endpoints are its [`Controls`] (through `Deref`).
 pub struct Simulator {
+    /// The `simulate` process.
     pub process: Process,
     controls: Controls,
 }
@@ -54,6 +57,7 @@ pub struct Reissue {
 /// given is set, the others kept.
 #[derive(Debug, Default, Serialize)]
 pub struct Change {
+    /// A new status, as the report names it (`issued`, `revoked`...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// New expiry of the certificate the report shows.
@@ -62,58 +66,35 @@ pub struct Change {
     /// Or move that expiry by this many days.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_till_days: Option<i64>,
+    /// Auto-renewal on or off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_renew: Option<bool>,
+    /// Auto-reissue on or off (Multi-year Plans).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_reissue: Option<bool>,
+    /// Whether the order has duplicate certificates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_duplicates: Option<bool>,
+    /// Whether the order was renewed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_renewed: Option<bool>,
+    /// Renewal notices off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_renewal_notifications: Option<bool>,
+    /// Out of contract.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_out_of_contract: Option<bool>,
+    /// CT logging off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_ct: Option<bool>,
+    /// A new common name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub common_name: Option<String>,
 }
 
-/// The simulator's fault mode (`PUT /_simulator/faults`, or `--faults` at
-/// start): rates are shares of API requests, from 0 to 1; the default is
-/// no fault.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Faults {
-    /// Answer HTTP 500 with the documented error body.
-    pub error_rate: f64,
-    /// The next this many API requests answer 429, whatever the windows.
-    pub rate_limit_burst: u32,
-    /// Answer this share only after `slow_ms`.
-    pub slow_rate: f64,
-    pub slow_ms: u64,
-    /// Send half the body, then reset the connection.
-    pub reset_rate: f64,
-    /// Report pages cut short inside a row.
-    pub truncate_report_rate: f64,
-    /// Report pages of garbage.
-    pub garbage_report_rate: f64,
-    /// Order details and reissue lists that are not the documented JSON.
-    pub bad_detail_rate: f64,
-    /// Only these endpoints (`report`, `order`, `reissue`,
-    /// `subaccount_orders`, `order_create`); all when absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoints: Option<Vec<String>>,
-    /// Reseeds the fault generator when set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-}
-
-impl Faults {
-    /// The fault spec as JSON, the value of the simulator's `--faults`.
-    pub fn json(&self) -> String {
-        serde_json::to_string(self).expect("a fault spec serializes")
-    }
+/// The value of `simulate --faults` for `faults`.
+pub fn faults_flag(faults: &Faults) -> String {
+    serde_json::to_string(faults).expect("a fault spec serializes")
 }
 
 impl Simulator {

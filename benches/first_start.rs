@@ -24,13 +24,12 @@
 //! wall time, so at a high scale a figure can be late by up to 2.5 s times
 //! the scale (printed with the table).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{Exporter, Simulator, http};
+use certcentral_test_support::{Binary, Exporter, Reissue, Simulator, exporter_binary, http};
+
+const BIN: Binary = exporter_binary!();
 
 /// Poll interval and windows at real speed (the exporter's defaults).
 const POLL_INTERVAL_SECS: f64 = 900.0;
@@ -76,9 +75,12 @@ fn run(orders: usize, scale: f64, percent: usize) -> Run {
         .map(|(n, secs)| format!("{n}/{}ms", (secs * 1000.0 / scale).round() as u64))
         .collect::<Vec<_>>()
         .join(",");
-    let sim = Simulator::start(orders, 17, &["--rate-limit", &windows]);
+    let sim = Simulator::start(BIN, orders, 17, &["--rate-limit", &windows]);
     let client = http();
-    let till = (chrono::Utc::now().date_naive() + chrono::Duration::days(106)).to_string();
+    let lagging = Reissue {
+        valid_till: Some(chrono::Utc::now().date_naive() + chrono::Duration::days(106)),
+        report_lags: true,
+    };
     let issued: Vec<u64> = sim
         .orders()
         .iter()
@@ -86,13 +88,8 @@ fn run(orders: usize, scale: f64, percent: usize) -> Run {
         .filter_map(|o| o["id"].as_u64())
         .collect();
     let step = (100 / percent.max(1)).max(1);
-    for id in issued.iter().step_by(step) {
-        client
-            .post(format!("{}/_simulator/orders/{id}/reissue", sim.base))
-            .json(&serde_json::json!({"valid_till": till, "report_lags": true}))
-            .send()
-            .and_then(|r| r.error_for_status())
-            .expect("reissue");
+    for &id in issued.iter().step_by(step) {
+        sim.reissue(id, &lagging);
     }
     let truth = sim.orders();
     let exported: BTreeMap<u64, (f64, Option<i64>)> = truth
@@ -121,6 +118,7 @@ fn run(orders: usize, scale: f64, percent: usize) -> Run {
     let interval = format!("{}ms", (POLL_INTERVAL_SECS * 1000.0 / scale).round() as u64);
     let started = Instant::now();
     let exporter = Exporter::start(
+        BIN,
         &[
             "--certcentral.url",
             &sim.api_url(),

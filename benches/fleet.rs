@@ -47,20 +47,22 @@
 //! `BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2"` (variables given to the
 //! exporter and simulator processes, for allocator experiments).
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use certcentral_exporter::certcentral::report::{ParseContext, parse_page};
+use certcentral_test_support::{
+    Binary, Exporter, Process, Simulator, exporter_binary, poll_until, raw_http,
+};
 
 #[path = "fleet/prometheus.rs"]
 mod prometheus;
 
-const BIN: &str = env!("CARGO_BIN_EXE_certcentral-exporter");
+const BIN: Binary = exporter_binary!();
 /// Rate limits far above CertCentral's, on both sides: the benchmark
 /// measures the exporter, not the limiter.
 const RATE_LIMIT: &str = "1000000/3m,100000/5s";
@@ -207,124 +209,62 @@ impl Settings {
 
 // ------------------------------------------------------------- processes
 
-/// A child process, killed and reaped when dropped (on every exit path,
-/// panics included), its output kept in a file.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-    program: String,
+/// `program` (this build of `certcentral-exporter`, or another one to
+/// compare with) as the benchmark runs it: with the variables of
+/// `BENCH_EXPORTER_ENV` and an API key.
+fn bench_command(program: &OsStr) -> Command {
+    let mut command = Command::new(program);
+    // BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2 ...": allocator experiments.
+    if let Ok(vars) = std::env::var("BENCH_EXPORTER_ENV") {
+        for pair in vars.split_whitespace() {
+            if let Some((key, value)) = pair.split_once('=') {
+                command.env(key, value);
+            }
+        }
+    }
+    command.env("CERTCENTRAL_API_KEY", "bench-exporter");
+    command
 }
 
-impl Proc {
-    /// `certcentral-exporter` with `args`.
-    fn spawn(dir: &Path, name: &str, args: &[&str]) -> Proc {
-        Proc::spawn_exporter(BIN.as_ref(), dir, name, args)
-    }
-
-    /// `program` (this build of `certcentral-exporter`, or another one to
-    /// compare with) with `args`.
-    fn spawn_exporter(program: &std::ffi::OsStr, dir: &Path, name: &str, args: &[&str]) -> Proc {
-        let mut command = Command::new(program);
-        // BENCH_EXPORTER_ENV="MALLOC_ARENA_MAX=2 ...": allocator experiments.
-        if let Ok(vars) = std::env::var("BENCH_EXPORTER_ENV") {
-            for pair in vars.split_whitespace() {
-                if let Some((key, value)) = pair.split_once('=') {
-                    command.env(key, value);
-                }
-            }
-        }
-        command
-            .args(args)
-            .env("CERTCENTRAL_API_KEY", "bench-exporter");
-        Proc::spawn_command(dir, name, command)
-    }
-
-    /// Any program (Prometheus), its output in `dir/name.log`.
-    fn spawn_command(dir: &Path, name: &str, mut command: Command) -> Proc {
-        let log = dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).expect("log file");
-        let program = command.get_program().to_string_lossy().into_owned();
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {program}: {e}"));
-        Proc {
-            child,
-            log,
-            program,
+/// The CPU time of `process` so far, two ways.
+fn cpu(process: &Process) -> Cpu {
+    let pid = process.pid();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // Fields after the command name, which is in parentheses.
+    let after = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line; `after`
+    // starts at field 3.
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    let mut threads_ns: u64 = 0;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            threads_ns += std::fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+                .unwrap_or(0);
         }
     }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn logs(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = std::fs::File::open(&self.log) {
-            let _ = file.read_to_string(&mut text);
-        }
-        text
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "{} exited ({status}); its log:\n{}",
-                self.program,
-                tail(&self.logs(), 3000)
-            );
-        }
-    }
-
-    /// The process's CPU time so far, two ways.
-    fn cpu(&self) -> Cpu {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("stat");
-        // Fields after the command name, which is in parentheses.
-        let after = &stat[stat.rfind(')').expect("stat format") + 2..];
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of the whole line; `after`
-        // starts at field 3.
-        let ticks: u64 =
-            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-        let mut threads_ns: u64 = 0;
-        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.pid())) {
-            for task in tasks.flatten() {
-                threads_ns += std::fs::read_to_string(task.path().join("schedstat"))
-                    .ok()
-                    .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
-                    .unwrap_or(0);
-            }
-        }
-        Cpu {
-            stat: ticks as f64 / clock_ticks_per_second(),
-            threads: threads_ns as f64 / 1e9,
-        }
-    }
-
-    /// (VmHWM, VmRSS) in MB.
-    fn memory_mb(&self) -> (f64, f64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("status");
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse::<f64>().ok())
-                .expect("VmHWM/VmRSS in /proc/PID/status")
-        };
-        (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
+    Cpu {
+        stat: ticks as f64 / clock_ticks_per_second(),
+        threads: threads_ns as f64 / 1e9,
     }
 }
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// (VmHWM, VmRSS) of `process` in MB.
+fn memory_mb(process: &Process) -> (f64, f64) {
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", process.pid())).expect("status");
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .expect("VmHWM/VmRSS in /proc/PID/status")
+    };
+    (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
 }
 
 /// CPU time of a process: utime+stime from `/proc/PID/stat` (every
@@ -362,93 +302,17 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn tail(text: &str, chars: usize) -> &str {
-    let start = text.len().saturating_sub(chars);
-    let start = (start..text.len())
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(text.len());
-    &text[start..]
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Polls `check` every 20 ms until it returns `Some`, or panics after
-/// `timeout`.
-fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn http(timeout: Duration) -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .no_gzip()
-        .timeout(timeout)
-        .build()
-        .expect("http client")
-}
-
-fn answers_ok(client: &reqwest::blocking::Client, url: &str) -> bool {
-    client
-        .get(url)
-        .send()
-        .is_ok_and(|r| r.status().is_success())
-}
-
 /// Time allowed for something that grows with the fleet.
 fn scaled(orders: usize, base_secs: u64) -> Duration {
     Duration::from_secs(base_secs) + Duration::from_millis(orders as u64 / 2)
 }
 
-struct Simulator {
-    /// Kept for its Drop: the simulator stops with this value.
-    _proc: Proc,
-    base: String,
-}
-
-impl Simulator {
-    fn start(dir: &Path, orders: usize) -> Simulator {
-        let listen = format!("127.0.0.1:{}", free_port());
-        let orders_text = orders.to_string();
-        let mut proc = Proc::spawn(
-            dir,
-            &format!("simulator-{orders}"),
-            &[
-                "--log.level",
-                "warn",
-                "simulate",
-                "--listen",
-                &listen,
-                "--orders",
-                &orders_text,
-                "--seed",
-                "1",
-                "--rate-limit",
-                RATE_LIMIT,
-            ],
-        );
-        let base = format!("http://{listen}");
-        let client = http(Duration::from_secs(2));
-        let stats = format!("{base}/_simulator/stats");
-        wait_for("the simulator to listen", scaled(orders, 60), || {
-            proc.assert_running();
-            answers_ok(&client, &stats).then_some(())
-        });
-        Simulator { _proc: proc, base }
-    }
+/// The simulator as the benchmark runs it: seed 1, its limits far away,
+/// logging warnings only.
+fn simulator(orders: usize) -> Simulator {
+    let mut command = bench_command(BIN.path().as_os_str());
+    command.args(["--log.level", "warn"]);
+    Simulator::spawn(command, orders, 1, &["--rate-limit", RATE_LIMIT])
 }
 
 // ------------------------------------------------------- in-process parse
@@ -522,7 +386,7 @@ fn bare_csv_pass(bytes: &[u8]) -> usize {
 /// simulator gzips it. Pages are dropped as they are done, so that the
 /// benchmark's own memory stays small at 1M orders.
 fn measure_parse(sim: &Simulator, orders: usize) -> ParseCost {
-    let client = http(Duration::from_secs(120));
+    let client = raw_http(Duration::from_secs(120));
     let mut cost = ParseCost::default();
     let mut context = ParseContext::default();
     let mut offset = 0;
@@ -572,9 +436,9 @@ fn measure_parse(sim: &Simulator, orders: usize) -> ParseCost {
 
 // -------------------------------------------------------------- exporter
 
-struct Exporter {
-    proc: Proc,
-    base: String,
+/// An exporter polling the simulator, as measured here.
+struct Measured {
+    exporter: Exporter,
     /// Order details are read (no `--certcentral.detail-budget 0`).
     details: bool,
 }
@@ -589,20 +453,16 @@ struct PollCost {
     rss_after_poll: f64,
 }
 
-impl Exporter {
-    fn start(dir: &Path, name: &str, sim: &Simulator, extra: &[&str]) -> Exporter {
-        Exporter::start_program(BIN.as_ref(), dir, name, sim, extra)
+/// How often the measuring waits look.
+const EVERY: Duration = Duration::from_millis(20);
+
+impl Measured {
+    fn start(sim: &Simulator, extra: &[&str]) -> Measured {
+        Measured::start_program(BIN.path().as_os_str(), sim, extra)
     }
 
-    fn start_program(
-        program: &std::ffi::OsStr,
-        dir: &Path,
-        name: &str,
-        sim: &Simulator,
-        extra: &[&str],
-    ) -> Exporter {
-        let listen = format!("127.0.0.1:{}", free_port());
-        let url = format!("{}/services/v2", sim.base);
+    fn start_program(program: &OsStr, sim: &Simulator, extra: &[&str]) -> Measured {
+        let url = sim.api_url();
         let mut args = vec![
             "--certcentral.url",
             &url,
@@ -610,23 +470,23 @@ impl Exporter {
             RATE_LIMIT,
             "--storage.path",
             "",
-            "--web.listen-address",
-            &listen,
             "--log.level",
             "info",
         ];
         args.extend_from_slice(extra);
-        let proc = Proc::spawn_exporter(program, dir, name, &args);
-        Exporter {
-            proc,
-            base: format!("http://{listen}"),
+        Measured {
+            exporter: Exporter::spawn(bench_command(program), &args),
             details: !extra.contains(&"--certcentral.detail-budget"),
         }
     }
 
+    fn process(&self) -> &Process {
+        &self.exporter.process
+    }
+
     /// Successful polls so far, with each one's `duration_ms`, from the log.
     fn polls(&self) -> Vec<Duration> {
-        self.proc
+        self.process()
             .logs()
             .lines()
             .filter(|l| l.contains("poll succeeded"))
@@ -640,26 +500,24 @@ impl Exporter {
     }
 
     fn assert_no_failed_poll(&self) {
-        let logs = self.proc.logs();
         assert!(
-            !logs.contains("poll failed"),
+            !self.process().logs().contains("poll failed"),
             "a poll failed:\n{}",
-            tail(&logs, 3000)
+            self.process().tail()
         );
     }
 
     /// Waits for the first poll, measuring it.
-    fn first_poll(&mut self, spawned: Instant, orders: usize) -> PollCost {
-        let client = http(Duration::from_secs(5));
-        let healthy = format!("{}/-/healthy", self.base);
-        let ready = format!("{}/-/ready", self.base);
-        let proc = &mut self.proc;
-        wait_for("/-/healthy", Duration::from_secs(30), || {
-            proc.assert_running();
-            answers_ok(&client, &healthy).then_some(())
-        });
-        let cpu_before = self.proc.cpu();
-        let proc = &mut self.proc;
+    fn first_poll(&self, spawned: Instant, orders: usize) -> PollCost {
+        let watched = [self.process()];
+        poll_until(
+            "/-/healthy",
+            Duration::from_secs(30),
+            EVERY,
+            &watched,
+            || self.exporter.answers("/-/healthy").then_some(()),
+        );
+        let cpu_before = cpu(self.process());
         // With details, the first poll reads every order's details too
         // (about 2 ms of wall each on a loaded 2-core machine).
         let allowed = if self.details {
@@ -667,17 +525,24 @@ impl Exporter {
         } else {
             scaled(orders, 120)
         };
-        wait_for("/-/ready (the first poll)", allowed, || {
-            proc.assert_running();
-            answers_ok(&client, &ready).then_some(())
-        });
+        poll_until(
+            "/-/ready (the first poll)",
+            allowed,
+            EVERY,
+            &watched,
+            || self.exporter.answers("/-/ready").then_some(()),
+        );
         let ready_wall = spawned.elapsed();
-        let cpu = self.proc.cpu().since(cpu_before);
-        let (hwm, rss) = self.proc.memory_mb();
+        let cpu = cpu(self.process()).since(cpu_before);
+        let (hwm, rss) = memory_mb(self.process());
         self.assert_no_failed_poll();
-        let poll_wall = wait_for("the poll's log line", Duration::from_secs(5), || {
-            self.polls().first().copied()
-        });
+        let poll_wall = poll_until(
+            "the poll's log line",
+            Duration::from_secs(5),
+            EVERY,
+            &[],
+            || self.polls().first().copied(),
+        );
         PollCost {
             poll_wall,
             ready_wall,
@@ -745,7 +610,7 @@ fn scrape(url: &str, encoding: Encoding) -> Duration {
 
 /// The body of one scrape, as the client gets it (gzip still deflated).
 fn body_bytes(url: &str, encoding: Encoding) -> Vec<u8> {
-    let mut request = http(Duration::from_secs(300)).get(url);
+    let mut request = raw_http(Duration::from_secs(300)).get(url);
     if let Encoding::Gzip = encoding {
         request = request.header("Accept-Encoding", "gzip");
     }
@@ -838,7 +703,6 @@ fn load_average() -> f64 {
 }
 
 fn run_mode(
-    dir: &Path,
     sim: &Simulator,
     orders: usize,
     mode: Mode,
@@ -849,22 +713,22 @@ fn run_mode(
     let spawned = Instant::now();
     let mut args = vec!["--poll.interval", "1h"];
     args.extend_from_slice(mode.args());
-    let mut exporter = Exporter::start(dir, &format!("exporter-{orders}-{mode:?}"), sim, &args);
+    let exporter = Measured::start(sim, &args);
     let poll = exporter.first_poll(spawned, orders);
-    let metrics = format!("{}/metrics", exporter.base);
+    let metrics = exporter.exporter.url("/metrics");
     // One gzip scrape alone (no other scraper on the cores), then ten.
     let first_gzip = scrape(&metrics, Encoding::Gzip);
     check_gzip(&metrics);
     // Gzip first (what Prometheus asks for), then plain: the peak after
     // the gzip phase is the one a Prometheus-only exporter sees.
     let gzip = concurrent_scrapes(&metrics, Encoding::Gzip, settings);
-    let (hwm_after_gzip, _) = exporter.proc.memory_mb();
+    let (hwm_after_gzip, _) = memory_mb(exporter.process());
     let plain = concurrent_scrapes(&metrics, Encoding::Plain, settings);
-    exporter.proc.assert_running();
+    exporter.process().assert_running();
     exporter.assert_no_failed_poll();
-    let (hwm_end, rss_end) = exporter.proc.memory_mb();
+    let (hwm_end, rss_end) = memory_mb(exporter.process());
     drop(exporter);
-    let later_cpu = (mode == Mode::Report).then(|| later_poll_cpu(dir, sim, orders, mode));
+    let later_cpu = (mode == Mode::Report).then(|| later_poll_cpu(sim, orders, mode));
     let row = Row {
         orders,
         mode,
@@ -887,19 +751,18 @@ fn run_mode(
 /// second), nothing scraping it, measured from the log line of its 2nd poll
 /// to that of its 4th, per poll (each with the render of the poll before,
 /// as every poll has one).
-fn later_poll_cpu(dir: &Path, sim: &Simulator, orders: usize, mode: Mode) -> f64 {
+fn later_poll_cpu(sim: &Simulator, orders: usize, mode: Mode) -> f64 {
     // The timeout defaults to the interval: a first poll of a large
     // account takes longer than a second.
     let mut args = vec!["--poll.interval", "1s", "--poll.timeout", "10m"];
     args.extend_from_slice(mode.args());
-    let name = format!("exporter-{orders}-{mode:?}-later");
-    let mut exporter = Exporter::start(dir, &name, sim, &args);
+    let exporter = Measured::start(sim, &args);
     let mut cpu_at_poll = Vec::new();
-    wait_for("4 polls", scaled(orders, 240), || {
-        exporter.proc.assert_running();
+    let watched = [exporter.process()];
+    poll_until("4 polls", scaled(orders, 240), EVERY, &watched, || {
         // Polls are a second apart at least; the check runs every 20 ms.
         while cpu_at_poll.len() < exporter.polls().len() {
-            cpu_at_poll.push(exporter.proc.cpu());
+            cpu_at_poll.push(cpu(exporter.process()));
         }
         (cpu_at_poll.len() >= 4).then_some(())
     });
@@ -1027,7 +890,6 @@ struct Soak {
 /// scrapers from the 4th poll on (gzip ones scraping every second, plain
 /// ones every 5 s), sampling RSS every 50 ms.
 fn soak(
-    dir: &Path,
     sim: &Simulator,
     orders: usize,
     polls: usize,
@@ -1037,9 +899,7 @@ fn soak(
     let load = load_average();
     let started = Instant::now();
     let interval_text = format!("{interval}s");
-    let mut exporter = Exporter::start(
-        dir,
-        "exporter-soak",
+    let exporter = Measured::start(
         sim,
         &[
             "--poll.interval",
@@ -1058,7 +918,7 @@ fn soak(
     let mut scrapers = Vec::new();
     let mut started_scrapers = false;
     let (scrapers_gzip, scrapers_plain) = scrapers_mix;
-    let metrics = format!("{}/metrics", exporter.base);
+    let metrics = exporter.exporter.url("/metrics");
     let deadline = (scaled(orders, 10) + Duration::from_secs(interval)) * (polls as u32 + 1);
     let give_up = Instant::now() + deadline;
     // Polls 1 to 4 run without scrapes: polls 3 and 4 give the steady-state poll CPU.
@@ -1067,13 +927,13 @@ fn soak(
     // `polls + 1` so that the last cycle is whole.
     let mut seen = 0;
     while seen <= polls {
-        exporter.proc.assert_running();
+        exporter.process().assert_running();
         assert!(
             Instant::now() < give_up,
             "soak: {seen} polls in {deadline:?}"
         );
         let done = exporter.polls().len();
-        let (h, rss) = exporter.proc.memory_mb();
+        let (h, rss) = memory_mb(exporter.process());
         hwm = h;
         if seen > 0 {
             let cycle = seen - 1;
@@ -1092,7 +952,7 @@ fn soak(
             }
             floors.push(rss);
             highs.push(rss);
-            cpu_at.push(exporter.proc.cpu());
+            cpu_at.push(cpu(exporter.process()));
         }
         if seen >= QUIET_POLLS && !started_scrapers {
             let every = |encoding| match encoding {
@@ -1237,9 +1097,9 @@ fn machine() -> String {
 
 fn main() {
     let settings = Settings::from_env();
-    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = BIN.path().display();
     eprintln!(
-        "fleet benchmark ({}): {}; load average {:.2}; binary {BIN}",
+        "fleet benchmark ({}): {}; load average {:.2}; binary {binary}",
         if settings.full {
             "full"
         } else {
@@ -1257,7 +1117,7 @@ fn main() {
     }
     for &orders in &sizes {
         eprintln!("{orders} orders: starting the simulator");
-        let sim = Simulator::start(dir.path(), orders);
+        let sim = simulator(orders);
         if settings.sizes.contains(&orders) {
             eprintln!("{orders} orders: reading and parsing the report in-process");
             let parse = Arc::new(measure_parse(&sim, orders));
@@ -1267,14 +1127,13 @@ fn main() {
             for mode in [Mode::Report, Mode::Details, Mode::Horizon] {
                 if settings.runs_mode(mode, orders) {
                     eprintln!("{orders} orders: exporter, {}", mode.name());
-                    rows.push(run_mode(dir.path(), &sim, orders, mode, &parse, &settings));
+                    rows.push(run_mode(&sim, orders, mode, &parse, &settings));
                 }
             }
         }
         if settings.soak_polls > 0 && orders == settings.soak_orders {
             eprintln!("{orders} orders: soak, {} polls", settings.soak_polls);
             soak_result = Some(soak(
-                dir.path(),
                 &sim,
                 orders,
                 settings.soak_polls,
@@ -1289,7 +1148,7 @@ fn main() {
     println!("Machine: {}", machine());
     println!("Commit: {}", commit());
     println!(
-        "Exporter: {BIN}, against `certcentral-exporter simulate` (seed 1, CSRs included) over loopback, \
+        "Exporter: {binary}, against `certcentral-exporter simulate` (seed 1, CSRs included) over loopback, \
          rate limits {RATE_LIMIT} on both sides; poll CPU = the exporter's utime+stime from /-/healthy to /-/ready \
          (refined to the ns by its threads' schedstat); later poll CPU = per poll from the 2nd to the 4th poll of a second exporter polling every second; parse and csv columns are thread CPU in this process over the same bytes; \
          scrapes: {SCRAPERS} concurrent bare HTTP/1.1 scrapers reading whole responses."
@@ -1308,7 +1167,7 @@ fn main() {
     let mut scraped_rows = Vec::new();
     for &orders in &scraped.sizes {
         eprintln!("{orders} orders: Prometheus scraping both shapes");
-        scraped_rows.push(prometheus::run(dir.path(), orders, &scraped));
+        scraped_rows.push(prometheus::run(orders, &scraped));
     }
     prometheus::print(&scraped_rows, &scraped);
 }

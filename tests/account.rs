@@ -1,10 +1,12 @@
 //! The whole account: order details, reissues and subaccount orders, read
 //! inside the rate limit, and remembered across restarts.
 
-mod common;
-
-use common::{Exporter, Simulator, http};
+use certcentral_test_support::{
+    Binary, Exporter, Faults, Reissue, Scrape, Simulator, exporter_binary,
+};
 use serde_json::Value;
+
+const BIN: Binary = exporter_binary!();
 
 /// CertCentral's windows (1,000 per 3 minutes, 100 per 5 seconds), 120
 /// times faster, enforced by the simulator and known to the exporter.
@@ -19,6 +21,7 @@ fn requests(stats: &Value, endpoint: &str) -> u64 {
 fn exporter(sim: &Simulator, store: &str, interval: &str) -> Exporter {
     let url = sim.api_url();
     Exporter::start(
+        BIN,
         &[
             "--certcentral.url",
             &url,
@@ -56,7 +59,7 @@ fn pages_unchanged(exporter: &Exporter) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn after_polls(exporter: &Exporter, polls: f64) -> common::Scrape {
+fn after_polls(exporter: &Exporter, polls: f64) -> Scrape {
     exporter.scrape_until(&format!("{polls} polls"), |s| {
         s.value("certcentral_polls_total", &[("result", "success")])
             .unwrap_or(0.0)
@@ -68,10 +71,10 @@ fn after_polls(exporter: &Exporter, polls: f64) -> common::Scrape {
 
 #[test]
 fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
-    let sim = Simulator::start(10_000, 11, &["--rate-limit", WINDOWS]);
+    let sim = Simulator::start(BIN, 10_000, 11, &["--rate-limit", WINDOWS]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap();
-    let mut first = exporter(&sim, store, "20s");
+    let first = exporter(&sim, store, "20s");
     first.wait_ready();
     after_polls(&first, 1.0);
     // The poll is counted as it ends; its render follows.
@@ -131,25 +134,8 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
         .filter(simple)
         .find(|o| o["id"] != plain["id"])
         .unwrap();
-    let client = http();
-    let touched: Value = client
-        .post(format!(
-            "{}/_simulator/orders/{}/touch",
-            sim.base, plain["id"]
-        ))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let moved: Value = client
-        .post(format!(
-            "{}/_simulator/orders/{}/reissue",
-            sim.base, reissued["id"]
-        ))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let touched = sim.touch(plain["id"].as_u64().unwrap());
+    let moved = sim.reissue(reissued["id"].as_u64().unwrap(), &Reissue::default());
     after_polls(&first, 3.0);
     let (pages, unchanged) = pages_unchanged(&first)[2];
     assert!(
@@ -163,7 +149,7 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
         1,
         "only the reissued order has reissues"
     );
-    let expiry_of = |scrape: &common::Scrape, id: &Value| {
+    let expiry_of = |scrape: &Scrape, id: &Value| {
         scrape.value(
             "certcentral_certificate_expiry_timestamp_seconds",
             &[("order_id", &id.to_string())],
@@ -187,7 +173,7 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
 
     // A restart with the store costs the report pages and nothing more.
     let before = sim.stats();
-    let mut second_run = exporter(&sim, store, "1h");
+    let second_run = exporter(&sim, store, "1h");
     second_run.wait_ready();
     let after = sim.stats();
     assert_eq!(requests(&after, "report") - requests(&before, "report"), 11);
@@ -209,7 +195,7 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
     let before = sim.stats();
-    let mut third_run = exporter(&sim, store, "1h");
+    let third_run = exporter(&sim, store, "1h");
     third_run.wait_ready();
     let logs = third_run.process.logs();
     assert!(logs.contains("cannot be trusted"), "{logs}");
@@ -223,16 +209,11 @@ fn ten_thousand_orders_inside_the_rate_limit_then_only_what_changed() {
 
 #[test]
 fn subaccount_orders_match_the_simulator_and_are_exported_once() {
-    let sim = Simulator::start(400, 9, &["--rate-limit", WINDOWS]);
-    let mut exporter = exporter(&sim, "", "1h");
+    let sim = Simulator::start(BIN, 400, 9, &["--rate-limit", WINDOWS]);
+    let exporter = exporter(&sim, "", "1h");
     exporter.wait_ready();
     let scrape = exporter.scrape();
-    let truth: Vec<Value> = http()
-        .get(format!("{}/_simulator/subaccount-orders", sim.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let truth = sim.subaccount_orders();
     assert!(truth.iter().any(|o| o["in_report"] == true));
     let mut counts = std::collections::BTreeMap::new();
     for order in &truth {
@@ -281,10 +262,10 @@ fn subaccount_orders_match_the_simulator_and_are_exported_once() {
 
 #[test]
 fn a_429_burst_and_a_run_of_500s_are_ridden_out_without_losing_data() {
-    let sim = Simulator::start(300, 4, &["--rate-limit", WINDOWS]);
-    let mut exporter = exporter(&sim, "", "2s");
+    let sim = Simulator::start(BIN, 300, 4, &["--rate-limit", WINDOWS]);
+    let exporter = exporter(&sim, "", "2s");
     exporter.wait_ready();
-    let count = |s: &common::Scrape| {
+    let count = |s: &Scrape| {
         s.samples
             .iter()
             .filter(|x| x.metric == "certcentral_certificate_days_remaining")
@@ -292,17 +273,10 @@ fn a_429_burst_and_a_run_of_500s_are_ridden_out_without_losing_data() {
     };
     let baseline = count(&exporter.scrape());
     assert!(baseline > 100);
-    let faults = |spec: &str| {
-        let status = http()
-            .put(format!("{}/_simulator/faults", sim.base))
-            .body(spec.to_owned())
-            .send()
-            .unwrap()
-            .status();
-        assert_eq!(status, 200);
-    };
-
-    faults(r#"{"rate_limit_burst": 6}"#);
+    sim.set_faults(&Faults {
+        rate_limit_burst: 6,
+        ..Faults::default()
+    });
     let scrape = exporter.scrape_until("the 429s to be counted", |s| {
         s.sum("certcentral_api_requests_total", &[("code", "429")]) >= 6.0
     });
@@ -324,7 +298,10 @@ fn a_429_burst_and_a_run_of_500s_are_ridden_out_without_losing_data() {
         "no poll failed for the burst"
     );
 
-    faults(r#"{"error_rate": 1.0}"#);
+    sim.set_faults(&Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
     let down = exporter.scrape_until("the outage to show", |s| {
         s.value("certcentral_up", &[]) == Some(0.0)
     });
@@ -338,7 +315,7 @@ fn a_429_burst_and_a_run_of_500s_are_ridden_out_without_losing_data() {
             .is_some_and(|v| v >= 3.0)
     );
 
-    faults("{}");
+    sim.set_faults(&Faults::default());
     let up = exporter.scrape_until("recovery", |s| s.value("certcentral_up", &[]) == Some(1.0));
     assert_eq!(count(&up), baseline);
     let logs = exporter.process.logs();
@@ -355,8 +332,8 @@ fn a_429_burst_and_a_run_of_500s_are_ridden_out_without_losing_data() {
 
 #[test]
 fn several_accounts_from_a_config_file_each_under_its_own_label() {
-    let alpha = Simulator::start(50, 1, &["--api-key", "key-alpha"]);
-    let beta = Simulator::start(80, 2, &["--api-key", "key-beta"]);
+    let alpha = Simulator::start(BIN, 50, 1, &["--api-key", "key-alpha"]);
+    let beta = Simulator::start(BIN, 80, 2, &["--api-key", "key-beta"]);
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("beta.key");
     std::fs::write(&key_file, "key-beta\n").unwrap();
@@ -376,7 +353,8 @@ fn several_accounts_from_a_config_file_each_under_its_own_label() {
         ),
     )
     .unwrap();
-    let mut exporter = Exporter::start(
+    let exporter = Exporter::start(
+        BIN,
         &[
             "--config.file",
             config.to_str().unwrap(),

@@ -1,18 +1,11 @@
 //! The command line: bad input is one line naming the flag, exit code 2.
 
-mod common;
+use certcentral_test_support::{Binary, exporter_binary};
 
-use std::process::Command;
-
-use common::BIN;
+const BIN: Binary = exporter_binary!();
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut command = Command::new(BIN);
-    command.args(args).env_remove("CERTCENTRAL_API_KEY");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().expect("run the binary");
+    let out = BIN.output(args, env);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -138,7 +131,7 @@ fn a_config_file_with_a_typo_names_the_field() {
 fn help_and_version_succeed() {
     let (code, _) = run(&["--help"], &[]);
     assert_eq!(code, Some(0));
-    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let out = BIN.output(&["--version"], &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
 

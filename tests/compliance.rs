@@ -1,18 +1,19 @@
 //! Compliance findings and the actionable flag, order by order, against the
 //! simulator's own truth.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use certcentral_exporter::compliance::Rule;
-use common::{Exporter, Simulator};
+use certcentral_test_support::{Binary, Exporter, Simulator, expected_findings, exporter_binary};
+
+const BIN: Binary = exporter_binary!();
 
 #[test]
 fn findings_and_actionable_match_the_simulator_order_by_order() {
-    let sim = Simulator::start(600, 21, &["--rate-limit", "200000/3m,20000/5s"]);
+    let sim = Simulator::start(BIN, 600, 21, &["--rate-limit", "200000/3m,20000/5s"]);
     let url = sim.api_url();
-    let mut exporter = Exporter::start(
+    let exporter = Exporter::start(
+        BIN,
         &[
             "--certcentral.url",
             &url,
@@ -46,7 +47,7 @@ fn findings_and_actionable_match_the_simulator_order_by_order() {
     let mut actionable_seen = [0, 0];
     for order in sim.orders() {
         let id = order["id"].to_string();
-        let expected = common::expected_findings(&order);
+        let expected = expected_findings(&order);
         let got = findings.remove(&id).unwrap_or_default();
         assert_eq!(
             got, expected,

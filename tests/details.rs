@@ -3,14 +3,16 @@
 //! server errors and kills, every reissue is read, nothing is read twice,
 //! and the account never reads as down because details are slow.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Exporter, Scrape, Simulator, http, wait_for};
+use certcentral_test_support::{
+    Binary, Exporter, Faults, Scrape, Simulator, exporter_binary, faults_flag, wait_for,
+};
 use serde_json::Value;
+
+const BIN: Binary = exporter_binary!();
 
 /// CertCentral's windows (1,000 per 3 minutes, 100 per 5 seconds), 120
 /// times faster, enforced by the simulator and known to the exporter.
@@ -31,7 +33,7 @@ fn exporter(sim: &Simulator, store: &Path, extra: &[&str]) -> Exporter {
         store,
     ];
     args.extend_from_slice(extra);
-    Exporter::start(&args, &[("CERTCENTRAL_API_KEY", KEY)])
+    Exporter::start(BIN, &args, &[("CERTCENTRAL_API_KEY", KEY)])
 }
 
 /// Good answers of a per-order endpoint (`order` or `reissue`), by order.
@@ -97,12 +99,12 @@ fn assert_expiries_match(sim: &Simulator, scrape: &Scrape) {
 
 #[test]
 fn a_budget_far_below_the_due_orders_reads_every_reissue_once_most_urgent_first() {
-    let sim = Simulator::start(400, 5, &["--rate-limit", WINDOWS]);
+    let sim = Simulator::start(BIN, 400, 5, &["--rate-limit", WINDOWS]);
     let reissued = sim.reissue_urgent_orders(8);
     let dir = tempfile::tempdir().unwrap();
 
     // One poll with 10 requests: the most urgent units, whole.
-    let mut first = exporter(
+    let first = exporter(
         &sim,
         dir.path(),
         &["--certcentral.detail-budget", "10", "--poll.interval", "1h"],
@@ -159,7 +161,7 @@ fn a_budget_far_below_the_due_orders_reads_every_reissue_once_most_urgent_first(
 
     // Polled every second from the store: the backlog drains, every
     // reissued order shows its active certificate, nothing is read twice.
-    let mut second = exporter(
+    let second = exporter(
         &sim,
         dir.path(),
         &["--certcentral.detail-budget", "10", "--poll.interval", "1s"],
@@ -200,12 +202,17 @@ fn a_budget_far_below_the_due_orders_reads_every_reissue_once_most_urgent_first(
 
 #[test]
 fn slow_details_past_the_poll_timeout_make_progress_with_the_account_up() {
-    let faults = r#"{"slow_rate":1.0,"slow_ms":300,"endpoints":["order","reissue"]}"#;
-    let sim = Simulator::start(200, 7, &["--rate-limit", WINDOWS, "--faults", faults]);
+    let faults = faults_flag(&Faults {
+        slow_rate: 1.0,
+        slow_ms: 300,
+        endpoints: Some(vec!["order".into(), "reissue".into()]),
+        ..Faults::default()
+    });
+    let sim = Simulator::start(BIN, 200, 7, &["--rate-limit", WINDOWS, "--faults", &faults]);
     let dir = tempfile::tempdir().unwrap();
     // About 24 detail answers fit in one poll's 4 s; the account needs
     // several times that.
-    let mut exporter = exporter(
+    let exporter = exporter(
         &sim,
         dir.path(),
         &[
@@ -318,8 +325,13 @@ fn asked_again(stats: &Value, (details, lists): &(BTreeSet<u64>, BTreeSet<u64>))
 
 #[test]
 fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
-    let faults = r#"{"slow_rate":1.0,"slow_ms":60,"endpoints":["order","reissue"]}"#;
-    let sim = Simulator::start(300, 3, &["--rate-limit", WINDOWS, "--faults", faults]);
+    let faults = faults_flag(&Faults {
+        slow_rate: 1.0,
+        slow_ms: 60,
+        endpoints: Some(vec!["order".into(), "reissue".into()]),
+        ..Faults::default()
+    });
+    let sim = Simulator::start(BIN, 300, 3, &["--rate-limit", WINDOWS, "--faults", &faults]);
     let dir = tempfile::tempdir().unwrap();
     let args = [
         "--poll.interval",
@@ -329,7 +341,6 @@ fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
         "--certcentral.detail-budget",
         "100000",
     ];
-    let client = http();
     let mut kept = (BTreeSet::new(), BTreeSet::new());
     for kill_after in [7, 23, 41, 80] {
         let exporter = exporter(&sim, dir.path(), &args);
@@ -352,13 +363,10 @@ fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
             kept.0.len() >= kill_after / 2,
             "answers are journalled as they arrive"
         );
-        client
-            .delete(format!("{}/_simulator/stats", sim.base))
-            .send()
-            .unwrap();
+        sim.reset_stats();
     }
     // The last start finishes the job, asking nothing it had.
-    let mut last = exporter(&sim, dir.path(), &args);
+    let last = exporter(&sim, dir.path(), &args);
     last.wait_ready();
     let drained = until_drained(&last, Duration::from_secs(120), |_| {});
     let stats = sim.stats();
@@ -372,10 +380,19 @@ fn a_kill_at_any_moment_of_the_details_step_loses_nothing_read() {
 
 #[test]
 fn thirty_percent_server_errors_keep_the_account_up_and_the_details_cheap() {
-    let faults = r#"{"error_rate":0.3,"seed":42}"#;
-    let sim = Simulator::start(300, 13, &["--rate-limit", WINDOWS, "--faults", faults]);
+    let faults = faults_flag(&Faults {
+        error_rate: 0.3,
+        seed: Some(42),
+        ..Faults::default()
+    });
+    let sim = Simulator::start(
+        BIN,
+        300,
+        13,
+        &["--rate-limit", WINDOWS, "--faults", &faults],
+    );
     let dir = tempfile::tempdir().unwrap();
-    let mut exporter = exporter(
+    let exporter = exporter(
         &sim,
         dir.path(),
         &["--poll.interval", "3s", "--certcentral.detail-budget", "60"],

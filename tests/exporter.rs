@@ -1,12 +1,15 @@
 //! The exporter end to end on the order report: the real binary against the
 //! simulator over HTTP, scraped and parsed like Prometheus would.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::time::Duration;
 
-use common::{Exporter, Simulator, http, wait_for};
+use certcentral_test_support::{
+    Binary, Exporter, Scrape, Simulator, exporter_binary, raw_http, wait_for,
+};
+
+const BIN: Binary = exporter_binary!();
 
 /// Fast windows on both sides, so a test reads thousands of orders in seconds.
 const FAST: &[&str] = &["--rate-limit", "200000/3m,20000/5s"];
@@ -24,7 +27,7 @@ fn exporter_for(sim: &Simulator, extra: &[&str], key: &str) -> Exporter {
     let mut args = vec!["--certcentral.url", &url, "--storage.path", ""];
     args.extend_from_slice(&FAST_EXPORTER);
     args.extend_from_slice(extra);
-    Exporter::start(&args, &[("CERTCENTRAL_API_KEY", key)])
+    Exporter::start(BIN, &args, &[("CERTCENTRAL_API_KEY", key)])
 }
 
 fn as_u64(v: &serde_json::Value, field: &str) -> u64 {
@@ -35,8 +38,8 @@ fn as_u64(v: &serde_json::Value, field: &str) -> u64 {
 
 #[test]
 fn metrics_match_the_simulated_fleet_over_three_full_pages_and_an_empty_fourth() {
-    let sim = Simulator::start(3000, 42, FAST);
-    let mut exporter = exporter_for(&sim, &["--poll.interval", "1h"], "any-key");
+    let sim = Simulator::start(BIN, 3000, 42, FAST);
+    let exporter = exporter_for(&sim, &["--poll.interval", "1h"], "any-key");
     exporter.wait_ready();
     let scrape = exporter.scrape();
     assert_eq!(
@@ -110,8 +113,8 @@ fn metrics_match_the_simulated_fleet_over_three_full_pages_and_an_empty_fourth()
 
 #[test]
 fn an_order_that_leaves_the_report_leaves_metrics_at_the_next_poll() {
-    let sim = Simulator::start(60, 5, FAST);
-    let mut exporter = exporter_for(&sim, &["--poll.interval", "1s"], "any-key");
+    let sim = Simulator::start(BIN, 60, 5, FAST);
+    let exporter = exporter_for(&sim, &["--poll.interval", "1s"], "any-key");
     exporter.wait_ready();
     let truth = sim.orders();
     let gone = truth
@@ -119,18 +122,13 @@ fn an_order_that_leaves_the_report_leaves_metrics_at_the_next_poll() {
         .find(|o| o["exported"].as_bool() == Some(true))
         .expect("an issued order");
     let id = as_u64(gone, "id").to_string();
-    let has = |s: &common::Scrape| {
+    let has = |s: &Scrape| {
         s.samples
             .iter()
             .any(|x| x.labels.get("order_id") == Some(id.as_str()))
     };
     assert!(has(&exporter.scrape()));
-    let status = http()
-        .delete(format!("{}/_simulator/orders/{id}", sim.base))
-        .send()
-        .unwrap()
-        .status();
-    assert_eq!(status, 204);
+    sim.remove_order(as_u64(gone, "id"));
     let after = exporter.scrape_until("the removed order's series to go", |s| !has(s));
     assert!(after.value("certcentral_up", &[]) == Some(1.0));
     let issued_before = truth.iter().filter(|o| o["status"] == "issued").count() as f64;
@@ -146,8 +144,8 @@ fn an_order_that_leaves_the_report_leaves_metrics_at_the_next_poll() {
 #[test]
 fn a_rejected_key_keeps_the_process_serving_with_up_0_and_never_shows_the_key() {
     const KEY: &str = "WRONG-KEY-d7f3a9c2e1b04";
-    let sim = Simulator::start(20, 1, &["--api-key", "the-right-key"]);
-    let mut exporter = exporter_for(&sim, &["--poll.interval", "1s"], KEY);
+    let sim = Simulator::start(BIN, 20, 1, &["--api-key", "the-right-key"]);
+    let exporter = exporter_for(&sim, &["--poll.interval", "1s"], KEY);
     exporter.wait_ready();
     let scrape = exporter.scrape_until("a failed poll counted", |s| {
         s.value("certcentral_poll_errors_total", &[("kind", "auth")])
@@ -181,13 +179,10 @@ fn a_rejected_key_keeps_the_process_serving_with_up_0_and_never_shows_the_key() 
 
 #[test]
 fn gzip_is_served_when_asked_and_matches_the_plain_text() {
-    let sim = Simulator::start(200, 3, FAST);
-    let mut exporter = exporter_for(&sim, &["--poll.interval", "1h"], "k");
+    let sim = Simulator::start(BIN, 200, 3, FAST);
+    let exporter = exporter_for(&sim, &["--poll.interval", "1h"], "k");
     exporter.wait_ready();
-    let client = reqwest::blocking::Client::builder()
-        .no_gzip()
-        .build()
-        .unwrap();
+    let client = raw_http(Duration::from_secs(30));
     let url = format!("{}/metrics", exporter.base);
     let plain = client.get(&url).send().unwrap().text().unwrap();
     let response = client
@@ -215,41 +210,28 @@ fn gzip_is_served_when_asked_and_matches_the_plain_text() {
             .join("\n")
     };
     assert_eq!(fleet(&plain), fleet(&text));
-    common::Scrape::parse(&text);
+    Scrape::parse(&text);
 }
 
 #[test]
 fn the_landing_page_health_and_readiness() {
-    let sim = Simulator::start(10, 1, &[]);
-    let mut exporter = exporter_for(&sim, &["--poll.interval", "1h"], "k");
-    let healthy = format!("{}/-/healthy", exporter.base);
-    wait_for(
-        "the exporter to listen",
-        std::time::Duration::from_secs(30),
-        || {
-            http()
-                .get(&healthy)
-                .send()
-                .ok()
-                .filter(|r| r.status() == 200)
-        },
-    );
+    let sim = Simulator::start(BIN, 10, 1, &[]);
+    let exporter = exporter_for(&sim, &["--poll.interval", "1h"], "k");
+    exporter.wait_healthy(Duration::from_secs(30));
     exporter.wait_ready();
     let landing = exporter.get("/").text().unwrap();
     assert!(
         landing.contains("href=\"/metrics\"") && landing.contains("success"),
         "{landing}"
     );
-    let stats = wait_for("stats", std::time::Duration::from_secs(5), || {
-        Some(sim.stats())
-    });
+    let stats = wait_for("stats", Duration::from_secs(5), || Some(sim.stats()));
     assert!(stats["total"].as_u64().unwrap() >= 1);
 }
 
 #[test]
 fn each_poll_is_rendered_once_and_scrapes_render_nothing() {
-    let sim = Simulator::start(1500, 3, FAST);
-    let mut exporter = exporter_for(&sim, &["--poll.interval", "1s"], "any-key");
+    let sim = Simulator::start(BIN, 1500, 3, FAST);
+    let exporter = exporter_for(&sim, &["--poll.interval", "1s"], "any-key");
     exporter.wait_ready();
     // Every scrape along the way, back to back between and during polls:
     // renders never outnumber polls (one more allowed for a UTC midnight).

@@ -4,14 +4,17 @@
 //! and after, shutdown on SIGTERM and SIGINT in the middle of a poll, and
 //! the poll deadline.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use common::{BIN, Exporter, Scrape, Simulator, free_port, http, wait_for};
+use certcentral_test_support::{
+    Binary, Exporter, Faults, Process, Scrape, Simulator, exporter_binary, faults_flag, free_port,
+    http, reqwest, value, wait_for,
+};
+
+const BIN: Binary = exporter_binary!();
 
 /// Windows wide enough that the simulator's own limit never bites, unless
 /// a test asks for 429s.
@@ -53,7 +56,7 @@ fn count(s: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
     s.samples
         .iter()
         .filter(|x| x.metric == metric && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
-        .map(|x| common::value(&x.value))
+        .map(|x| value(&x.value))
         .sum()
 }
 
@@ -100,7 +103,7 @@ impl Rig {
     fn start(orders: usize, seed: u64, sim_extra: &[&str], exporter_extra: &[&str]) -> Rig {
         let mut sim_args = vec!["--rate-limit", WINDOWS];
         sim_args.extend_from_slice(sim_extra);
-        let sim = Simulator::start(orders, seed, &sim_args);
+        let sim = Simulator::start(BIN, orders, seed, &sim_args);
         let url = sim.api_url();
         let defaults = [
             ("--certcentral.url", url.as_str()),
@@ -118,27 +121,9 @@ impl Rig {
             .flat_map(|(flag, value)| [*flag, *value])
             .collect();
         args.extend_from_slice(exporter_extra);
-        let exporter = Exporter::start(&args, &[("CERTCENTRAL_API_KEY", "hardening-key")]);
-        let mut rig = Rig { sim, exporter };
-        let ready = format!("{}/-/ready", rig.exporter.base);
-        wait_for("the exporter to be ready", Duration::from_secs(60), || {
-            rig.assert_alive();
-            http()
-                .get(&ready)
-                .send()
-                .ok()
-                .filter(|r| r.status().is_success())
-        });
-        rig
-    }
-
-    fn faults(&self, spec: &str) {
-        let response = http()
-            .put(format!("{}/_simulator/faults", self.sim.base))
-            .body(spec.to_owned())
-            .send()
-            .expect("PUT faults");
-        assert_eq!(response.status(), 200, "{spec}");
+        let exporter = Exporter::start(BIN, &args, &[("CERTCENTRAL_API_KEY", "hardening-key")]);
+        exporter.wait_ready();
+        Rig { sim, exporter }
     }
 
     fn scrape(&self) -> Scrape {
@@ -217,14 +202,14 @@ impl Rig {
 /// during, the same fleet with up 0, the age of the data growing and the
 /// failures counted under `kind`; after, recovery with the same fleet.
 /// Returns the landing page seen during the fault.
-fn fails_every_poll_then_recovers(rig: &mut Rig, spec: &str, kind: &str) -> String {
+fn fails_every_poll_then_recovers(rig: &mut Rig, faults: &Faults, kind: &str) -> String {
     let before = rig.until("a good first poll", |s| up(s) == 1.0);
     let baseline = fleet(&before);
     let by_status = statuses(&before);
     assert!(baseline.len() > 50, "a fleet to lose: {}", baseline.len());
     let errors_before = errors(&before, kind);
 
-    rig.faults(spec);
+    rig.sim.set_faults(faults);
     let first = rig.until(&format!("a {kind} failure"), |s| {
         errors(s, kind) > errors_before && up(s) == 0.0
     });
@@ -248,7 +233,7 @@ fn fails_every_poll_then_recovers(rig: &mut Rig, spec: &str, kind: &str) -> Stri
         "the landing page says so: {landing}"
     );
 
-    rig.faults("{}");
+    rig.sim.set_faults(&Faults::default());
     let after = rig.good_poll_after(stale_since);
     assert_eq!(fleet(&after), baseline, "the fleet is whole after recovery");
     assert_eq!(errors(&after, kind), errors(&rig.scrape(), kind));
@@ -268,7 +253,10 @@ fn a_share_of_500s_is_retried_and_a_run_of_them_fails_polls_of_kind_server() {
     let retries = |s: &Scrape| count(s, "certcentral_api_retries_total", &[("kind", "server")]);
 
     // A third of the requests answer 500: retries carry the polls through.
-    rig.faults(r#"{"error_rate": 0.3}"#);
+    rig.sim.set_faults(&Faults {
+        error_rate: 0.3,
+        ..Faults::default()
+    });
     let started = last_poll(&before);
     let during = rig.until("polls through a share of 500s", |s| {
         assert_eq!(fleet(s), baseline);
@@ -285,7 +273,14 @@ fn a_share_of_500s_is_retried_and_a_run_of_them_fails_polls_of_kind_server() {
     );
 
     // Every request answers 500.
-    let landing = fails_every_poll_then_recovers(&mut rig, r#"{"error_rate": 1.0}"#, "server");
+    let landing = fails_every_poll_then_recovers(
+        &mut rig,
+        &Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+        "server",
+    );
     assert!(landing.contains("HTTP 500"), "{landing}");
     let after = rig.scrape();
     assert!(
@@ -303,7 +298,10 @@ fn a_429_burst_is_ridden_out_and_a_longer_one_fails_polls_then_passes() {
     let baseline = fleet(&before);
     let code_429 = |s: &Scrape| count(s, "certcentral_api_requests_total", &[("code", "429")]);
 
-    rig.faults(r#"{"rate_limit_burst": 3}"#);
+    rig.sim.set_faults(&Faults {
+        rate_limit_burst: 3,
+        ..Faults::default()
+    });
     let ridden = rig.until("three 429s answered", |s| {
         code_429(s) >= code_429(&before) + 3.0
     });
@@ -322,7 +320,10 @@ fn a_429_burst_is_ridden_out_and_a_longer_one_fails_polls_then_passes() {
     // 30 in a row: a request gives up after 10 retries, so the next polls
     // fail (kind rate_limited) until the burst is spent; then they pass by
     // themselves, with the fleet intact all along.
-    rig.faults(r#"{"rate_limit_burst": 30}"#);
+    rig.sim.set_faults(&Faults {
+        rate_limit_burst: 30,
+        ..Faults::default()
+    });
     let failing = rig.until("a rate-limited poll", |s| {
         assert_eq!(fleet(s), baseline);
         errors(s, "rate_limited") >= 1.0 && up(s) == 0.0
@@ -357,14 +358,22 @@ fn slow_answers_past_the_request_timeout_fail_polls_of_kind_timeout() {
     let timeouts = |s: &Scrape| count(s, "certcentral_api_retries_total", &[("kind", "timeout")]);
 
     // Now and then slow: the retry gets through.
-    rig.faults(r#"{"slow_rate": 0.25, "slow_ms": 2500}"#);
+    rig.sim.set_faults(&Faults {
+        slow_rate: 0.25,
+        slow_ms: 2500,
+        ..Faults::default()
+    });
     rig.until("a slow answer retried", |s| {
         timeouts(s) >= 1.0 && polls(s, "success") > polls(&before, "success") + 1.0
     });
 
     let landing = fails_every_poll_then_recovers(
         &mut rig,
-        r#"{"slow_rate": 1.0, "slow_ms": 2500}"#,
+        &Faults {
+            slow_rate: 1.0,
+            slow_ms: 2500,
+            ..Faults::default()
+        },
         "timeout",
     );
     assert!(landing.contains("timed out"), "{landing}");
@@ -378,13 +387,23 @@ fn connections_reset_mid_body_fail_polls_of_kind_transport() {
     let before = rig.scrape();
     let retried = |s: &Scrape| count(s, "certcentral_api_retries_total", &[("kind", "transport")]);
 
-    rig.faults(r#"{"reset_rate": 0.3}"#);
+    rig.sim.set_faults(&Faults {
+        reset_rate: 0.3,
+        ..Faults::default()
+    });
     rig.until("a reset retried", |s| {
         assert_eq!(fleet(s), fleet(&before));
         retried(s) >= 1.0 && polls(s, "success") > polls(&before, "success") + 1.0
     });
 
-    fails_every_poll_then_recovers(&mut rig, r#"{"reset_rate": 1.0}"#, "transport");
+    fails_every_poll_then_recovers(
+        &mut rig,
+        &Faults {
+            reset_rate: 1.0,
+            ..Faults::default()
+        },
+        "transport",
+    );
 }
 
 /// A report page cut short mid-row is a failed read: with three pages to a
@@ -397,7 +416,10 @@ fn report_pages_cut_mid_row_fail_polls_and_never_shrink_the_fleet() {
     let baseline = fleet(&before);
     assert!(baseline.len() > 150);
 
-    rig.faults(r#"{"truncate_report_rate": 0.5}"#);
+    rig.sim.set_faults(&Faults {
+        truncate_report_rate: 0.5,
+        ..Faults::default()
+    });
     let during = rig.until("several cut pages", |s| {
         assert_eq!(fleet(s), baseline, "orders never look gone");
         errors(s, "decode") >= 4.0
@@ -413,7 +435,7 @@ fn report_pages_cut_mid_row_fail_polls_and_never_shrink_the_fleet() {
         "a complete answer that is not a report is not retried"
     );
 
-    rig.faults("{}");
+    rig.sim.set_faults(&Faults::default());
     let after = rig.good_poll_after(last_poll(&during));
     assert_eq!(fleet(&after), baseline);
     rig.assert_one_line_per_failed_poll(&["decode"]);
@@ -423,8 +445,14 @@ fn report_pages_cut_mid_row_fail_polls_and_never_shrink_the_fleet() {
 #[test]
 fn a_page_of_garbage_fails_polls_of_kind_decode() {
     let mut rig = Rig::start(200, 26, &[], &[]);
-    let landing =
-        fails_every_poll_then_recovers(&mut rig, r#"{"garbage_report_rate": 1.0}"#, "decode");
+    let landing = fails_every_poll_then_recovers(
+        &mut rig,
+        &Faults {
+            garbage_report_rate: 1.0,
+            ..Faults::default()
+        },
+        "decode",
+    );
     assert!(landing.contains("no order_id column"), "{landing}");
 }
 
@@ -432,7 +460,11 @@ fn a_page_of_garbage_fails_polls_of_kind_decode() {
 /// details, counted per endpoint and kind; the poll goes on and succeeds.
 #[test]
 fn order_details_of_unexpected_json_are_counted_and_the_poll_succeeds() {
-    let mut rig = Rig::start(200, 27, &["--faults", r#"{"bad_detail_rate": 0.5}"#], &[]);
+    let bad_details = faults_flag(&Faults {
+        bad_detail_rate: 0.5,
+        ..Faults::default()
+    });
+    let mut rig = Rig::start(200, 27, &["--faults", &bad_details], &[]);
     let detail_errors = |s: &Scrape| {
         count(
             s,
@@ -462,7 +494,7 @@ fn order_details_of_unexpected_json_are_counted_and_the_poll_succeeds() {
     // the fault cleared they get through and the errors stop growing.
     // (An order's expiry may move once its reissue list is read: the same
     // orders, not the same values.)
-    rig.faults("{}");
+    rig.sim.set_faults(&Faults::default());
     let settled = rig.until("details read", |s| {
         assert!(fleet(s).keys().eq(baseline.keys()), "the same orders");
         s.value("certcentral_details_backlog", &[]) == Some(0.0)
@@ -499,7 +531,11 @@ fn a_poll_longer_than_its_deadline_is_cancelled_and_counted() {
         &["--poll.timeout", "2s", "--certcentral.timeout", "30s"],
     );
     let before = rig.scrape();
-    rig.faults(r#"{"slow_rate": 1.0, "slow_ms": 10000}"#);
+    rig.sim.set_faults(&Faults {
+        slow_rate: 1.0,
+        slow_ms: 10000,
+        ..Faults::default()
+    });
     let cancelled = rig.until("a poll past its deadline", |s| {
         assert_eq!(fleet(s), fleet(&before));
         errors(s, "deadline") >= 2.0
@@ -511,66 +547,10 @@ fn a_poll_longer_than_its_deadline_is_cancelled_and_counted() {
     );
     assert_eq!(up(&cancelled), 0.0);
     assert!(rig.landing().contains("deadline"));
-    rig.faults("{}");
+    rig.sim.set_faults(&Faults::default());
     rig.good_poll_after(last_poll(&cancelled));
     rig.assert_one_line_per_failed_poll(&["deadline"]);
     rig.assert_alive();
-}
-
-/// A child process with its own pid at hand (for SIGINT), killed on drop.
-struct Spawned {
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Spawned {
-    fn start(args: &[&str]) -> Spawned {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("stderr.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(BIN)
-            .args(args)
-            .env("CERTCENTRAL_API_KEY", "hardening-key")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap();
-        Spawned {
-            child,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends `signal` and returns the exit status and how long it took.
-    fn signal(&mut self, signal: &str, timeout: Duration) -> (Option<ExitStatus>, Duration) {
-        let sent = Instant::now();
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        while sent.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return (Some(status), sent.elapsed());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        (None, sent.elapsed())
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn exporter_args<'a>(url: &'a str, listen: &'a str, store: &'a str) -> Vec<&'a str> {
@@ -607,14 +587,17 @@ fn store_file(dir: &Path) -> Option<PathBuf> {
 /// as the last finished poll wrote it, which the next start loads.
 #[test]
 fn sigterm_and_sigint_during_a_poll_exit_0_quickly_and_leave_the_store_whole() {
-    let sim = Simulator::start(150, 29, &["--rate-limit", WINDOWS]);
+    let sim = Simulator::start(BIN, 150, 29, &["--rate-limit", WINDOWS]);
     let url = sim.api_url();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().to_str().unwrap().to_owned();
 
     // A first run writes the store.
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut first = Spawned::start(&exporter_args(&url, &listen, &store));
+    let first = BIN.spawn(
+        &exporter_args(&url, &listen, &store),
+        &[("CERTCENTRAL_API_KEY", "hardening-key")],
+    );
     let file = wait_for("the store to be written", Duration::from_secs(60), || {
         store_file(dir.path())
     });
@@ -622,20 +605,22 @@ fn sigterm_and_sigint_during_a_poll_exit_0_quickly_and_leave_the_store_whole() {
         let bytes = std::fs::read(&file).ok()?;
         serde_json::from_slice::<serde_json::Value>(&bytes).ok()
     });
-    let (status, _) = first.signal("TERM", Duration::from_secs(10));
+    let (status, _) = first.stop("TERM", Duration::from_secs(10));
     assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", first.logs());
     let written = std::fs::read(&file).unwrap();
 
     // Every answer now takes 30 s: a poll is in flight until we signal.
-    let response = http()
-        .put(format!("{}/_simulator/faults", sim.base))
-        .body(r#"{"slow_rate": 1.0, "slow_ms": 30000}"#)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    sim.set_faults(&Faults {
+        slow_rate: 1.0,
+        slow_ms: 30000,
+        ..Faults::default()
+    });
     for signal in ["TERM", "INT"] {
         let listen = format!("127.0.0.1:{}", free_port());
-        let mut run = Spawned::start(&exporter_args(&url, &listen, &store));
+        let run = BIN.spawn(
+            &exporter_args(&url, &listen, &store),
+            &[("CERTCENTRAL_API_KEY", "hardening-key")],
+        );
         let base = format!("http://{listen}");
         wait_for("the exporter to listen", Duration::from_secs(30), || {
             http()
@@ -659,7 +644,7 @@ fn sigterm_and_sigint_during_a_poll_exit_0_quickly_and_leave_the_store_whole() {
             200
         );
 
-        let (status, took) = run.signal(signal, Duration::from_secs(10));
+        let (status, took) = run.stop(signal, Duration::from_secs(10));
         let logs = run.logs();
         assert!(
             status.is_some(),
@@ -699,7 +684,7 @@ fn sigterm_and_sigint_during_a_poll_exit_0_quickly_and_leave_the_store_whole() {
 /// The simulator, too, ends on SIGTERM (tests and demos rely on it).
 #[test]
 fn the_simulator_ends_on_sigterm() {
-    let mut sim = Simulator::start(10, 1, &[]);
+    let sim = Simulator::start(BIN, 10, 1, &[]);
     let status = sim.process.terminate(Duration::from_secs(5));
     assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
@@ -799,7 +784,7 @@ impl Pki {
 /// Starts the exporter on its demo fleet with a web config; returns it and
 /// its https base URL once it listens.
 fn tls_exporter(config: &str, probe: &reqwest::blocking::Client) -> (Exporter, String) {
-    let exporter = Exporter::start(&["--demo", "--web.config.file", config], &[]);
+    let exporter = Exporter::start(BIN, &["--demo", "--web.config.file", config], &[]);
     let base = exporter.base.replace("http://", "https://");
     wait_for("the TLS listener", Duration::from_secs(30), || {
         probe
@@ -820,7 +805,7 @@ fn tls_with_required_client_certificates() {
          client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n",
     );
     let trusted = pki.client(Some(&pki.client_identity));
-    let (mut exporter, base) = tls_exporter(&config, &trusted);
+    let (exporter, base) = tls_exporter(&config, &trusted);
 
     let metrics = trusted.get(format!("{base}/metrics")).send().unwrap();
     assert_eq!(metrics.status(), 200);
@@ -935,7 +920,7 @@ fn basic_auth_right_wrong_and_excluded_paths() {
         request.send().unwrap()
     };
 
-    let mut open = Exporter::start(&["--demo", "--web.config.file", &with_probe], &[]);
+    let open = Exporter::start(BIN, &["--demo", "--web.config.file", &with_probe], &[]);
     wait_for("the exporter to listen", Duration::from_secs(30), || {
         http().get(format!("{}/-/healthy", open.base)).send().ok()
     });
@@ -974,7 +959,7 @@ fn basic_auth_right_wrong_and_excluded_paths() {
     );
     assert!(open.process.is_running());
 
-    let strict = Exporter::start(&["--demo", "--web.config.file", &without], &[]);
+    let strict = Exporter::start(BIN, &["--demo", "--web.config.file", &without], &[]);
     let healthy = wait_for("the exporter to listen", Duration::from_secs(30), || {
         http().get(format!("{}/-/healthy", strict.base)).send().ok()
     });
@@ -1065,12 +1050,16 @@ fn an_invalid_web_config_exits_2_naming_the_field() {
         "--web.config.file",
     ));
     for (path, field) in configs {
-        let out = Command::new(BIN)
-            .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
-            .args(["--web.config.file", &path])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = BIN.output(
+            &[
+                "--demo",
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--web.config.file",
+                &path,
+            ],
+            &[],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(out.status.code(), Some(2), "{path}: {stderr}");
@@ -1135,7 +1124,7 @@ fn the_container_image_agrees_with_the_binary() {
     );
     let home = tempfile::tempdir().unwrap();
     let command = |args: &[&str]| {
-        let mut command = Command::new(BIN);
+        let mut command = BIN.command();
         command
             .args(args)
             .env_clear()
@@ -1170,19 +1159,11 @@ fn the_container_image_agrees_with_the_binary() {
             "--certcentral.max-retries=0",
         ];
         args.extend(extra);
-        let log = home.path().join("stderr.log");
-        let mut child = Spawned {
-            child: command(&args)
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap(),
-            log,
-            _dir: tempfile::tempdir().unwrap(),
-        };
+        let child = Process::start("certcentral-exporter", command(&args));
         wait_for("a first (failed) poll", Duration::from_secs(30), || {
             child.logs().contains("poll failed").then_some(())
         });
-        let (status, _) = child.signal("TERM", Duration::from_secs(10));
+        let (status, _) = child.stop("TERM", Duration::from_secs(10));
         assert_eq!(status.and_then(|s| s.code()), Some(0));
         let logs = child.logs();
         assert_eq!(

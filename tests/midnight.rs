@@ -4,13 +4,15 @@
 //! remaining, expired ones included, without another poll. An order on
 //! its last valid day reads 0 and is not expired until then.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::{Process, Scrape, free_port, http, wait_for};
+use certcentral_test_support::{
+    Binary, Process, Scrape, exporter_binary, free_port, http, wait_for,
+};
+
+const BIN: Binary = exporter_binary!();
 
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
@@ -85,7 +87,7 @@ fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
     );
     let url = format!("{}/services/v2", certcentral());
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut process = Process::spawn(
+    let mut process = BIN.spawn(
         &[
             "--web.listen-address",
             &listen,

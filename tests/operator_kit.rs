@@ -2,12 +2,12 @@
 //! landing page saying where the data comes from. (The unit file and the
 //! Kubernetes manifests are checked in tests/deploy.rs.)
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::{Exporter, Simulator, http, wait_for};
+use certcentral_test_support::{Binary, Exporter, Simulator, exporter_binary};
+
+const BIN: Binary = exporter_binary!();
 
 const RIGHT_KEY: &str = "right-key-5c1e";
 
@@ -24,20 +24,13 @@ fn exporter(sim: &Simulator, extra: &[&str], env: &[(&str, &str)]) -> Exporter {
     let url = sim.api_url();
     let mut args = vec!["--certcentral.url", &url, "--storage.path", ""];
     args.extend_from_slice(extra);
-    Exporter::start(&args, env)
+    Exporter::start(BIN, &args, env)
 }
 
 /// certcentral_up after the first poll, which may fail (then the exporter
 /// never gets ready).
-fn first_poll_up(exporter: &mut Exporter) -> f64 {
-    let healthy = format!("{}/-/healthy", exporter.base);
-    wait_for("the exporter to listen", Duration::from_secs(60), || {
-        http()
-            .get(&healthy)
-            .send()
-            .ok()
-            .filter(|r| r.status() == 200)
-    });
+fn first_poll_up(exporter: &Exporter) -> f64 {
+    exporter.wait_healthy(Duration::from_secs(60));
     let scrape = exporter.scrape_until("the first poll", |s| {
         s.sum("certcentral_polls_total", &[]) >= 1.0
     });
@@ -46,13 +39,13 @@ fn first_poll_up(exporter: &mut Exporter) -> f64 {
 
 #[test]
 fn the_key_comes_from_the_systemd_credential_before_the_environment_and_after_the_flag() {
-    let sim = Simulator::start(5, 1, &["--api-key", RIGHT_KEY]);
+    let sim = Simulator::start(BIN, 5, 1, &["--api-key", RIGHT_KEY]);
     let dir = tempfile::tempdir().unwrap();
     key_file(dir.path(), "certcentral-api-key", RIGHT_KEY);
     let credentials = dir.path().to_str().unwrap();
 
     // The credential wins over a wrong $CERTCENTRAL_API_KEY.
-    let mut with_credential = exporter(
+    let with_credential = exporter(
         &sim,
         &[],
         &[
@@ -60,7 +53,7 @@ fn the_key_comes_from_the_systemd_credential_before_the_environment_and_after_th
             ("CERTCENTRAL_API_KEY", "wrong-env-key"),
         ],
     );
-    assert_eq!(first_poll_up(&mut with_credential), 1.0);
+    assert_eq!(first_poll_up(&with_credential), 1.0);
     let logs = with_credential.process.logs();
     assert!(!logs.contains(RIGHT_KEY), "the key is in the log: {logs}");
     drop(with_credential);
@@ -68,18 +61,18 @@ fn the_key_comes_from_the_systemd_credential_before_the_environment_and_after_th
     // --certcentral.api-key-file wins over the credential.
     let other = tempfile::tempdir().unwrap();
     let wrong = key_file(other.path(), "key", "wrong-file-key");
-    let mut with_flag = exporter(
+    let with_flag = exporter(
         &sim,
         &["--certcentral.api-key-file", wrong.to_str().unwrap()],
         &[("CREDENTIALS_DIRECTORY", credentials)],
     );
-    assert_eq!(first_poll_up(&mut with_flag), 0.0);
+    assert_eq!(first_poll_up(&with_flag), 0.0);
     drop(with_flag);
 
     // A credentials directory without the key's credential (the unit loads
     // only a web config, say) leaves $CERTCENTRAL_API_KEY in use.
     let empty = tempfile::tempdir().unwrap();
-    let mut with_env = exporter(
+    let with_env = exporter(
         &sim,
         &[],
         &[
@@ -87,13 +80,13 @@ fn the_key_comes_from_the_systemd_credential_before_the_environment_and_after_th
             ("CERTCENTRAL_API_KEY", RIGHT_KEY),
         ],
     );
-    assert_eq!(first_poll_up(&mut with_env), 1.0);
+    assert_eq!(first_poll_up(&with_env), 1.0);
 }
 
 #[test]
 fn the_landing_page_names_the_polled_url_and_links_runbooks_and_readme() {
-    let sim = Simulator::start(5, 1, &["--api-key", RIGHT_KEY]);
-    let mut exporter = exporter(&sim, &[], &[("CERTCENTRAL_API_KEY", RIGHT_KEY)]);
+    let sim = Simulator::start(BIN, 5, 1, &["--api-key", RIGHT_KEY]);
+    let exporter = exporter(&sim, &[], &[("CERTCENTRAL_API_KEY", RIGHT_KEY)]);
     exporter.wait_ready();
     let page = exporter.get("/").text().unwrap();
     assert!(
@@ -108,7 +101,7 @@ fn the_landing_page_names_the_polled_url_and_links_runbooks_and_readme() {
     assert!(page.contains("#readme\">README</a>"), "{page}");
     assert!(!page.contains(RIGHT_KEY), "the key is on the page");
 
-    let mut demo = Exporter::start(&["--demo", "--demo.orders", "5"], &[]);
+    let demo = Exporter::start(BIN, &["--demo", "--demo.orders", "5"], &[]);
     demo.wait_ready();
     let page = demo.get("/").text().unwrap();
     assert!(

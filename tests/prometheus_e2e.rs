@@ -19,18 +19,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{ErrorKind, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use certcentral_test_support::{
+    Binary, Controls, Exporter, Prometheus, Scrape, Series, Simulator, exporter_binary, http,
+    poll_until, promtool_check_metrics,
+};
 use serde_json::Value as Json;
 
-mod common;
-
-const EXPORTER: &str = env!("CARGO_BIN_EXE_certcentral-exporter");
+const BIN: Binary = exporter_binary!();
 const JOB: &str = "certcentral-exporter";
+/// How often the waits below ask again.
+const EVERY: Duration = Duration::from_millis(200);
 
 /// Dashboard panels whose queries may return nothing on the demo fleet,
 /// with the reason: (mode, or "*" for both; dashboard file; panel title;
@@ -121,173 +122,6 @@ const MAY_FIRE: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The program named by `env` or `name` on PATH, checked to run.
-fn tool(env: &str, name: &str) -> PathBuf {
-    let program = PathBuf::from(std::env::var_os(env).unwrap_or_else(|| name.into()));
-    match Command::new(&program).arg("--version").output() {
-        Ok(_) => program,
-        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-            "{name} not found ({}). This test runs a real Prometheus: install Debian's \
-             prometheus package (`apt-get install -y --no-install-recommends prometheus`, \
-             which has prometheus and promtool), or run the whole CI with `bash .ci/run`, \
-             or set {env}=/path/to/{name}",
-            program.display()
-        ),
-        Err(e) => panic!("cannot run {}: {e}", program.display()),
-    }
-}
-
-/// A child process, killed and reaped when dropped; its output goes to a
-/// file that failure messages quote.
-struct Guard {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Guard {
-    fn spawn(name: &'static str, program: &Path, args: &[String], dir: &Path) -> Guard {
-        let log = dir.join(format!("{name}.log"));
-        let file = fs::File::create(&log).expect("log file");
-        let child = Command::new(program)
-            .args(args)
-            .env_remove("CERTCENTRAL_API_KEY")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name} ({}): {e}", program.display()));
-        Guard { name, child, log }
-    }
-
-    /// The last lines of the process's output.
-    fn tail(&self) -> String {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let start = lines.len().saturating_sub(30);
-        format!(
-            "--- last lines of {} output ---\n{}",
-            self.name,
-            lines[start..].join("\n")
-        )
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{} exited early ({status})\n{}", self.name, self.tail());
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `check` every 200 ms until it gives `Some`, or panics after
-/// `timeout` with `what` and the processes' output.
-fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    guards: &mut [&mut Guard],
-    mut check: impl FnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        for g in guards.iter_mut() {
-            g.assert_running();
-        }
-        if let Some(value) = check() {
-            return value;
-        }
-        if Instant::now() >= deadline {
-            let tails: Vec<String> = guards.iter().map(|g| g.tail()).collect();
-            panic!(
-                "timed out after {timeout:?} waiting for {what}\n{}",
-                tails.join("\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("http client")
-}
-
-fn get_status(client: &reqwest::blocking::Client, url: &str) -> Option<u16> {
-    client.get(url).send().ok().map(|r| r.status().as_u16())
-}
-
-/// Prometheus's HTTP API.
-struct Prom {
-    base: String,
-    client: reqwest::blocking::Client,
-}
-
-impl Prom {
-    /// GET `path` with `params`; the `data` of a success answer, or the
-    /// error text.
-    fn api(&self, path: &str, params: &[(&str, String)]) -> Result<Json, String> {
-        let url = url::Url::parse_with_params(
-            &format!("{}{path}", self.base),
-            params.iter().map(|(k, v)| (*k, v.as_str())),
-        )
-        .expect("API URL");
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .map_err(|e| format!("request failed: {e}"))?;
-        let body: Json = response.json().map_err(|e| format!("not JSON: {e}"))?;
-        if body["status"] == "success" {
-            Ok(body["data"].clone())
-        } else {
-            Err(format!("{}: {}", body["errorType"], body["error"]))
-        }
-    }
-
-    fn instant(&self, query: &str) -> Result<Vec<Json>, String> {
-        let data = self.api("/api/v1/query", &[("query", query.to_owned())])?;
-        Ok(data["result"].as_array().cloned().unwrap_or_default())
-    }
-
-    fn range(&self, query: &str, seconds: u64) -> Result<Vec<Json>, String> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let data = self.api(
-            "/api/v1/query_range",
-            &[
-                ("query", query.to_owned()),
-                ("start", (now - seconds).to_string()),
-                ("end", now.to_string()),
-                ("step", "1".to_owned()),
-            ],
-        )?;
-        Ok(data["result"].as_array().cloned().unwrap_or_default())
-    }
-
-    fn scalar(&self, query: &str) -> Option<f64> {
-        let result = self.instant(query).ok()?;
-        result.first()?["value"][1].as_str()?.parse().ok()
-    }
 }
 
 /// Grafana's variables, as the test fills them in: every template variable
@@ -399,40 +233,6 @@ fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
     (queries, variables)
 }
 
-/// One sample of a scrape: name, labels, value.
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-fn parse_scrape(text: &str) -> Vec<Sample> {
-    let lines = text.lines().map(|l| Ok(l.to_owned()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("the scrape parses");
-    scrape
-        .samples
-        .into_iter()
-        .filter_map(|s| {
-            let value = match s.value {
-                prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                _ => return None,
-            };
-            let labels = s
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            Some(Sample {
-                name: s.metric,
-                labels,
-                value,
-            })
-        })
-        .collect()
-}
-
 /// An alert as this test identifies it: name, and the labels that tell its
 /// instances apart (account plus order_id, subaccount_id, rule or endpoint).
 type AlertKey = (String, String);
@@ -474,7 +274,7 @@ fn validation_alert(days: f64) -> Option<&'static str> {
 
 /// The alerts alerts/certcentral.rules.yml should raise on this scrape,
 /// each rule's condition written again in Rust.
-fn expected_alerts(samples: &[Sample], now: f64) -> BTreeSet<AlertKey> {
+fn expected_alerts(samples: &[Series], now: f64) -> BTreeSet<AlertKey> {
     let by = |name: &str| -> BTreeMap<BTreeMap<String, String>, f64> {
         samples
             .iter()
@@ -602,7 +402,7 @@ const TRUTH_ALERTS: [&str; 10] = [
     "CertCentralNamesUncovered",
 ];
 
-fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<AlertKey> {
+fn truth_alerts(orders: &[Json], subaccount_orders: &[Json], now: i64) -> BTreeSet<AlertKey> {
     let key = |name: &str, parts: &[(&str, String)]| -> AlertKey {
         let mut labels: BTreeMap<String, String> = parts
             .iter()
@@ -619,7 +419,7 @@ fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<A
     };
     let mut expected = BTreeSet::new();
     let mut findings: BTreeMap<String, usize> = BTreeMap::new();
-    for order in orders.as_array().expect("truth: a list of orders") {
+    for order in orders {
         let id = order["id"].as_u64().expect("truth: id").to_string();
         let labels = [("order_id", id)];
         let days = order["days_remaining"].as_i64();
@@ -660,10 +460,7 @@ fn truth_alerts(orders: &Json, subaccount_orders: &Json, now: i64) -> BTreeSet<A
     }
     // Subaccount orders have expiry series but no actionable flag: the
     // rules alert on them by days alone.
-    for order in subaccount_orders
-        .as_array()
-        .expect("truth: subaccount orders")
-    {
+    for order in subaccount_orders {
         let status = order["status"].as_str().unwrap_or("");
         let exported =
             matches!(status, "issued" | "reissue_pending") && order["in_report"] == false;
@@ -708,7 +505,7 @@ fn simulator_base(exporter_log: &str) -> Option<String> {
 }
 
 /// The alerts Prometheus holds (pending or firing).
-fn active_alerts(prom: &Prom) -> Option<BTreeSet<AlertKey>> {
+fn active_alerts(prom: &Prometheus) -> Option<BTreeSet<AlertKey>> {
     let data = prom.api("/api/v1/alerts", &[]).ok()?;
     let mut active = BTreeSet::new();
     for alert in data["alerts"].as_array()? {
@@ -818,17 +615,12 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
 /// dashboards, the alerts and the scrape.
 fn scenario(mode: &Mode) -> Outcome {
     let started = Instant::now();
-    let prometheus_bin = tool("PROMETHEUS", "prometheus");
-    let promtool_bin = tool("PROMTOOL", "promtool");
     let dir = tempfile::tempdir().expect("temp dir");
     let client = http();
 
     // The exporter, on the demo fleet (or, for trying the test against
     // another CertCentral stand-in, on the API at $CERTCENTRAL_E2E_URL).
-    let exporter_addr = format!("127.0.0.1:{}", free_port());
     let mut args: Vec<String> = vec![
-        "--web.listen-address".into(),
-        exporter_addr.clone(),
         "--poll.interval".into(),
         mode.interval.into(),
         // Keep the exporter's state store out of the home directory.
@@ -839,7 +631,7 @@ fn scenario(mode: &Mode) -> Outcome {
     // The saturated mode's own simulator (the demo's fleet), its urgent
     // orders reissued behind the report's back.
     let simulator = (mode.saturated && std::env::var("CERTCENTRAL_E2E_URL").is_err()).then(|| {
-        let sim = common::Simulator::start(300, 1, &[]);
+        let sim = Simulator::start(BIN, 300, 1, &[]);
         sim.reissue_urgent_orders(3);
         sim
     });
@@ -865,50 +657,15 @@ fn scenario(mode: &Mode) -> Outcome {
         }
         Err(_) => args.push("--demo".into()),
     }
-    let mut exporter = Guard::spawn("exporter", Path::new(EXPORTER), &args, dir.path());
-    let ready_url = format!("http://{exporter_addr}/-/ready");
-    wait_for(
-        "the exporter's /-/ready",
-        Duration::from_secs(120),
-        &mut [&mut exporter],
-        || (get_status(&client, &ready_url) == Some(200)).then_some(()),
-    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let exporter = Exporter::spawn(BIN.command(), &args);
+    exporter.wait_ready_within(Duration::from_secs(120));
     let exporter_ready = started.elapsed();
 
     // A real Prometheus scraping it every second and evaluating the rules.
-    let prom_addr = format!("127.0.0.1:{}", free_port());
-    let config = dir.path().join("prometheus.yml");
-    fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             rule_files:\n  - {}/alerts/*.yml\n\
-             scrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: ['{exporter_addr}']\n",
-            root().display()
-        ),
-    )
-    .unwrap();
-    let mut prometheus = Guard::spawn(
-        "prometheus",
-        &prometheus_bin,
-        &[
-            format!("--config.file={}", config.display()),
-            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            format!("--web.listen-address={prom_addr}"),
-            "--log.level=warn".into(),
-        ],
-        dir.path(),
-    );
-    let prom = Prom {
-        base: format!("http://{prom_addr}"),
-        client: http(),
-    };
-    wait_for(
-        "Prometheus's /-/ready",
-        Duration::from_secs(60),
-        &mut [&mut prometheus],
-        || (get_status(&client, &format!("{}/-/ready", prom.base)) == Some(200)).then_some(()),
-    );
+    let target = exporter.base.trim_start_matches("http://");
+    let rules = root().join("alerts/*.yml");
+    let prom = Prometheus::start(JOB, target, Duration::from_secs(1), &[&rules]);
     let rules = prom.api("/api/v1/rules", &[]).expect("rules API");
     let loaded: usize = rules["groups"]
         .as_array()
@@ -920,12 +677,14 @@ fn scenario(mode: &Mode) -> Outcome {
         loaded >= 14,
         "Prometheus loaded only {loaded} rules from alerts/*.yml"
     );
+    let both = [&exporter.process, &prom.process];
 
     // Enough scrapes for rate() over 20s windows.
-    wait_for(
+    poll_until(
         "Prometheus to hold 10 successful scrapes of the exporter",
         Duration::from_secs(60),
-        &mut [&mut exporter, &mut prometheus],
+        EVERY,
+        &both,
         || {
             let n = prom.scalar(&format!("sum_over_time(up{{job=\"{JOB}\"}}[1m])"))?;
             (n >= 10.0).then_some(())
@@ -940,10 +699,11 @@ fn scenario(mode: &Mode) -> Outcome {
     // The first polls fetch order details within a request budget; wait
     // until none is left over, so that renewal links, pending requests and
     // CT settings are all known.
-    wait_for(
+    poll_until(
         "the exporter to have fetched every order's details (certcentral_details_backlog 0)",
         Duration::from_secs(150),
-        &mut [&mut exporter, &mut prometheus],
+        EVERY,
+        &both,
         || {
             let backlog = prom.scalar("max(certcentral_details_backlog) or vector(0)")?;
             (backlog == 0.0).then_some(())
@@ -951,46 +711,19 @@ fn scenario(mode: &Mode) -> Outcome {
     );
 
     // A scrape of our own, for promtool and for the expected alerts.
-    let metrics_url = format!("http://{exporter_addr}/metrics");
-    let scrape = client
-        .get(&metrics_url)
-        .send()
-        .and_then(|r| r.error_for_status())
-        .and_then(|r| r.text())
-        .expect("scrape /metrics");
-    let samples = parse_scrape(&scrape);
+    let scrape = exporter.scrape();
+    let samples = scrape.series();
 
     let mut failures = Vec::new();
 
     // 1. promtool check metrics on the real scrape.
-    let mut check = Command::new(&promtool_bin)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool check metrics");
-    check
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(scrape.as_bytes())
-        .expect("feed promtool");
-    let out = check.wait_with_output().expect("promtool check metrics");
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let unexplained: Vec<&str> = findings
-        .lines()
-        .filter(|l| !l.trim().is_empty())
+    let unexplained: Vec<String> = promtool_check_metrics(&scrape.text)
+        .into_iter()
         .filter(|l| !ACCEPTED_LINT.iter().any(|(text, _)| l.contains(text)))
         .collect();
     if !unexplained.is_empty() {
         failures.push(format!(
-            "promtool check metrics on a real scrape ({}):\n  {}",
-            out.status,
+            "promtool check metrics on a real scrape:\n  {}",
             unexplained.join("\n  ")
         ));
     }
@@ -1093,26 +826,23 @@ fn scenario(mode: &Mode) -> Outcome {
     // poll may land meanwhile.
     let truth_base = match &simulator {
         Some(sim) => Some(sim.base.clone()),
-        None => simulator_base(&fs::read_to_string(&exporter.log).unwrap_or_default()),
+        None => simulator_base(&exporter.process.logs()),
     };
-    let truth = |base: &str| -> Option<BTreeSet<AlertKey>> {
-        let get = |path: &str| -> Option<Json> {
-            let response = client.get(format!("{base}{path}")).send().ok()?;
-            response.status().is_success().then_some(())?;
-            response.json().ok()
-        };
-        let orders = get("/_simulator/orders")?;
-        let subaccount_orders = get("/_simulator/subaccount-orders")?;
+    let controls = truth_base
+        .as_deref()
+        .map(Controls::at)
+        .filter(Controls::reachable);
+    let truth = |controls: &Controls| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        Some(truth_alerts(&orders, &subaccount_orders, now))
+        truth_alerts(&controls.orders(), &controls.subaccount_orders(), now)
     };
-    if truth_base.as_deref().and_then(truth).is_none() {
+    if controls.is_none() {
         let demo = std::env::var("CERTCENTRAL_E2E_URL").is_err();
         let note = format!(
-            "the simulator's truth (/_simulator/orders) is not reachable at {truth_base:?}: \
+            "the simulator's truth (/_simulator/) is not reachable at {truth_base:?}: \
              alerts checked against the metrics only"
         );
         if demo {
@@ -1125,10 +855,10 @@ fn scenario(mode: &Mode) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(30);
     let (expected, alert_problems) = loop {
         let samples = client
-            .get(&metrics_url)
+            .get(exporter.url("/metrics"))
             .send()
             .and_then(|r| r.text())
-            .map(|text| parse_scrape(&text))
+            .map(|text| Scrape::parse(&text).series())
             .unwrap_or_default();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -1154,7 +884,7 @@ fn scenario(mode: &Mode) -> Outcome {
                 unexpected.len()
             ));
         }
-        if let Some(truth) = truth_base.as_deref().and_then(truth) {
+        if let Some(truth) = controls.as_ref().map(truth) {
             let active: BTreeSet<&AlertKey> = active
                 .iter()
                 .filter(|(name, _)| TRUTH_ALERTS.contains(&name.as_str()))
@@ -1210,7 +940,11 @@ fn scenario(mode: &Mode) -> Outcome {
         started.elapsed()
     );
     if !failures.is_empty() {
-        failures.push(format!("{}\n{}", exporter.tail(), prometheus.tail()));
+        failures.push(format!(
+            "{}\n{}",
+            exporter.process.tail(),
+            prom.process.tail()
+        ));
     }
     Outcome {
         failures,

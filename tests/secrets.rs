@@ -6,16 +6,18 @@
 //! in logfmt and JSON, and must appear in no log line, no metric, no page
 //! and no error message; a redirect to another host takes it nowhere.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{BIN, Process, Scrape, Simulator, free_port, http, wait_for};
+use certcentral_test_support::{
+    Binary, Exporter, Faults, Scrape, Simulator, exporter_binary, faults_flag, http, value,
+    wait_for,
+};
+
+const BIN: Binary = exporter_binary!();
 
 const KEY: &str = "SECRET-SWEEP-7f1e2d3c4b5a";
 /// The key's tail alone, in case something cuts or wraps the key.
@@ -31,21 +33,20 @@ fn assert_clean(what: &str, text: &str) {
     );
 }
 
-/// An exporter started with exactly these flags (the harness's own adds
-/// `--log.level debug`), and the key in the environment.
+/// An exporter started with exactly these flags (`Exporter::start` adds
+/// `--log.level debug`) and no store, and the key in the environment.
 struct Run {
-    process: Process,
-    base: String,
+    exporter: Exporter,
 }
 
 impl Run {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Run {
-        let listen = format!("127.0.0.1:{}", free_port());
-        let mut all = vec!["--web.listen-address", &listen, "--storage.path", ""];
+        let mut command = BIN.command();
+        command.envs(env.iter().copied());
+        let mut all = vec!["--storage.path", ""];
         all.extend_from_slice(args);
         Run {
-            process: Process::spawn(&all, env),
-            base: format!("http://{listen}"),
+            exporter: Exporter::spawn(command, &all),
         }
     }
 
@@ -54,9 +55,10 @@ impl Run {
     }
 
     fn scrape(&mut self) -> Option<Scrape> {
-        assert!(self.process.is_running(), "{}", self.process.logs());
+        let process = &self.exporter.process;
+        assert!(process.is_running(), "{}", process.logs());
         let text = http()
-            .get(format!("{}/metrics", self.base))
+            .get(self.exporter.url("/metrics"))
             .send()
             .ok()?
             .text()
@@ -73,18 +75,18 @@ impl Run {
 
     /// Every page and the logs so far are free of the key; then the
     /// process is stopped and its last words are checked too.
-    fn sweep(mut self, what: &str) -> String {
+    fn sweep(self, what: &str) -> String {
         for path in ["/", "/metrics", "/-/ready", "/-/healthy", "/nowhere"] {
             let body = http()
-                .get(format!("{}{path}", self.base))
+                .get(self.exporter.url(path))
                 .send()
                 .and_then(|r| r.text())
                 .unwrap_or_default();
             assert_clean(&format!("{what}: the page {path}"), &body);
         }
-        let status = self.process.terminate(Duration::from_secs(10));
+        let status = self.exporter.process.terminate(Duration::from_secs(10));
         assert_eq!(status.and_then(|s| s.code()), Some(0), "{what}");
-        let logs = self.process.logs();
+        let logs = self.exporter.process.logs();
         assert_clean(&format!("{what}: the logs"), &logs);
         logs
     }
@@ -95,23 +97,13 @@ fn errors(s: &Scrape, kind: &str) -> f64 {
         .iter()
         .filter(|x| x.metric == "certcentral_poll_errors_total")
         .filter(|x| x.labels.get("kind") == Some(kind))
-        .map(|x| common::value(&x.value))
+        .map(|x| value(&x.value))
         .sum()
-}
-
-fn put_faults(sim: &Simulator, spec: &str) {
-    let status = http()
-        .put(format!("{}/_simulator/faults", sim.base))
-        .body(spec.to_owned())
-        .send()
-        .unwrap()
-        .status();
-    assert_eq!(status, 200);
 }
 
 #[test]
 fn a_rejected_key_is_never_shown() {
-    let sim = Simulator::start(20, 1, &["--api-key", "the-right-key"]);
+    let sim = Simulator::start(BIN, 20, 1, &["--api-key", "the-right-key"]);
     let url = sim.api_url();
     let mut run = Run::with_key(&[
         "--certcentral.url",
@@ -130,7 +122,12 @@ fn a_rejected_key_is_never_shown() {
 /// debug level in JSON: each line stays JSON and none holds the key.
 #[test]
 fn every_fault_with_json_debug_logs() {
+    let bad_details = faults_flag(&Faults {
+        bad_detail_rate: 0.5,
+        ..Faults::default()
+    });
     let sim = Simulator::start(
+        BIN,
         150,
         2,
         &[
@@ -139,7 +136,7 @@ fn every_fault_with_json_debug_logs() {
             "--rate-limit",
             "200000/3m,20000/5s",
             "--faults",
-            r#"{"bad_detail_rate": 0.5}"#,
+            &bad_details,
         ],
     );
     let url = sim.api_url();
@@ -175,18 +172,56 @@ fn every_fault_with_json_debug_logs() {
             .any(|x| x.metric == "certcentral_order_detail_errors_total"),
         "bad details were counted"
     );
-    for (spec, kind) in [
-        (r#"{"error_rate": 1.0}"#, "server"),
-        (r#"{"slow_rate": 1.0, "slow_ms": 2500}"#, "timeout"),
-        (r#"{"reset_rate": 1.0}"#, "transport"),
-        (r#"{"truncate_report_rate": 1.0}"#, "decode"),
-        (r#"{"garbage_report_rate": 1.0}"#, "decode"),
-        (r#"{"rate_limit_burst": 12}"#, "rate_limited"),
+    let none = Faults::default;
+    for (faults, kind) in [
+        (
+            Faults {
+                error_rate: 1.0,
+                ..none()
+            },
+            "server",
+        ),
+        (
+            Faults {
+                slow_rate: 1.0,
+                slow_ms: 2500,
+                ..none()
+            },
+            "timeout",
+        ),
+        (
+            Faults {
+                reset_rate: 1.0,
+                ..none()
+            },
+            "transport",
+        ),
+        (
+            Faults {
+                truncate_report_rate: 1.0,
+                ..none()
+            },
+            "decode",
+        ),
+        (
+            Faults {
+                garbage_report_rate: 1.0,
+                ..none()
+            },
+            "decode",
+        ),
+        (
+            Faults {
+                rate_limit_burst: 12,
+                ..none()
+            },
+            "rate_limited",
+        ),
     ] {
         let before = errors(&run.scrape().unwrap(), kind);
-        put_faults(&sim, spec);
+        sim.set_faults(&faults);
         run.until(&format!("a {kind} failure"), |s| errors(s, kind) > before);
-        put_faults(&sim, "{}");
+        sim.set_faults(&none());
     }
     let logs = run.sweep("faults, JSON logs");
     for line in logs.lines() {
@@ -396,7 +431,11 @@ fn a_certcentral_that_echoes_the_key_back_with_trace_logs() {
         "every echoing answer served twice",
         Duration::from_secs(90),
         || {
-            assert!(run.process.is_running(), "{}", run.process.logs());
+            assert!(
+                run.exporter.process.is_running(),
+                "{}",
+                run.exporter.process.logs()
+            );
             (echo.reports.load(Ordering::SeqCst) >= 2 * REPORT_ANSWERS
                 && echo.details.load(Ordering::SeqCst) >= 2
                 && echo.subaccounts.load(Ordering::SeqCst) >= 1)
@@ -441,15 +480,7 @@ fn a_duration_too_long_for_dates_is_refused_at_start_up() {
 // Start-up: the key as a flag, in a config file, in a file others can read.
 
 fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_remove("CERTCENTRAL_API_KEY")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().unwrap();
+    let out = BIN.output(args, env);
     let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stdout));
     (out.status.code(), text)
@@ -759,7 +790,7 @@ fn the_key_echoed_in_any_spelling_is_redacted_in_every_log_format_and_page() {
     for format in ["logfmt", "json"] {
         let (base, served) = spelling_echo();
         let url = format!("{base}/services/v2");
-        let mut run = Run::with_key(&[
+        let run = Run::with_key(&[
             "--certcentral.url",
             &url,
             "--poll.interval",
@@ -771,10 +802,14 @@ fn the_key_echoed_in_any_spelling_is_redacted_in_every_log_format_and_page() {
         ]);
         let rounds = 2 * spellings().len();
         wait_for("every spelling echoed", Duration::from_secs(90), || {
-            assert!(run.process.is_running(), "{}", run.process.logs());
+            assert!(
+                run.exporter.process.is_running(),
+                "{}",
+                run.exporter.process.logs()
+            );
             // The landing page shows each poll's error as it comes.
             let page = http()
-                .get(format!("{}/", run.base))
+                .get(run.exporter.url("/"))
                 .send()
                 .and_then(|r| r.text())
                 .unwrap_or_default();

@@ -7,14 +7,15 @@
 //! every per-order series has that info series; and `promtool check
 //! metrics` finds nothing in a real scrape but the documented unit note.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Exporter, Scrape, wait_for};
+use certcentral_test_support::prometheus_parse::Labels;
+use certcentral_test_support::{
+    Binary, Exporter, Scrape, exporter_binary, promtool_check_metrics, value, wait_for,
+};
+
+const BIN: Binary = exporter_binary!();
 
 /// Labels a per-order series carries besides `account` and `order_id`:
 /// its own, by family (every one of them; families not listed have none).
@@ -51,7 +52,8 @@ const UNIT_NOTE: &str =
 
 /// The demo exporter once every order's details are read.
 fn demo_with_details() -> (Exporter, Scrape) {
-    let mut exporter = Exporter::start(
+    let exporter = Exporter::start(
+        BIN,
         &[
             "--demo",
             "--storage.path",
@@ -80,7 +82,7 @@ fn demo_with_details() -> (Exporter, Scrape) {
 
 type OrderKey = (String, String);
 
-fn order_key(labels: &prometheus_parse::Labels) -> Option<OrderKey> {
+fn order_key(labels: &Labels) -> Option<OrderKey> {
     Some((
         labels.get("account")?.to_owned(),
         labels.get("order_id")?.to_owned(),
@@ -112,7 +114,7 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
             if !unknown.is_empty() {
                 problems.push(format!("info series with {unknown:?}: {:?}", sample.labels));
             }
-            if common::value(&sample.value) != 1.0 {
+            if value(&sample.value) != 1.0 {
                 problems.push(format!("info series not 1: {:?}", sample.labels));
             }
             described_by_details += usize::from(sample.labels.get("issuing_ca").is_some());
@@ -201,7 +203,7 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
         .samples
         .iter()
         .filter(|s| s.metric == "certcentral_certificate_expiry_timestamp_seconds")
-        .filter_map(|s| Some((order_key(&s.labels)?, common::value(&s.value))))
+        .filter_map(|s| Some((order_key(&s.labels)?, value(&s.value))))
         .collect();
     for sample in scrape
         .samples
@@ -210,7 +212,7 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
     {
         let key = order_key(&sample.labels);
         let certificate = key.as_ref().and_then(|k| expiry.get(k));
-        if certificate == Some(&common::value(&sample.value)) {
+        if certificate == Some(&value(&sample.value)) {
             problems.push(format!(
                 "valid_till repeats the expiry: {:?}",
                 sample.labels
@@ -247,33 +249,6 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
         problems.join("\n"),
         exporter.process.logs()
     );
-}
-
-/// What `promtool check metrics` says of `text` (findings, one a line).
-fn promtool_check_metrics(text: &str) -> Vec<String> {
-    let program = std::env::var_os("PROMTOOL").unwrap_or_else(|| "promtool".into());
-    let mut child = Command::new(&program)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run promtool ({e}): apt-get install prometheus, or set PROMTOOL")
-        });
-    child
-        .stdin
-        .take()
-        .expect("promtool's stdin")
-        .write_all(text.as_bytes())
-        .expect("feed promtool");
-    let out = child.wait_with_output().expect("promtool check metrics");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 #[test]

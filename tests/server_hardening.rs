@@ -4,16 +4,17 @@
 //! scrape and a timed SIGTERM, a certificate rotated on disk, and SIGHUP
 //! reloading the web config and `--config.file`.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Exporter, Process, Scrape, http, wait_for};
+use certcentral_test_support::{
+    Binary, Exporter, Process, Scrape, exporter_binary, http, wait_for,
+};
+
+const BIN: Binary = exporter_binary!();
 
 fn addr(exporter: &Exporter) -> SocketAddr {
     exporter
@@ -21,14 +22,6 @@ fn addr(exporter: &Exporter) -> SocketAddr {
         .trim_start_matches("http://")
         .parse()
         .expect("a socket address")
-}
-
-fn signal(process: &Process, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &process.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
 }
 
 /// Time from `opened` until the server closes `socket` (EOF or reset),
@@ -62,6 +55,7 @@ fn idle_and_half_sent_sockets_cannot_starve_the_listener() {
     // This process holds the 5,000 client ends.
     certcentral_exporter::server::listen::raise_open_file_limit();
     let exporter = Exporter::start_wrapped(
+        BIN,
         &["prlimit", "--nofile=256:1024", "--"],
         &["--demo", "--web.read-header-timeout", "3s"],
         &[],
@@ -140,7 +134,7 @@ fn idle_and_half_sent_sockets_cannot_starve_the_listener() {
             "{what} socket still open: {closed:?}"
         );
     }
-    let mut exporter = exporter;
+    let exporter = exporter;
     assert!(exporter.process.is_running());
 }
 
@@ -182,7 +176,8 @@ fn bad_logins_are_bounded_remembered_and_do_not_hold_up_shutdown() {
         format!("basic_auth_users:\n  prometheus: {hash}\n"),
     )
     .unwrap();
-    let mut exporter = Exporter::start(
+    let exporter = Exporter::start(
+        BIN,
         &["--demo", "--web.config.file", config.to_str().unwrap()],
         &[],
     );
@@ -284,7 +279,7 @@ fn a_costly_or_truncated_hash_is_a_start_up_error_naming_the_user() {
     ] {
         let path = dir.path().join(format!("{user}.yml"));
         std::fs::write(&path, format!("basic_auth_users:\n  {user}: '{bad}'\n")).unwrap();
-        let mut process = Process::spawn(
+        let process = BIN.spawn(
             &[
                 "--demo",
                 "--web.listen-address",
@@ -313,7 +308,7 @@ fn a_costly_or_truncated_hash_is_a_start_up_error_naming_the_user() {
 
 /// Sends SIGHUP and waits for `line` in the log.
 fn hangup_until_logged(process: &Process, line: &str) {
-    signal(process, "HUP");
+    process.signal("HUP");
     wait_for(line, Duration::from_secs(10), || {
         process.logs().contains(line).then_some(())
     });
@@ -358,7 +353,8 @@ fn a_certificate_rotated_on_disk_is_served_without_a_restart() {
         "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n",
     )
     .unwrap();
-    let mut exporter = Exporter::start(
+    let exporter = Exporter::start(
+        BIN,
         &["--demo", "--web.config.file", config.to_str().unwrap()],
         &[],
     );
@@ -413,7 +409,8 @@ fn sighup_reloads_the_web_config_and_keeps_it_when_broken() {
         )
     };
     std::fs::write(&config, users("first")).unwrap();
-    let mut exporter = Exporter::start(
+    let exporter = Exporter::start(
+        BIN,
         &["--demo", "--web.config.file", config.to_str().unwrap()],
         &[],
     );
@@ -430,7 +427,7 @@ fn sighup_reloads_the_web_config_and_keeps_it_when_broken() {
     });
 
     replace(&config, &users("second"));
-    signal(&exporter.process, "HUP");
+    exporter.process.signal("HUP");
     wait_for("the new password", Duration::from_secs(10), || {
         (status("second") == 200).then_some(())
     });
@@ -461,7 +458,11 @@ fn sighup_reloads_the_compliance_settings_of_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yml");
     std::fs::write(&config, "compliance:\n  warning_window: 30d\n").unwrap();
-    let mut exporter = Exporter::start(&["--demo", "--config.file", config.to_str().unwrap()], &[]);
+    let exporter = Exporter::start(
+        BIN,
+        &["--demo", "--config.file", config.to_str().unwrap()],
+        &[],
+    );
     exporter.wait_ready();
     let violations = |s: &Scrape| s.by_label("certcentral_compliance_violations", "rule");
     let before = exporter.scrape_until("compliance findings", |s| {
@@ -475,7 +476,7 @@ fn sighup_reloads_the_compliance_settings_of_the_config_file() {
         &config,
         "compliance:\n  warning_window: 30d\n  disabled_rules: [duplicates_present]\n",
     );
-    signal(&exporter.process, "HUP");
+    exporter.process.signal("HUP");
     let after = exporter.scrape_until("the rule switched off", |s| {
         !violations(s)
             .get("duplicates_present")

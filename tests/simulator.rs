@@ -1,10 +1,10 @@
 //! The simulator behaves as the API pages say CertCentral does: the
 //! documented errors and shapes, and the rate limits.
 
-mod common;
-
-use common::{Simulator, http};
+use certcentral_test_support::{Binary, Simulator, exporter_binary, http};
 use serde_json::{Value, json};
+
+const BIN: Binary = exporter_binary!();
 
 fn post(sim: &Simulator, product: &str, body: &Value) -> (u16, Value) {
     let response = http()
@@ -29,7 +29,7 @@ fn valid() -> Value {
 
 #[test]
 fn order_creation_is_validated_as_documented_and_appears_in_the_next_report() {
-    let sim = Simulator::start(30, 1, &[]);
+    let sim = Simulator::start(BIN, 30, 1, &[]);
     type Change = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Change, &str)> = vec![
         (
@@ -104,7 +104,7 @@ fn order_creation_is_validated_as_documented_and_appears_in_the_next_report() {
 
 #[test]
 fn bad_keys_and_limits_get_the_documented_error_shape() {
-    let sim = Simulator::start(10, 1, &["--api-key", "right"]);
+    let sim = Simulator::start(BIN, 10, 1, &["--api-key", "right"]);
     let get = |key: &str, query: &str| {
         http()
             .get(format!("{}/report/order{query}", sim.api_url()))
@@ -130,7 +130,7 @@ fn bad_keys_and_limits_get_the_documented_error_shape() {
 
 #[test]
 fn the_short_window_is_enforced_with_a_documented_429_and_no_retry_after() {
-    let sim = Simulator::start(5, 1, &["--rate-limit", "30/1m,10/2s"]);
+    let sim = Simulator::start(BIN, 5, 1, &["--rate-limit", "30/1m,10/2s"]);
     let client = http();
     let send = |key: &str| {
         client
@@ -156,7 +156,7 @@ fn the_short_window_is_enforced_with_a_documented_429_and_no_retry_after() {
 
 #[test]
 fn the_long_window_caps_what_the_short_one_lets_through() {
-    let sim = Simulator::start(5, 1, &["--rate-limit", "15/1m,10/300ms"]);
+    let sim = Simulator::start(BIN, 5, 1, &["--rate-limit", "15/1m,10/300ms"]);
     let client = http();
     let started = std::time::Instant::now();
     let mut admitted = 0;

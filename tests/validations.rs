@@ -6,11 +6,13 @@
 //! validations survive a restart; a key without permission gets 403s that
 //! are said once while the rest keeps working.
 
-mod common;
-
-use common::{Exporter, Scrape, Simulator, http};
+use certcentral_test_support::{
+    Binary, Change, Exporter, Scrape, Simulator, expected_findings, exporter_binary, http,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+
+const BIN: Binary = exporter_binary!();
 
 const RATE: &str = "200000/3m,20000/5s";
 
@@ -28,27 +30,9 @@ fn exporter(sim: &Simulator, extra: &[&str]) -> Exporter {
         args.extend(["--poll.interval", "1h"]);
     }
     args.extend_from_slice(extra);
-    let mut exporter = Exporter::start(&args, &[("CERTCENTRAL_API_KEY", "k")]);
+    let exporter = Exporter::start(BIN, &args, &[("CERTCENTRAL_API_KEY", "k")]);
     exporter.wait_ready();
     exporter
-}
-
-fn validations_truth(sim: &Simulator) -> Value {
-    http()
-        .get(format!("{}/_simulator/validations", sim.base))
-        .send()
-        .and_then(|r| r.json())
-        .expect("validations truth")
-}
-
-fn touch(sim: &Simulator, id: u64, change: Value) -> Value {
-    http()
-        .post(format!("{}/_simulator/orders/{id}/touch", sim.base))
-        .json(&change)
-        .send()
-        .and_then(|r| r.error_for_status())
-        .and_then(|r| r.json())
-        .expect("touch")
 }
 
 /// Rules broken, by order id.
@@ -78,7 +62,7 @@ fn plain_issued(order: &Value) -> bool {
 
 #[test]
 fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
-    let sim = Simulator::start(600, 31, &["--rate-limit", RATE]);
+    let sim = Simulator::start(BIN, 600, 31, &["--rate-limit", RATE]);
     let today = chrono::Utc::now().date_naive();
     let day = 86_400;
     // Two auto-renewing orders: one whose domain validation ends before
@@ -104,10 +88,13 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
         .date_naive();
     // Renewal 40 days after the validation ends, expiry 30 days later.
     let till = (ends_day + chrono::Duration::days(70)).max(today + chrono::Duration::days(60));
-    let moved = touch(
-        &sim,
+    let moved = sim.change(
         blocked_id,
-        json!({"auto_renew": true, "valid_till": till.to_string()}),
+        &Change {
+            auto_renew: Some(true),
+            valid_till: Some(till),
+            ..Change::default()
+        },
     );
     assert_eq!(moved["renewal_blocked"], true, "{moved}");
     assert_eq!(moved["actionable"], true);
@@ -128,10 +115,13 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
         .expect("an order whose validations all last 40 days more");
     let fine_id = fine["id"].as_u64().unwrap();
     let till = today + chrono::Duration::days(45);
-    let moved = touch(
-        &sim,
+    let moved = sim.change(
         fine_id,
-        json!({"auto_renew": true, "valid_till": till.to_string()}),
+        &Change {
+            auto_renew: Some(true),
+            valid_till: Some(till),
+            ..Change::default()
+        },
     );
     assert_eq!(moved["renewal_blocked"], false, "{moved}");
     assert_eq!(moved["actionable"], false, "{moved}");
@@ -209,7 +199,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
             Some(f64::from(u8::from(order["actionable"] == true))),
             "actionable of order {id}"
         );
-        let expected = common::expected_findings(order);
+        let expected = expected_findings(order);
         assert_eq!(
             findings.remove(&id).unwrap_or_default(),
             expected,
@@ -238,7 +228,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
 
     // Every validation of the truth, per domain and organization, paged
     // through the simulator's 50-item pages.
-    let v = validations_truth(&sim);
+    let v = sim.validations();
     let domains = v["domains"].as_array().unwrap();
     assert!(domains.len() > 50, "more than one page: {}", domains.len());
     for record in domains
@@ -297,7 +287,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
 
 #[test]
 fn the_validations_survive_a_restart_until_their_refresh_is_due() {
-    let sim = Simulator::start(120, 5, &["--rate-limit", RATE]);
+    let sim = Simulator::start(BIN, 120, 5, &["--rate-limit", RATE]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_owned();
     let first = exporter(&sim, &["--storage.path", &path]);
@@ -325,14 +315,11 @@ fn the_validations_survive_a_restart_until_their_refresh_is_due() {
 
 #[test]
 fn a_key_without_permission_is_said_once_and_the_rest_keeps_working() {
-    let sim = Simulator::start(200, 7, &["--rate-limit", RATE]);
-    let denied: Value = http()
-        .put(format!("{}/_simulator/validations", sim.base))
-        .json(&json!({"permitted": false}))
-        .send()
-        .and_then(|r| r.json())
-        .expect("switch the permission off");
-    assert_eq!(denied["permitted"], false);
+    let sim = Simulator::start(BIN, 200, 7, &["--rate-limit", RATE]);
+    assert!(
+        !sim.set_validations_permitted(false),
+        "switch the permission off"
+    );
     let exporter = exporter(
         &sim,
         &[
@@ -366,7 +353,7 @@ fn a_key_without_permission_is_said_once_and_the_rest_keeps_working() {
     let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
     for order in sim.orders() {
         let id = order["id"].to_string();
-        let expected = common::expected_findings(&order);
+        let expected = expected_findings(&order);
         assert!(!expected.contains("name_not_covered"));
         assert_eq!(
             findings.remove(&id).unwrap_or_default(),

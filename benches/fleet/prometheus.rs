@@ -31,13 +31,15 @@
 //! `PROMETHEUS=/path/to/prometheus` (else the one on PATH).
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Exporter, MB, PAGE_SIZE, Proc, Simulator, answers_ok, free_port, http, wait_for};
+use certcentral_test_support::{Prometheus, Simulator, raw_http, tool, wait_for};
+
+use super::{MB, Measured, PAGE_SIZE};
 
 /// The descriptive labels of an order, as the earlier shape put them on
 /// every per-order series.
@@ -290,87 +292,35 @@ fn serve_static(body: String) -> String {
 
 // ------------------------------------------------------------ prometheus
 
-struct Prometheus {
-    proc: Proc,
-    base: String,
-    client: reqwest::blocking::Client,
+/// A Prometheus scraping `target` as job `certcentral` every `interval`.
+fn start_prometheus(target: &str, interval: Duration) -> Prometheus {
+    Prometheus::start("certcentral", target, interval, &[])
 }
 
-impl Prometheus {
-    fn start(dir: &Path, name: &str, target: &str, interval: Duration) -> Prometheus {
-        let program = std::env::var_os("PROMETHEUS").unwrap_or_else(|| "prometheus".into());
-        let home = dir.join(name);
-        std::fs::create_dir_all(&home).expect("prometheus dir");
-        let config = home.join("prometheus.yml");
-        let seconds = interval.as_secs().max(1);
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: {seconds}s\n  scrape_timeout: {seconds}s\n\
-                 scrape_configs:\n  - job_name: certcentral\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .expect("prometheus.yml");
-        let listen = format!("127.0.0.1:{}", free_port());
-        let mut command = Command::new(program);
-        command.args([
-            format!("--config.file={}", config.display()),
-            format!("--storage.tsdb.path={}", home.join("data").display()),
-            format!("--web.listen-address={listen}"),
-            "--log.level=warn".to_owned(),
-        ]);
-        let mut proc = Proc::spawn_command(dir, name, command);
-        let base = format!("http://{listen}");
-        let client = http(Duration::from_secs(30));
-        wait_for("Prometheus's /-/ready", Duration::from_secs(60), || {
-            proc.assert_running();
-            answers_ok(&client, &format!("{base}/-/ready")).then_some(())
-        });
-        Prometheus { proc, base, client }
-    }
+/// Its own metrics (not scraped into it: head series are the target's).
+fn own(prom: &Prometheus, names: &[&str]) -> Vec<f64> {
+    let text = prom.get("/metrics");
+    names
+        .iter()
+        .map(|name| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+                .unwrap_or(f64::NAN)
+        })
+        .collect()
+}
 
-    /// The value of an instant query with one result.
-    fn query(&self, query: &str) -> Option<f64> {
-        let url =
-            url::Url::parse_with_params(&format!("{}/api/v1/query", self.base), [("query", query)])
-                .expect("query URL");
-        let body: serde_json::Value = self.client.get(url).send().ok()?.json().ok()?;
-        body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
-    }
-
-    /// Its own metrics (not scraped into it: head series are the target's).
-    fn own(&self, names: &[&str]) -> Vec<f64> {
-        self.own_text(names, &self.get("/metrics"))
-    }
-
-    fn get(&self, path: &str) -> String {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .and_then(|r| r.text())
-            .unwrap_or_default()
-    }
-
-    /// Its heap in use and live heap (`go_memstats_alloc_bytes`) right
-    /// after a forced garbage collection (the pprof heap profile with
-    /// `gc=1` runs one): what it holds, without the garbage of the last
-    /// scrapes that the means over a window include.
-    fn settled_heap(&self) -> [f64; 2] {
-        let _ = self.get("/debug/pprof/heap?gc=1");
-        let own = self.own(&["go_memstats_heap_inuse_bytes", "go_memstats_alloc_bytes"]);
-        [own[0], own[1]]
-    }
-
-    fn own_text(&self, names: &[&str], text: &str) -> Vec<f64> {
-        names
-            .iter()
-            .map(|name| {
-                text.lines()
-                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-                    .unwrap_or(f64::NAN)
-            })
-            .collect()
-    }
+/// Its heap in use and live heap (`go_memstats_alloc_bytes`) right
+/// after a forced garbage collection (the pprof heap profile with
+/// `gc=1` runs one): what it holds, without the garbage of the last
+/// scrapes that the means over a window include.
+fn settled_heap(prom: &Prometheus) -> [f64; 2] {
+    let _ = prom.get("/debug/pprof/heap?gc=1");
+    let own = own(
+        prom,
+        &["go_memstats_heap_inuse_bytes", "go_memstats_alloc_bytes"],
+    );
+    [own[0], own[1]]
 }
 
 /// What one Prometheus holds and costs, scraping one shape.
@@ -405,20 +355,20 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// Waits for the warm-up scrapes of both, then samples both once a second.
-fn measure(proms: [&mut Prometheus; 2], settings: &PrometheusSettings) -> [Cost; 2] {
+fn measure(proms: [&Prometheus; 2], settings: &PrometheusSettings) -> [Cost; 2] {
     let timeout =
         settings.interval * (settings.warmup_scrapes as u32 + 4) + Duration::from_secs(60);
     for prom in proms.iter() {
         let wanted = settings.warmup_scrapes as f64;
         wait_for("the warm-up scrapes", timeout, || {
-            let scrapes = prom.query("sum_over_time(up{job=\"certcentral\"}[1h])")?;
+            let scrapes = prom.scalar("sum_over_time(up{job=\"certcentral\"}[1h])")?;
             (scrapes >= wanted).then_some(())
         });
     }
     let mut costs = [Cost::default(), Cost::default()];
     for _ in 0..settings.samples {
         for (prom, cost) in proms.iter().zip(costs.iter_mut()) {
-            let own = prom.own(&OWN);
+            let own = own(prom, &OWN);
             cost.head_series = own[0];
             cost.heap_mb += own[1] / MB / settings.samples as f64;
             cost.rss_mb += own[2] / MB / settings.samples as f64;
@@ -430,7 +380,7 @@ fn measure(proms: [&mut Prometheus; 2], settings: &PrometheusSettings) -> [Cost;
     let mut settled: [Vec<[f64; 2]>; 2] = Default::default();
     for _ in 0..SETTLED_SAMPLES {
         for (prom, taken) in proms.iter().zip(settled.iter_mut()) {
-            taken.push(prom.settled_heap());
+            taken.push(settled_heap(prom));
         }
         std::thread::sleep(settings.interval / 3);
     }
@@ -439,17 +389,17 @@ fn measure(proms: [&mut Prometheus; 2], settings: &PrometheusSettings) -> [Cost;
         cost.live_heap_mb = median(taken.iter().map(|h| h[1])) / MB;
     }
     for (prom, cost) in proms.into_iter().zip(costs.iter_mut()) {
-        prom.proc.assert_running();
+        prom.process.assert_running();
         let window = (settings.interval * settings.warmup_scrapes as u32 * 4)
             .as_secs()
             .max(10);
         cost.ingest_seconds = prom
-            .query(&format!(
+            .scalar(&format!(
                 "avg_over_time(scrape_duration_seconds{{job=\"certcentral\"}}[{window}s])"
             ))
             .unwrap_or(f64::NAN);
         cost.samples_scraped = prom
-            .query("scrape_samples_scraped{job=\"certcentral\"}")
+            .scalar("scrape_samples_scraped{job=\"certcentral\"}")
             .unwrap_or(f64::NAN);
     }
     costs
@@ -465,7 +415,7 @@ fn gzip_mb(text: &str) -> f64 {
 /// asked, bytes kept compressed, nothing parsed, the empty page after a
 /// full last one included); its wall time and bytes.
 fn download_report(sim: &Simulator, orders: usize) -> (Duration, usize) {
-    let client = http(Duration::from_secs(120));
+    let client = raw_http(Duration::from_secs(120));
     let started = Instant::now();
     let mut bytes = 0;
     for offset in (0..=orders).step_by(PAGE_SIZE) {
@@ -495,17 +445,12 @@ pub struct PrometheusRow {
 }
 
 /// Runs one size.
-pub fn run(dir: &Path, orders: usize, settings: &PrometheusSettings) -> PrometheusRow {
-    let sim = Simulator::start(dir, orders);
-    let mut exporter = Exporter::start(
-        dir,
-        &format!("exporter-prometheus-{orders}"),
-        &sim,
-        &["--poll.interval", "1h"],
-    );
+pub fn run(orders: usize, settings: &PrometheusSettings) -> PrometheusRow {
+    let sim = super::simulator(orders);
+    let exporter = Measured::start(&sim, &["--poll.interval", "1h"]);
     exporter.first_poll(Instant::now(), orders);
-    let client = http(Duration::from_secs(120));
-    let metrics = format!("{}/metrics", exporter.base);
+    let client = raw_http(Duration::from_secs(120));
+    let metrics = exporter.exporter.url("/metrics");
     let text = wait_for("every order's details", super::scaled(orders, 120), || {
         let text = client.get(&metrics).send().ok()?.text().ok()?;
         text.lines()
@@ -517,28 +462,18 @@ pub fn run(dir: &Path, orders: usize, settings: &PrometheusSettings) -> Promethe
         .filter(|l| l.starts_with("certcentral_order_info{"))
         .count();
     let earlier = earlier_shape(&text);
-    let target = exporter.base.trim_start_matches("http://").to_owned();
-    let mut after = Prometheus::start(
-        dir,
-        &format!("prometheus-after-{orders}"),
-        &target,
-        settings.interval,
-    );
+    let target = exporter.exporter.base.trim_start_matches("http://");
+    let after = start_prometheus(target, settings.interval);
     let static_target = serve_static(earlier.clone());
-    let mut before = Prometheus::start(
-        dir,
-        &format!("prometheus-before-{orders}"),
-        &static_target,
-        settings.interval,
-    );
-    let [mut after_cost, mut before_cost] = measure([&mut after, &mut before], settings);
+    let before = start_prometheus(&static_target, settings.interval);
+    let [mut after_cost, mut before_cost] = measure([&after, &before], settings);
     after_cost.body_mb = text.len() as f64 / MB;
     after_cost.gzip_mb = gzip_mb(&text);
     before_cost.body_mb = earlier.len() as f64 / MB;
     before_cost.gzip_mb = gzip_mb(&earlier);
     drop((after, before, exporter));
 
-    let first_polls = first_polls(dir, &sim, orders, settings);
+    let first_polls = first_polls(&sim, orders, settings);
     PrometheusRow {
         orders,
         exported,
@@ -552,25 +487,18 @@ pub fn run(dir: &Path, orders: usize, settings: &PrometheusSettings) -> Promethe
 /// times, each between two plain downloads of the report; with
 /// `BENCH_BASELINE_EXPORTER`, that build's first poll too, in the same
 /// rounds, right after this one's.
-fn first_polls(
-    dir: &Path,
-    sim: &Simulator,
-    orders: usize,
-    settings: &PrometheusSettings,
-) -> Vec<FirstPoll> {
-    let this: &std::ffi::OsStr = super::BIN.as_ref();
+fn first_polls(sim: &Simulator, orders: usize, settings: &PrometheusSettings) -> Vec<FirstPoll> {
+    let this = super::BIN.path().as_os_str();
     let baseline = std::env::var_os("BENCH_BASELINE_EXPORTER");
-    let builds: Vec<(&str, &std::ffi::OsStr)> = std::iter::once(("this", this))
+    let builds: Vec<(&str, &OsStr)> = std::iter::once(("this", this))
         .chain(baseline.as_deref().map(|b| ("baseline", b)))
         .collect();
     let mut polls = Vec::new();
-    for round in 0..settings.first_poll_rounds {
+    for _ in 0..settings.first_poll_rounds {
         for (build, program) in &builds {
             let before = download_report(sim, orders);
-            let mut report_only = Exporter::start_program(
+            let report_only = Measured::start_program(
                 program,
-                dir,
-                &format!("exporter-report-{orders}-{build}-{round}"),
                 sim,
                 &["--poll.interval", "1h", "--certcentral.detail-budget", "0"],
             );
@@ -696,8 +624,7 @@ pub fn print(rows: &[PrometheusRow], settings: &PrometheusSettings) {
 }
 
 fn prometheus_version() -> String {
-    let program = std::env::var_os("PROMETHEUS").unwrap_or_else(|| "prometheus".into());
-    Command::new(program)
+    Command::new(tool("PROMETHEUS", "prometheus"))
         .arg("--version")
         .output()
         .ok()

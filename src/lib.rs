@@ -4,10 +4,13 @@
 //! [`certcentral`] (HTTP client and wire types) → [`fleet`] (one immutable
 //! snapshot of an account's orders) → [`compliance`] (findings per order) →
 //! [`metrics`] (the rendered exposition) → [`server`] (HTTP). [`poller`]
-//! drives the first steps on a schedule; [`simulator`] is a stand-in for
-//! CertCentral used by `--demo`, the tests and the benchmarks.
+//! drives the first steps on a schedule and publishes each account's state
+//! on the board (`board`), which `metrics` and `server` read; [`simulator`]
+//! is a stand-in for CertCentral used by `--demo`, the tests and the
+//! benchmarks.
 
 pub mod app;
+pub(crate) mod board;
 pub mod certcentral;
 pub mod cli;
 pub mod compliance;

@@ -16,11 +16,10 @@ pub use gzip::GzipPrefix;
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::board::{AccountState, Reason};
 use crate::certcentral::report::CsrKey;
 use crate::compliance::{self, Assessment, ComplianceSettings, Verdict};
 use crate::fleet::{Order, SubaccountOrderRecord, days_until, end_of_day};
-use crate::poller::AccountState;
-use crate::poller::plan::Reason;
 
 /// Choices that shape the rendered metrics.
 #[derive(Debug, Clone)]
@@ -837,10 +836,10 @@ mod tests {
     use chrono::{NaiveDate, TimeZone};
 
     use super::*;
+    use crate::board::PollOutcome;
     use crate::certcentral::report::ReportRow;
     use crate::fleet::fixtures::{details, row};
     use crate::fleet::{Fleet, OrderDetails, Request, Subaccounts, fingerprint};
-    use crate::poller::PollOutcome;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()

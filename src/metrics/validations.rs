@@ -14,10 +14,10 @@ use super::{
     Kind, LabelBlock, PerOrderLimits, RenderSettings, TextWriter, is_exported, unix_seconds,
     wants_series,
 };
+use crate::board::AccountState;
 use crate::compliance::{Assessment, Verdict};
 use crate::coverage::{DomainValidation, TypedValidation, ValidationType};
 use crate::fleet::Order;
-use crate::poller::AccountState;
 
 /// Windows of `certcentral_validations_expiring`, in days.
 const WITHIN_DAYS: [i64; 3] = [7, 30, 90];

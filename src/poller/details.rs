@@ -17,7 +17,8 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::plan::{self, Planned, Work};
-use super::{Board, PollError, Poller};
+use super::{PollError, Poller};
+use crate::board::Board;
 use crate::certcentral::wire::{OrderInfo, ReissueList};
 use crate::certcentral::{ApiError, ErrorKind};
 use crate::fleet::{self, OrderDetails, Reissues};

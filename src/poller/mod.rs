@@ -1,5 +1,5 @@
 //! The poller: reads an account on a schedule and publishes what it read on
-//! the [`Board`]. Each poll reads, in this order,
+//! the [`Board`](crate::board::Board). Each poll reads, in this order,
 //!
 //! 1. every page of the order report: the expiry data, published as a new
 //!    fleet on its own if the steps below take a while, so that they never
@@ -23,17 +23,15 @@ mod details;
 pub(crate) mod plan;
 mod validations;
 
-pub use plan::DetailsProgress;
-
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use prometheus::{IntCounterVec, Opts, Registry};
-use tokio::sync::watch;
 
+use crate::board::{AccountState, Board, DetailsProgress, PollFailure, PollOutcome};
 use crate::certcentral::client::Answer;
 use crate::certcentral::report::{
     self, Interner, ParseContext, ReportError, ReportRow, SkippedRow,
@@ -44,58 +42,6 @@ use crate::coverage::ValidationIndex;
 use crate::fleet::{Fleet, OrderDetails, SubaccountOrderRecord, Subaccounts};
 use crate::store::Store;
 use details::DetailsRead;
-
-/// What one account's latest polls produced, as the rest of the exporter
-/// sees it. Replaced whole, never changed in place.
-#[derive(Debug, Clone)]
-pub struct AccountState {
-    pub account: String,
-    pub poll_interval: Duration,
-    /// The fleet of the latest successful report read.
-    pub fleet: Option<Arc<Fleet>>,
-    /// Whether the latest poll, finished or under way, read the whole
-    /// report: `certcentral_up`.
-    pub up: bool,
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_poll: Option<PollOutcome>,
-    /// Detail reads still due, and how old the details in use are.
-    pub details: DetailsProgress,
-    /// The account's validations, once read (or loaded from the store).
-    pub validations: Option<Arc<ValidationIndex>>,
-}
-
-impl AccountState {
-    fn new(account: String, poll_interval: Duration) -> AccountState {
-        AccountState {
-            account,
-            poll_interval,
-            fleet: None,
-            up: false,
-            last_success: None,
-            last_poll: None,
-            details: DetailsProgress::default(),
-            validations: None,
-        }
-    }
-}
-
-/// How the latest poll ended.
-#[derive(Debug, Clone)]
-pub struct PollOutcome {
-    pub ended_at: DateTime<Utc>,
-    pub duration: Duration,
-    /// `None` when the poll succeeded (read the whole report).
-    pub failure: Option<PollFailure>,
-    /// Steps after the report that ended early, though the poll succeeded.
-    pub incomplete: Vec<(&'static str, PollFailure)>,
-}
-
-/// A failed poll, ready for a log line, a metric label and the landing page.
-#[derive(Debug, Clone)]
-pub struct PollFailure {
-    pub kind: &'static str,
-    pub message: String,
-}
 
 /// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
@@ -137,56 +83,6 @@ struct Succeeded {
     /// Steps after the report that ended early, with why.
     incomplete: Vec<(&'static str, PollError)>,
     read: DetailsRead,
-}
-
-/// The latest state of every account, and a signal when one changes.
-pub struct Board {
-    states: RwLock<BTreeMap<String, Arc<AccountState>>>,
-    changes: watch::Sender<u64>,
-}
-
-impl Board {
-    /// A board for these accounts, none polled yet.
-    pub fn new(accounts: impl IntoIterator<Item = (String, Duration)>) -> Board {
-        let states = accounts
-            .into_iter()
-            .map(|(account, interval)| {
-                (
-                    account.clone(),
-                    Arc::new(AccountState::new(account, interval)),
-                )
-            })
-            .collect();
-        Board {
-            states: RwLock::new(states),
-            changes: watch::Sender::new(0),
-        }
-    }
-
-    /// Replaces one account's state and wakes whoever watches the board.
-    pub fn publish(&self, state: AccountState) {
-        let mut states = self.states.write().unwrap_or_else(|e| e.into_inner());
-        states.insert(state.account.clone(), Arc::new(state));
-        drop(states);
-        self.changes.send_modify(|version| *version += 1);
-    }
-
-    /// Every account's current state, in account order.
-    pub fn states(&self) -> Vec<Arc<AccountState>> {
-        let states = self.states.read().unwrap_or_else(|e| e.into_inner());
-        states.values().cloned().collect()
-    }
-
-    /// One account's current state.
-    pub fn state(&self, account: &str) -> Option<Arc<AccountState>> {
-        let states = self.states.read().unwrap_or_else(|e| e.into_inner());
-        states.get(account).cloned()
-    }
-
-    /// A receiver that changes whenever an account's state is published.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
-    }
 }
 
 /// Poll counters shared by every account's poller.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::board::{DetailsProgress, Reason};
 use crate::fleet::{self, Fleet, Order, OrderDetails};
 
 /// Order statuses whose orders wait on someone; their details are read
@@ -34,67 +35,12 @@ pub(crate) enum Work {
     Reissues,
 }
 
-/// Why an order is due, most urgent first; the `reason` label of
-/// `certcentral_details_due`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Reason {
-    /// Details never read, or read for an earlier version of the report row.
-    New,
-    /// Details current, reissue list missing or older than them.
-    Reissues,
-    /// Waiting on a request: read again to follow it.
-    Waiting,
-    /// Routine refresh of details past their refresh age.
-    Refresh,
-}
-
-impl Reason {
-    /// Every reason, in label order.
-    pub(crate) const ALL: [Reason; 4] = [
-        Reason::New,
-        Reason::Reissues,
-        Reason::Waiting,
-        Reason::Refresh,
-    ];
-
-    /// The metric label.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Reason::New => "new",
-            Reason::Reissues => "reissues",
-            Reason::Waiting => "waiting",
-            Reason::Refresh => "refresh",
-        }
-    }
-}
-
 /// One planned read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Planned {
     pub order_id: u64,
     pub work: Work,
     pub reason: Reason,
-}
-
-/// How much detail work is due for an account, as its metrics show it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DetailsProgress {
-    /// Reads due, by reason (a reissue list counts apart from its details).
-    pub due: [usize; 4],
-    /// When the oldest details still in use were read.
-    pub oldest: Option<DateTime<Utc>>,
-}
-
-impl DetailsProgress {
-    /// Every read still due: `certcentral_details_backlog`.
-    pub fn backlog(&self) -> usize {
-        self.due.iter().sum()
-    }
-
-    /// Reads due for one reason.
-    pub(crate) fn due(&self, reason: Reason) -> usize {
-        self.due[reason as usize]
-    }
 }
 
 /// The ages that make details due.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use crate::certcentral::ErrorKind;
 use crate::coverage::ValidationIndex;
 use crate::fleet::Fleet;
 
@@ -63,7 +64,7 @@ pub struct PollOutcome {
 /// A failed poll, ready for a log line, a metric label and the landing page.
 #[derive(Debug, Clone)]
 pub struct PollFailure {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
 }
 

@@ -214,6 +214,8 @@ impl Poller {
                 }
             }
             ErrorKind::Api | ErrorKind::Decode => {}
+            // The poller's own kinds: no request fails with them.
+            ErrorKind::Deadline | ErrorKind::Panic => {}
         }
         if err.status() == Some(404) {
             // The order left between the report and this request.

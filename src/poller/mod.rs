@@ -44,7 +44,7 @@ use futures_util::FutureExt;
 
 use crate::board::{AccountState, Board, DetailsProgress, PollFailure, PollOutcome};
 use crate::certcentral::report::{ParseContext, ReportError, ReportPage};
-use crate::certcentral::{ApiError, Client};
+use crate::certcentral::{ApiError, Client, ErrorKind};
 use crate::coverage::ValidationIndex;
 use crate::fleet::{Fleet, OrderDetails, Subaccounts};
 use crate::store::Store;
@@ -77,13 +77,11 @@ pub enum PollError {
 
 impl PollError {
     /// The `kind` label of `certcentral_poll_errors_total`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            PollError::Api(err) | PollError::DetailsUnreachable { last: err, .. } => {
-                err.kind().as_str()
-            }
-            PollError::Report { .. } | PollError::PagingStuck { .. } => "decode",
-            PollError::Deadline(_) => "deadline",
+            PollError::Api(err) | PollError::DetailsUnreachable { last: err, .. } => err.kind(),
+            PollError::Report { .. } | PollError::PagingStuck { .. } => ErrorKind::Decode,
+            PollError::Deadline(_) => ErrorKind::Deadline,
         }
     }
 }
@@ -120,18 +118,6 @@ pub struct PollSettings {
 
 /// The steps after the report, as the `step` label names them.
 const STEPS: [&str; 3] = ["subaccounts", "validations", "details"];
-/// Every `kind` of failed poll.
-const POLL_ERROR_KINDS: [&str; 9] = [
-    "auth",
-    "rate_limited",
-    "api",
-    "server",
-    "timeout",
-    "transport",
-    "decode",
-    "deadline",
-    "panic",
-];
 /// How long the steps after the report may take before the report's fleet
 /// is published on its own: long enough for a quick poll to be rendered
 /// once, short enough that slow detail reads never hold back expiry data.
@@ -214,7 +200,7 @@ impl Poller {
         for result in ["success", "failure"] {
             telemetry.polls.with_label_values(&[&account, result]);
         }
-        for kind in POLL_ERROR_KINDS {
+        for kind in ErrorKind::ALL.map(ErrorKind::as_str) {
             telemetry.errors.with_label_values(&[&account, kind]);
             for step in STEPS {
                 telemetry
@@ -259,14 +245,14 @@ impl Poller {
                 .catch_unwind()
                 .await;
             if polled.is_err() {
-                self.count_failure("panic");
+                self.count_failure(ErrorKind::Panic);
                 let mut state = self.state(&board);
                 state.up = false;
                 state.last_poll = Some(PollOutcome {
                     ended_at: Utc::now(),
                     duration: started.elapsed(),
                     failure: Some(PollFailure {
-                        kind: "panic",
+                        kind: ErrorKind::Panic,
                         message: "the poll panicked (a bug: please report it with the log)"
                             .to_owned(),
                     }),
@@ -337,13 +323,13 @@ impl Poller {
                         tracing::warn!(
                             account = %self.account,
                             step,
-                            kind = err.kind(),
+                            kind = err.kind().as_str(),
                             error = %err,
                             "the report was read, but a later step ended early; it goes on at the next poll"
                         );
                         self.telemetry
                             .incomplete
-                            .with_label_values(&[&self.account, step, err.kind()])
+                            .with_label_values(&[&self.account, step, err.kind().as_str()])
                             .inc();
                         (
                             step,
@@ -378,7 +364,7 @@ impl Poller {
                 let kind = err.kind();
                 tracing::error!(
                     account = %self.account,
-                    kind,
+                    kind = kind.as_str(),
                     error = %err,
                     "poll failed; still serving the last good data"
                 );
@@ -401,7 +387,7 @@ impl Poller {
     }
 
     /// Counts a failed poll of this kind.
-    fn count_failure(&self, kind: &str) {
+    fn count_failure(&self, kind: ErrorKind) {
         let account = self.account.as_str();
         self.telemetry
             .polls
@@ -409,7 +395,7 @@ impl Poller {
             .inc();
         self.telemetry
             .errors
-            .with_label_values(&[account, kind])
+            .with_label_values(&[account, kind.as_str()])
             .inc();
     }
 

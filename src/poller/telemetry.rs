@@ -4,6 +4,8 @@
 
 use prometheus::{IntCounterVec, Opts, Registry};
 
+use crate::certcentral::ErrorKind;
+
 /// Poll counters shared by every account's poller.
 #[derive(Clone)]
 pub struct PollTelemetry {
@@ -24,7 +26,10 @@ impl PollTelemetry {
         )?;
         let errors = counter(
             "certcentral_poll_errors_total",
-            "Failed polls, by kind of failure (auth, rate_limited, api, server, timeout, transport, decode).",
+            &format!(
+                "Failed polls, by kind of failure ({}).",
+                ErrorKind::listed()
+            ),
             &["account", "kind"],
         )?;
         let incomplete = counter(
@@ -64,4 +69,26 @@ impl PollTelemetry {
 /// A counter family with these labels.
 fn counter(name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
     IntCounterVec::new(Opts::new(name, help), labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_errors_help_names_every_kind() {
+        let registry = Registry::new();
+        let telemetry = PollTelemetry::register(&registry).unwrap();
+        // A family without series is not gathered.
+        telemetry.errors.with_label_values(&["a", "auth"]);
+        let families = registry.gather();
+        let help = families
+            .iter()
+            .find(|f| f.name() == "certcentral_poll_errors_total")
+            .map(|f| f.help().to_owned())
+            .unwrap_or_default();
+        for kind in ErrorKind::ALL {
+            assert!(help.contains(kind.as_str()), "{kind} missing: {help}");
+        }
+    }
 }

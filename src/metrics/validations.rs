@@ -179,7 +179,7 @@ pub(super) fn keeps_series(
     let status_ok = limits
         .statuses
         .as_ref()
-        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()));
+        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status().as_str()));
     let within = match (limits.horizon, verdict.first_validation_end) {
         (Some(horizon), Some(end)) => end - now <= horizon,
         _ => false,

@@ -15,12 +15,6 @@ use chrono::{DateTime, Duration, Utc};
 use crate::board::{DetailsProgress, Reason};
 use crate::fleet::{self, Fleet, Order, OrderDetails};
 
-/// Order statuses whose orders wait on someone; their details are read
-/// again after the waiting refresh age to follow their requests.
-const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitted", "processing"];
-/// Order statuses whose details are never worth a request.
-const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
-
 /// The widest window of the shipped alert rules (auto-renew off within 60
 /// days): an order whose report expiry falls inside it could raise an
 /// alert, so its details and reissues are read before any other's.
@@ -92,8 +86,7 @@ pub(crate) fn plan(
             None => Some(planned(Work::Details, Reason::New)),
             Some(d) if reissues_due(d) => Some(planned(Work::Reissues, Reason::Reissues)),
             Some(d)
-                if (WAITING_ORDER_STATUSES.contains(&order.status())
-                    || d.waiting_requests().next().is_some())
+                if (order.status().is_waiting() || d.waiting_requests().next().is_some())
                     && now - d.fetched_at > ages.waiting_max_age =>
             {
                 waiting.push(planned(Work::Details, Reason::Waiting));
@@ -108,8 +101,8 @@ pub(crate) fn plan(
         if let Some(due) = due {
             // The expiry served now, which is what could page.
             let expiry = order.expiry();
-            let urgent = WAITING_ORDER_STATUSES.contains(&order.status())
-                || expiry.is_some_and(|e| e <= now + URGENT_WINDOW);
+            let urgent =
+                order.status().is_waiting() || expiry.is_some_and(|e| e <= now + URGENT_WINDOW);
             let key = (
                 !urgent,
                 expiry.or(Some(DateTime::<Utc>::MAX_UTC)),
@@ -134,17 +127,13 @@ pub(crate) fn plan(
 }
 
 /// Whether an order's details are worth reading at all: not settled, and
-/// not expired past the retention.
+/// not an order that no longer counts toward expiry (expired past the
+/// retention).
 fn wants_details(order: &Order, ages: &Ages, now: DateTime<Utc>) -> bool {
     let status = order.status();
-    if SETTLED_STATUSES.contains(&status) {
-        return false;
-    }
-    status != "expired"
-        || order.expiry().is_some_and(|e| {
-            e.checked_add_signed(ages.expired_retention)
-                .is_none_or(|end| end > now)
-        })
+    !status.is_settled()
+        && (!status.counts_toward_expiry()
+            || order.counts_toward_expiry(now, ages.expired_retention))
 }
 
 /// Whether the order's reissue list should be read now: its details show

@@ -19,14 +19,18 @@ use crate::fleet::Fleet;
 /// sees it. Replaced whole, never changed in place.
 #[derive(Debug, Clone)]
 pub struct AccountState {
+    /// The account's name, as configured (the `account` label).
     pub account: String,
+    /// How often the account is polled: how stale its data may be.
     pub poll_interval: Duration,
     /// The fleet of the latest successful report read.
     pub fleet: Option<Arc<Fleet>>,
     /// Whether the latest poll, finished or under way, read the whole
     /// report: `certcentral_up`.
     pub up: bool,
+    /// When a poll last read the whole report.
     pub last_success: Option<DateTime<Utc>>,
+    /// How the latest finished poll ended; `None` until one has.
     pub last_poll: Option<PollOutcome>,
     /// Detail reads still due, and how old the details in use are.
     pub details: DetailsProgress,
@@ -53,7 +57,9 @@ impl AccountState {
 /// How the latest poll ended.
 #[derive(Debug, Clone)]
 pub struct PollOutcome {
+    /// When the poll ended.
     pub ended_at: DateTime<Utc>,
+    /// How long it took.
     pub duration: Duration,
     /// `None` when the poll succeeded (read the whole report).
     pub failure: Option<PollFailure>,
@@ -64,7 +70,9 @@ pub struct PollOutcome {
 /// A failed poll, ready for a log line, a metric label and the landing page.
 #[derive(Debug, Clone)]
 pub struct PollFailure {
+    /// The class of failure (the `kind` label).
     pub kind: ErrorKind,
+    /// What went wrong, without the API key.
     pub message: String,
 }
 

@@ -53,31 +53,37 @@ use memo::KnownPage;
 use report::ReportRead;
 use subaccounts::SubaccountPage;
 
-/// Why a poll failed.
+/// Why a poll, or a step of it, failed.
 #[derive(Debug, thiserror::Error)]
-pub enum PollError {
+enum PollError {
+    /// A request failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// A report page could not be understood.
     #[error("report page at offset {offset}: {source}")]
     Report {
         offset: usize,
         #[source]
         source: ReportError,
     },
+    /// A listing's pages repeat what came before (the server ignores the
+    /// offset): reading on would never end.
     #[error("{endpoint} paging does not advance at offset {offset}")]
     PagingStuck {
         endpoint: &'static str,
         offset: usize,
     },
+    /// Detail requests kept failing: the API is struggling.
     #[error("order details stopped after {failures} failures in a row; last: {last}")]
     DetailsUnreachable { failures: usize, last: ApiError },
+    /// The poll (or its steps after the report) ran out of time.
     #[error("the poll ran past its {0:?} deadline and was cancelled")]
     Deadline(Duration),
 }
 
 impl PollError {
     /// The `kind` label of `certcentral_poll_errors_total`.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             PollError::Api(err) | PollError::DetailsUnreachable { last: err, .. } => err.kind(),
             PollError::Report { .. } | PollError::PagingStuck { .. } => ErrorKind::Decode,

@@ -1,6 +1,6 @@
 //! Reading the order report: every page in order, the next one requested
 //! while the one before is parsed (on a blocking thread), pages unchanged
-//! since the read before kept as they were (see [`super::memo`]). A read
+//! since the read before kept as they were (see `memo`). A read
 //! that fails anywhere fails whole: a half-read report is never a fleet.
 
 use std::collections::HashSet;
@@ -197,6 +197,8 @@ impl Poller {
         }
     }
 
+    /// Logs each report row that cannot be understood once, not at every
+    /// poll (again if it comes back after a read without it).
     pub(super) fn log_skipped_once(&mut self, skipped: &[SkippedRow]) {
         let current: HashSet<(String, String)> = skipped
             .iter()

@@ -1,5 +1,5 @@
 //! Reading the subaccount order listing: every page, each unchanged page
-//! kept as it was parsed (see [`super::memo`]). A key that may not list
+//! kept as it was parsed (see `memo`). A key that may not list
 //! subaccount orders (or an account without subaccounts) is normal: said
 //! once in the log, then quiet.
 

@@ -12,11 +12,12 @@ use tokio::sync::watch;
 
 use std::collections::HashMap;
 
+use crate::board::Board;
 use crate::certcentral::ratelimit::RateLimiter;
 use crate::certcentral::{Client, ClientSettings, client::ApiTelemetry};
 use crate::config::{self, AccountConfig, Config, DemoConfig};
 use crate::metrics::{self, Exposition, RenderSettings};
-use crate::poller::{Board, PollSettings, PollTelemetry, Poller};
+use crate::poller::{PollSettings, PollTelemetry, Poller};
 use crate::server::auth::CheckPool;
 use crate::server::listen::{self, Limits};
 use crate::server::live::LiveWeb;

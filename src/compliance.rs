@@ -215,9 +215,6 @@ fn is_strong_hash(hash: &str) -> bool {
     )
 }
 
-/// Statuses whose order holds a certificate in use.
-const IN_USE: [&str; 2] = ["issued", "reissue_pending"];
-
 /// What compliance says about one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Verdict {
@@ -248,9 +245,9 @@ pub fn judge(
     let report = &order.report;
     let details = order.details.as_deref();
     let status = order.status();
-    let in_use = IN_USE.contains(&status);
+    let in_use = status.is_in_use();
     let days_left = order.expiry().map(|e| days_until(e, now));
-    let expired = status == "expired" || (in_use && days_left.is_some_and(|d| d < 0));
+    let expired = status.is_expired() || (in_use && days_left.is_some_and(|d| d < 0));
     let renewal_blocked = in_use && renewal_blocked(order, needs, now, settings);
     let actionable =
         ((in_use || expired) && is_actionable(order, now, settings)) || renewal_blocked;
@@ -297,10 +294,11 @@ pub fn judge(
             !order.renewed && needs.is_some_and(|n| !n.uncovered.is_empty()),
         );
     }
-    let retention = days(settings.expired_retention);
+    let retention =
+        chrono::Duration::from_std(settings.expired_retention).unwrap_or(chrono::Duration::MAX);
     flag(
         Rule::ExpiredNotRenewed,
-        expired && !order.renewed && days_left.is_some_and(|d| d >= -retention),
+        expired && !order.renewed && order.within_expired_retention(now, retention),
     );
     let oldest_waiting = details.and_then(|d| d.waiting_requests().filter_map(|r| r.date).min());
     flag(
@@ -434,7 +432,7 @@ pub fn assess<'v>(
         .orders
         .iter()
         .map(|o| {
-            let index = validations.filter(|_| IN_USE.contains(&o.status()))?;
+            let index = validations.filter(|_| o.status().is_in_use())?;
             let report = &o.report;
             Some(index.needs(
                 order_names(&report.common_name, &report.dns_names),
@@ -466,7 +464,7 @@ pub fn assess<'v>(
     let manual = fleet
         .orders
         .iter()
-        .filter(|o| IN_USE.contains(&o.status()) && !o.renewed)
+        .filter(|o| o.status().is_in_use() && !o.renewed)
         .filter(|o| !o.report.auto_renew && !o.details.as_deref().is_some_and(|d| d.auto_reissue))
         .count();
     let outlook = future_baseline_steps(now.date_naive())

@@ -12,8 +12,113 @@ use serde::{Deserialize, Serialize};
 use crate::certcentral::report::ReportRow;
 use crate::certcentral::wire::{OrderInfo, ReissueList, SubaccountOrder};
 
-/// Request statuses that still wait on someone (approval or validation).
-pub const WAITING_REQUEST_STATUSES: [&str; 2] = ["pending", "submitted"];
+/// An order's status as the report sends it: the statuses the exporter
+/// asks questions of, by name, and any other as its raw text. CertCentral
+/// may add statuses: an unknown one is never an error, it answers no to
+/// every question and is counted under its own name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus<'a> {
+    Issued,
+    /// A reissue is under way; the current certificate is still in use.
+    ReissuePending,
+    Pending,
+    NeedsApproval,
+    Submitted,
+    Processing,
+    Canceled,
+    Rejected,
+    Revoked,
+    Expired,
+    /// A status the exporter does not know, as sent.
+    Other(&'a str),
+}
+
+/// Statuses whose order holds a certificate in use.
+const IN_USE: [OrderStatus<'static>; 2] = [OrderStatus::Issued, OrderStatus::ReissuePending];
+
+impl<'a> OrderStatus<'a> {
+    /// Every status known by name.
+    const KNOWN: [OrderStatus<'static>; 10] = [
+        OrderStatus::Issued,
+        OrderStatus::ReissuePending,
+        OrderStatus::Pending,
+        OrderStatus::NeedsApproval,
+        OrderStatus::Submitted,
+        OrderStatus::Processing,
+        OrderStatus::Canceled,
+        OrderStatus::Rejected,
+        OrderStatus::Revoked,
+        OrderStatus::Expired,
+    ];
+
+    /// The names of the statuses in use ([`OrderStatus::is_in_use`]), for
+    /// listings that keep the status as text (subaccount orders).
+    pub const IN_USE_NAMES: [&'static str; 2] = [IN_USE[0].as_str(), IN_USE[1].as_str()];
+
+    /// The status named `raw` (exactly as sent), known or not.
+    pub fn parse(raw: &'a str) -> OrderStatus<'a> {
+        OrderStatus::KNOWN
+            .into_iter()
+            .find(|known| known.as_str() == raw)
+            .unwrap_or(OrderStatus::Other(raw))
+    }
+
+    /// The status as sent: the `status` label.
+    pub const fn as_str(self) -> &'a str {
+        match self {
+            OrderStatus::Issued => "issued",
+            OrderStatus::ReissuePending => "reissue_pending",
+            OrderStatus::Pending => "pending",
+            OrderStatus::NeedsApproval => "needs_approval",
+            OrderStatus::Submitted => "submitted",
+            OrderStatus::Processing => "processing",
+            OrderStatus::Canceled => "canceled",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Revoked => "revoked",
+            OrderStatus::Expired => "expired",
+            OrderStatus::Other(raw) => raw,
+        }
+    }
+
+    /// The order holds a certificate in use: it has per-order series and
+    /// compliance judges its certificate.
+    pub fn is_in_use(self) -> bool {
+        IN_USE.contains(&self)
+    }
+
+    /// The order waits on someone (approval, validation, issuance): its
+    /// details are read again after the waiting refresh age, and read
+    /// early.
+    pub fn is_waiting(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Pending
+                | OrderStatus::NeedsApproval
+                | OrderStatus::Submitted
+                | OrderStatus::Processing
+        )
+    }
+
+    /// The order ended without a certificate to watch: its details are
+    /// never worth a request.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Canceled | OrderStatus::Rejected | OrderStatus::Revoked
+        )
+    }
+
+    /// CertCentral says the order's certificate expired.
+    pub fn is_expired(self) -> bool {
+        self == OrderStatus::Expired
+    }
+
+    /// The order's expiry counts, while it is within the expired retention
+    /// (see [`Order::counts_toward_expiry`]): in use or expired.
+    pub fn counts_toward_expiry(self) -> bool {
+        self.is_in_use() || self.is_expired()
+    }
+}
 
 /// What an order's details (and reissue list) said, kept between polls and
 /// across restarts so that unchanged orders are not fetched again.
@@ -42,6 +147,14 @@ pub struct Request {
     pub kind: String,
     pub status: String,
     pub date: Option<DateTime<Utc>>,
+}
+
+impl Request {
+    /// Whether the request still waits on someone (approval or
+    /// validation): its status is `pending` or `submitted`.
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.status.as_str(), "pending" | "submitted")
+    }
 }
 
 /// What an order's reissue list says.
@@ -99,9 +212,7 @@ impl OrderDetails {
 
     /// Requests still waiting on approval or validation.
     pub fn waiting_requests(&self) -> impl Iterator<Item = &Request> {
-        self.requests
-            .iter()
-            .filter(|r| WAITING_REQUEST_STATUSES.contains(&r.status.as_str()))
+        self.requests.iter().filter(|r| r.is_waiting())
     }
 }
 
@@ -181,8 +292,33 @@ impl Order {
         self.report.order_id
     }
 
-    pub fn status(&self) -> &str {
-        &self.report.status
+    /// The order's status, as the report sends it.
+    pub fn status(&self) -> OrderStatus<'_> {
+        OrderStatus::parse(&self.report.status)
+    }
+
+    /// Whether the order counts toward expiry at `now`: it holds a
+    /// certificate in use, or CertCentral says it expired and it is still
+    /// within the expired retention. The one rule behind per-order series
+    /// and the details worth reading.
+    pub fn counts_toward_expiry(&self, now: DateTime<Utc>, retention: chrono::Duration) -> bool {
+        let status = self.status();
+        status.is_in_use() || (status.is_expired() && self.within_expired_retention(now, retention))
+    }
+
+    /// Whether the order's certificate expired no more than `retention`
+    /// before `now` (or has not expired yet): an expired order counts this
+    /// long. An order without an expiry date is past it.
+    pub fn within_expired_retention(
+        &self,
+        now: DateTime<Utc>,
+        retention: chrono::Duration,
+    ) -> bool {
+        self.expiry().is_some_and(|expiry| {
+            expiry
+                .checked_add_signed(retention)
+                .is_none_or(|end| end > now)
+        })
     }
 
     /// Expiry date of the active certificate: the latest issued reissue
@@ -387,7 +523,7 @@ impl Fleet {
     pub fn status_counts(&self) -> BTreeMap<&str, usize> {
         let mut counts = BTreeMap::new();
         for order in &self.orders {
-            *counts.entry(order.status()).or_default() += 1;
+            *counts.entry(order.status().as_str()).or_default() += 1;
         }
         counts
     }
@@ -447,5 +583,94 @@ pub mod fixtures {
             requests: Vec::new(),
             reissues: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::row;
+    use super::*;
+
+    #[test]
+    fn every_known_status_reads_back_as_sent_and_an_unknown_one_is_kept() {
+        for known in OrderStatus::KNOWN {
+            assert_eq!(OrderStatus::parse(known.as_str()), known);
+        }
+        let new = OrderStatus::parse("awaiting_payment");
+        assert_eq!(new, OrderStatus::Other("awaiting_payment"));
+        assert_eq!(new.as_str(), "awaiting_payment");
+        assert!(!new.is_in_use() && !new.is_waiting() && !new.is_settled());
+        assert!(!new.counts_toward_expiry());
+        // Exactly as sent: another spelling is another status.
+        assert_eq!(OrderStatus::parse("Issued"), OrderStatus::Other("Issued"));
+    }
+
+    #[test]
+    fn each_question_has_its_statuses() {
+        let asked = |question: fn(OrderStatus<'static>) -> bool| {
+            OrderStatus::KNOWN
+                .into_iter()
+                .filter(|s| question(*s))
+                .map(OrderStatus::as_str)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(asked(OrderStatus::is_in_use), ["issued", "reissue_pending"]);
+        assert_eq!(
+            asked(OrderStatus::is_waiting),
+            ["pending", "needs_approval", "submitted", "processing"]
+        );
+        assert_eq!(
+            asked(OrderStatus::is_settled),
+            ["canceled", "rejected", "revoked"]
+        );
+        assert_eq!(
+            asked(OrderStatus::counts_toward_expiry),
+            ["issued", "reissue_pending", "expired"]
+        );
+        assert_eq!(OrderStatus::IN_USE_NAMES, ["issued", "reissue_pending"]);
+    }
+
+    #[test]
+    fn an_expired_order_counts_until_the_retention_ends() {
+        let till = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let order = |status: &str, valid_till: Option<NaiveDate>| Order {
+            report: Arc::new(ReportRow {
+                status: status.into(),
+                valid_till,
+                ..row()
+            }),
+            details: None,
+            renewed: false,
+        };
+        let retention = chrono::Duration::days(30);
+        let expired = order("expired", Some(till));
+        let last_second = end_of_day(till) + retention - chrono::Duration::seconds(1);
+        assert!(expired.counts_toward_expiry(last_second, retention));
+        assert!(!expired.counts_toward_expiry(end_of_day(till) + retention, retention));
+        assert!(
+            !order("expired", None).counts_toward_expiry(last_second, retention),
+            "no date: past it"
+        );
+        let long_ago = end_of_day(till) + chrono::Duration::days(400);
+        assert!(
+            order("issued", Some(till)).counts_toward_expiry(long_ago, retention),
+            "in use: counts whatever its date"
+        );
+        assert!(!order("pending", Some(till)).counts_toward_expiry(last_second, retention));
+    }
+
+    #[test]
+    fn orders_are_counted_under_their_status_as_sent() {
+        let rows = ["issued", "awaiting_payment", "issued"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, status)| ReportRow {
+                order_id: i as u64 + 1,
+                status: status.into(),
+                ..row()
+            });
+        let fleet = Fleet::build(rows, &HashMap::new(), &Subaccounts::Unknown, 0, Utc::now());
+        let counts: Vec<(&str, usize)> = fleet.status_counts().into_iter().collect();
+        assert_eq!(counts, [("awaiting_payment", 1), ("issued", 2)]);
     }
 }

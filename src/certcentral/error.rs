@@ -41,8 +41,12 @@ pub enum ApiError {
     Decode { endpoint: Endpoint, detail: String },
 }
 
-/// A coarse class of failure, used as the `kind` label of error counters and
-/// to decide whether a retry can help.
+/// A coarse class of failure: the `kind` label of the error counters
+/// (`certcentral_poll_errors_total`, `certcentral_poll_incomplete_total`,
+/// `certcentral_order_detail_errors_total`, `certcentral_api_retries_total`)
+/// and what decides whether a retry can help. A request's failure is one
+/// of the first seven ([`ApiError::kind`]); the last two are the poller's
+/// own, for a poll that no request failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     Auth,
@@ -52,9 +56,26 @@ pub enum ErrorKind {
     Timeout,
     Transport,
     Decode,
+    /// The poll ran past its deadline and was cancelled.
+    Deadline,
+    /// The poll panicked (a bug).
+    Panic,
 }
 
 impl ErrorKind {
+    /// Every kind, in the order help texts list them.
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Auth,
+        ErrorKind::RateLimited,
+        ErrorKind::Api,
+        ErrorKind::Server,
+        ErrorKind::Timeout,
+        ErrorKind::Transport,
+        ErrorKind::Decode,
+        ErrorKind::Deadline,
+        ErrorKind::Panic,
+    ];
+
     /// The label value for metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,7 +86,20 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Transport => "transport",
             ErrorKind::Decode => "decode",
+            ErrorKind::Deadline => "deadline",
+            ErrorKind::Panic => "panic",
         }
+    }
+
+    /// Every label value, comma-separated, for help texts.
+    pub fn listed() -> String {
+        ErrorKind::ALL.map(ErrorKind::as_str).join(", ")
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

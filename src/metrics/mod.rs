@@ -16,11 +16,10 @@ pub use gzip::GzipPrefix;
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::board::{AccountState, Reason};
 use crate::certcentral::report::CsrKey;
 use crate::compliance::{self, Assessment, ComplianceSettings, Verdict};
-use crate::fleet::{Order, SubaccountOrderRecord, days_until, end_of_day};
-use crate::poller::AccountState;
-use crate::poller::plan::Reason;
+use crate::fleet::{Order, OrderStatus, SubaccountOrderRecord, days_until, end_of_day};
 
 /// Choices that shape the rendered metrics.
 #[derive(Debug, Clone)]
@@ -88,20 +87,11 @@ pub struct Exposition {
 
 /// Statuses whose orders have a certificate in use: per-order series exist
 /// for them. (`reissue_pending` still has its current certificate.)
-const STATUSES_WITH_CERTIFICATE: [&str; 2] = ["issued", "reissue_pending"];
+const STATUSES_WITH_CERTIFICATE: [&str; 2] = OrderStatus::IN_USE_NAMES;
 
 /// Whether an order gets per-order series at `now`.
 fn is_exported(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> bool {
-    let status = order.status();
-    if STATUSES_WITH_CERTIFICATE.contains(&status) {
-        return true;
-    }
-    status == "expired"
-        && order.expiry().is_some_and(|expiry| {
-            expiry
-                .checked_add_signed(settings.expired_retention)
-                .is_none_or(|end| end > now)
-        })
+    order.counts_toward_expiry(now, settings.expired_retention)
 }
 
 /// An order with series, and its label block.
@@ -125,7 +115,7 @@ fn wants_series(order: &Order, now: DateTime<Utc>, limits: &PerOrderLimits) -> b
     let status_ok = limits
         .statuses
         .as_ref()
-        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()));
+        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status().as_str()));
     let horizon_ok = match (limits.horizon, order.expiry()) {
         (Some(horizon), Some(expiry)) => expiry - now <= horizon,
         _ => true,
@@ -837,10 +827,10 @@ mod tests {
     use chrono::{NaiveDate, TimeZone};
 
     use super::*;
+    use crate::board::PollOutcome;
     use crate::certcentral::report::ReportRow;
     use crate::fleet::fixtures::{details, row};
     use crate::fleet::{Fleet, OrderDetails, Request, Subaccounts, fingerprint};
-    use crate::poller::PollOutcome;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()

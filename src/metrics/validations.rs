@@ -14,10 +14,10 @@ use super::{
     Kind, LabelBlock, PerOrderLimits, RenderSettings, TextWriter, is_exported, unix_seconds,
     wants_series,
 };
+use crate::board::AccountState;
 use crate::compliance::{Assessment, Verdict};
 use crate::coverage::{DomainValidation, TypedValidation, ValidationType};
 use crate::fleet::Order;
-use crate::poller::AccountState;
 
 /// Windows of `certcentral_validations_expiring`, in days.
 const WITHIN_DAYS: [i64; 3] = [7, 30, 90];
@@ -179,7 +179,7 @@ pub(super) fn keeps_series(
     let status_ok = limits
         .statuses
         .as_ref()
-        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status()));
+        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status().as_str()));
     let within = match (limits.horizon, verdict.first_validation_end) {
         (Some(horizon), Some(end)) => end - now <= horizon,
         _ => false,

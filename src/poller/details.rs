@@ -17,7 +17,8 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::plan::{self, Planned, Work};
-use super::{Board, PollError, Poller};
+use super::{PollError, Poller};
+use crate::board::Board;
 use crate::certcentral::wire::{OrderInfo, ReissueList};
 use crate::certcentral::{ApiError, ErrorKind};
 use crate::fleet::{self, OrderDetails, Reissues};
@@ -213,6 +214,8 @@ impl Poller {
                 }
             }
             ErrorKind::Api | ErrorKind::Decode => {}
+            // The poller's own kinds: no request fails with them.
+            ErrorKind::Deadline | ErrorKind::Panic => {}
         }
         if err.status() == Some(404) {
             // The order left between the report and this request.

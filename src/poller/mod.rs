@@ -1,16 +1,22 @@
 //! The poller: reads an account on a schedule and publishes what it read on
-//! the [`Board`]. Each poll reads, in this order,
+//! the [`Board`](crate::board::Board). Each poll reads, in this order,
 //!
-//! 1. every page of the order report: the expiry data, published as a new
-//!    fleet on its own if the steps below take a while, so that they never
-//!    delay it (a quick poll is published once, at its end);
-//! 2. the subaccount order listing;
+//! 1. every page of the order report (`report`): the expiry data,
+//!    published as a new fleet on its own if the steps below take a while,
+//!    so that they never delay it (a quick poll is published once, at its
+//!    end);
+//! 2. the subaccount order listing (`subaccounts`);
 //! 3. the account's domain and organization validations, when their own
 //!    refresh is due (`validations`);
 //! 4. order details and reissue lists for the orders that need them
-//!    ([`plan`] says which, most urgent first; `details` reads them within
+//!    (`plan` says which, most urgent first; `details` reads them within
 //!    the poll's request budget and time box, keeping each answer as it
 //!    arrives).
+//!
+//! Pages of the report and of the subaccount listing that come back as
+//! before keep their earlier parse (`memo`); the counters of every poll
+//! are in `telemetry`. This module drives: the schedule, rebuilding the
+//! fleet from what the steps read, publishing it, saving the store.
 //!
 //! A poll succeeds when it has read the whole report: that is the expiry
 //! data, and `certcentral_up`. The steps after it may end early (a rate
@@ -20,114 +26,68 @@
 //! good data: a report that fails part-way publishes no fleet at all.
 
 mod details;
-pub(crate) mod plan;
+mod memo;
+mod plan;
+mod report;
+mod subaccounts;
+mod telemetry;
 mod validations;
 
-pub use plan::DetailsProgress;
+pub use telemetry::PollTelemetry;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
-use prometheus::{IntCounterVec, Opts, Registry};
-use tokio::sync::watch;
 
-use crate::certcentral::client::Answer;
-use crate::certcentral::report::{
-    self, Interner, ParseContext, ReportError, ReportRow, SkippedRow,
-};
-use crate::certcentral::wire::SubaccountOrderList;
-use crate::certcentral::{ApiError, Client};
+use crate::board::{AccountState, Board, DetailsProgress, PollFailure, PollOutcome};
+use crate::certcentral::report::{ParseContext, ReportError, ReportPage};
+use crate::certcentral::{ApiError, Client, ErrorKind};
 use crate::coverage::ValidationIndex;
-use crate::fleet::{Fleet, OrderDetails, SubaccountOrderRecord, Subaccounts};
+use crate::fleet::{Fleet, OrderDetails, Subaccounts};
 use crate::store::Store;
 use details::DetailsRead;
+use memo::KnownPage;
+use report::ReportRead;
+use subaccounts::SubaccountPage;
 
-/// What one account's latest polls produced, as the rest of the exporter
-/// sees it. Replaced whole, never changed in place.
-#[derive(Debug, Clone)]
-pub struct AccountState {
-    pub account: String,
-    pub poll_interval: Duration,
-    /// The fleet of the latest successful report read.
-    pub fleet: Option<Arc<Fleet>>,
-    /// Whether the latest poll, finished or under way, read the whole
-    /// report: `certcentral_up`.
-    pub up: bool,
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_poll: Option<PollOutcome>,
-    /// Detail reads still due, and how old the details in use are.
-    pub details: DetailsProgress,
-    /// The account's validations, once read (or loaded from the store).
-    pub validations: Option<Arc<ValidationIndex>>,
-}
-
-impl AccountState {
-    fn new(account: String, poll_interval: Duration) -> AccountState {
-        AccountState {
-            account,
-            poll_interval,
-            fleet: None,
-            up: false,
-            last_success: None,
-            last_poll: None,
-            details: DetailsProgress::default(),
-            validations: None,
-        }
-    }
-}
-
-/// How the latest poll ended.
-#[derive(Debug, Clone)]
-pub struct PollOutcome {
-    pub ended_at: DateTime<Utc>,
-    pub duration: Duration,
-    /// `None` when the poll succeeded (read the whole report).
-    pub failure: Option<PollFailure>,
-    /// Steps after the report that ended early, though the poll succeeded.
-    pub incomplete: Vec<(&'static str, PollFailure)>,
-}
-
-/// A failed poll, ready for a log line, a metric label and the landing page.
-#[derive(Debug, Clone)]
-pub struct PollFailure {
-    pub kind: &'static str,
-    pub message: String,
-}
-
-/// Why a poll failed.
+/// Why a poll, or a step of it, failed.
 #[derive(Debug, thiserror::Error)]
-pub enum PollError {
+enum PollError {
+    /// A request failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// A report page could not be understood.
     #[error("report page at offset {offset}: {source}")]
     Report {
         offset: usize,
         #[source]
         source: ReportError,
     },
+    /// A listing's pages repeat what came before (the server ignores the
+    /// offset): reading on would never end.
     #[error("{endpoint} paging does not advance at offset {offset}")]
     PagingStuck {
         endpoint: &'static str,
         offset: usize,
     },
+    /// Detail requests kept failing: the API is struggling.
     #[error("order details stopped after {failures} failures in a row; last: {last}")]
     DetailsUnreachable { failures: usize, last: ApiError },
+    /// The poll (or its steps after the report) ran out of time.
     #[error("the poll ran past its {0:?} deadline and was cancelled")]
     Deadline(Duration),
 }
 
 impl PollError {
     /// The `kind` label of `certcentral_poll_errors_total`.
-    pub fn kind(&self) -> &'static str {
+    fn kind(&self) -> ErrorKind {
         match self {
-            PollError::Api(err) | PollError::DetailsUnreachable { last: err, .. } => {
-                err.kind().as_str()
-            }
-            PollError::Report { .. } | PollError::PagingStuck { .. } => "decode",
-            PollError::Deadline(_) => "deadline",
+            PollError::Api(err) | PollError::DetailsUnreachable { last: err, .. } => err.kind(),
+            PollError::Report { .. } | PollError::PagingStuck { .. } => ErrorKind::Decode,
+            PollError::Deadline(_) => ErrorKind::Deadline,
         }
     }
 }
@@ -137,118 +97,6 @@ struct Succeeded {
     /// Steps after the report that ended early, with why.
     incomplete: Vec<(&'static str, PollError)>,
     read: DetailsRead,
-}
-
-/// The latest state of every account, and a signal when one changes.
-pub struct Board {
-    states: RwLock<BTreeMap<String, Arc<AccountState>>>,
-    changes: watch::Sender<u64>,
-}
-
-impl Board {
-    /// A board for these accounts, none polled yet.
-    pub fn new(accounts: impl IntoIterator<Item = (String, Duration)>) -> Board {
-        let states = accounts
-            .into_iter()
-            .map(|(account, interval)| {
-                (
-                    account.clone(),
-                    Arc::new(AccountState::new(account, interval)),
-                )
-            })
-            .collect();
-        Board {
-            states: RwLock::new(states),
-            changes: watch::Sender::new(0),
-        }
-    }
-
-    /// Replaces one account's state and wakes whoever watches the board.
-    pub fn publish(&self, state: AccountState) {
-        let mut states = self.states.write().unwrap_or_else(|e| e.into_inner());
-        states.insert(state.account.clone(), Arc::new(state));
-        drop(states);
-        self.changes.send_modify(|version| *version += 1);
-    }
-
-    /// Every account's current state, in account order.
-    pub fn states(&self) -> Vec<Arc<AccountState>> {
-        let states = self.states.read().unwrap_or_else(|e| e.into_inner());
-        states.values().cloned().collect()
-    }
-
-    /// One account's current state.
-    pub fn state(&self, account: &str) -> Option<Arc<AccountState>> {
-        let states = self.states.read().unwrap_or_else(|e| e.into_inner());
-        states.get(account).cloned()
-    }
-
-    /// A receiver that changes whenever an account's state is published.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
-    }
-}
-
-/// Poll counters shared by every account's poller.
-#[derive(Clone)]
-pub struct PollTelemetry {
-    polls: IntCounterVec,
-    errors: IntCounterVec,
-    incomplete: IntCounterVec,
-    detail_errors: IntCounterVec,
-    validation_denied: IntCounterVec,
-}
-
-impl PollTelemetry {
-    /// Registers the poll counters once per process.
-    pub fn register(registry: &Registry) -> prometheus::Result<PollTelemetry> {
-        let polls = counter(
-            "certcentral_polls_total",
-            "Polls of the CertCentral API, by result.",
-            &["account", "result"],
-        )?;
-        let errors = counter(
-            "certcentral_poll_errors_total",
-            "Failed polls, by kind of failure (auth, rate_limited, api, server, timeout, transport, decode).",
-            &["account", "kind"],
-        )?;
-        let incomplete = counter(
-            "certcentral_poll_incomplete_total",
-            "Successful polls (the report was read) whose later step, the subaccount listing or order details, ended early, by step and kind.",
-            &["account", "step", "kind"],
-        )?;
-        let detail_errors = counter(
-            "certcentral_order_detail_errors_total",
-            "Order detail or reissue requests that failed for one order (the poll goes on), by endpoint and kind.",
-            &["account", "endpoint", "kind"],
-        )?;
-        let validation_denied = counter(
-            "certcentral_validation_lists_denied_total",
-            "Validation list reads (domains, organizations, subaccount_domains) that the API key may not make (401, 403 or 404): they are left out, and the rest of the poll goes on.",
-            &["account", "endpoint"],
-        )?;
-        for collector in [
-            &polls,
-            &errors,
-            &incomplete,
-            &detail_errors,
-            &validation_denied,
-        ] {
-            registry.register(Box::new(collector.clone()))?;
-        }
-        Ok(PollTelemetry {
-            polls,
-            errors,
-            incomplete,
-            detail_errors,
-            validation_denied,
-        })
-    }
-}
-
-/// A counter family with these labels.
-fn counter(name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
-    IntCounterVec::new(Opts::new(name, help), labels)
 }
 
 /// How an account is polled.
@@ -276,187 +124,10 @@ pub struct PollSettings {
 
 /// The steps after the report, as the `step` label names them.
 const STEPS: [&str; 3] = ["subaccounts", "validations", "details"];
-/// Every `kind` of failed poll.
-const POLL_ERROR_KINDS: [&str; 9] = [
-    "auth",
-    "rate_limited",
-    "api",
-    "server",
-    "timeout",
-    "transport",
-    "decode",
-    "deadline",
-    "panic",
-];
 /// How long the steps after the report may take before the report's fleet
 /// is published on its own: long enough for a quick poll to be rendered
 /// once, short enough that slow detail reads never hold back expiry data.
 const PUBLISH_REPORT_AFTER: Duration = Duration::from_secs(2);
-/// Subaccount orders per page (the endpoint's maximum).
-const SUBACCOUNT_PAGE_SIZE: usize = 1000;
-
-/// A page of the report or of the subaccount listing as parsed, known by
-/// digests (xxh3, 128 bits) of its bytes as sent and of its text: most
-/// polls of a large account find most pages unchanged, and a digest costs a
-/// fraction of an inflate and a parse.
-struct KnownPage<T> {
-    wire_digest: u128,
-    text_digest: u128,
-    parsed: Arc<T>,
-}
-
-impl<T> KnownPage<T> {
-    /// `answer` parsed, or the parse of `known` (the same page in the read
-    /// before) if the answer's bytes, as sent or inflated, are the same.
-    fn read<E: From<ApiError>>(
-        answer: &Answer,
-        known: Option<&KnownPage<T>>,
-        parse: impl FnOnce(&[u8]) -> Result<T, E>,
-    ) -> Result<KnownPage<T>, E> {
-        match KnownPage::recognise(answer, known)? {
-            Recognised::Known(page) => Ok(page),
-            Recognised::New(text) => {
-                let parsed = Arc::new(parse(&text.text)?);
-                Ok(text.parsed(parsed))
-            }
-        }
-    }
-
-    /// The first half of [`KnownPage::read`]: `answer` as the page
-    /// `known` if its bytes, as sent or inflated, are the same, else its
-    /// text, still to be parsed.
-    fn recognise(answer: &Answer, known: Option<&KnownPage<T>>) -> Result<Recognised<T>, ApiError> {
-        let wire_digest = answer.wire_digest();
-        if let Some(known) = known.filter(|k| k.wire_digest == wire_digest) {
-            return Ok(Recognised::Known(KnownPage {
-                wire_digest,
-                text_digest: known.text_digest,
-                parsed: known.parsed.clone(),
-            }));
-        }
-        // Another compressor (or level) may send the same text otherwise.
-        let text = answer.text()?;
-        let text_digest = xxhash_rust::xxh3::xxh3_128(&text);
-        Ok(match known.filter(|k| k.text_digest == text_digest) {
-            Some(known) => Recognised::Known(KnownPage {
-                wire_digest,
-                text_digest,
-                parsed: known.parsed.clone(),
-            }),
-            None => Recognised::New(NewText {
-                wire_digest,
-                text_digest,
-                text,
-            }),
-        })
-    }
-
-    /// Whether this page was taken from `other` rather than parsed again.
-    fn shares_parse(&self, other: &KnownPage<T>) -> bool {
-        Arc::ptr_eq(&self.parsed, &other.parsed)
-    }
-}
-
-/// An answer seen before (as that page) or not.
-enum Recognised<T> {
-    Known(KnownPage<T>),
-    New(NewText),
-}
-
-/// The text of a page not seen in the read before, with its digests.
-struct NewText {
-    wire_digest: u128,
-    text_digest: u128,
-    text: bytes::Bytes,
-}
-
-impl NewText {
-    fn parsed<T>(self, parsed: Arc<T>) -> KnownPage<T> {
-        KnownPage {
-            wire_digest: self.wire_digest,
-            text_digest: self.text_digest,
-            parsed,
-        }
-    }
-}
-
-/// A report page requested ahead, while the page before it is parsed;
-/// dropped (a failed or cancelled read) it is aborted.
-struct PageAhead {
-    task: tokio::task::JoinHandle<Result<Answer, ApiError>>,
-    client: Arc<Client>,
-    limit: usize,
-    offset: usize,
-}
-
-impl PageAhead {
-    fn request(client: &Arc<Client>, limit: usize, offset: usize) -> PageAhead {
-        let reader = client.clone();
-        PageAhead {
-            task: tokio::spawn(async move { reader.report_page(limit, offset).await }),
-            client: client.clone(),
-            limit,
-            offset,
-        }
-    }
-
-    /// The page's answer; a request cancelled under it (the runtime
-    /// shutting down) is made again in turn.
-    async fn answer(mut self) -> Result<Answer, ApiError> {
-        match (&mut self.task).await {
-            Ok(answer) => answer,
-            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(_) => self.client.report_page(self.limit, self.offset).await,
-        }
-    }
-}
-
-impl Drop for PageAhead {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// What a report read found.
-enum ReportRead {
-    /// Every page as in the previous read: the fleet built from it stands.
-    Unchanged,
-    Changed(ReportRows),
-}
-
-/// The rows of a report read.
-#[derive(Default)]
-struct ReportRows {
-    rows: Vec<Arc<ReportRow>>,
-    skipped: Vec<SkippedRow>,
-    /// Order ids on the pages added so far.
-    seen: HashSet<u64>,
-}
-
-impl ReportRows {
-    /// Adds the rows of the next page; says how many of its orders were not
-    /// on an earlier page.
-    fn add(&mut self, page: &report::ReportPage) -> usize {
-        let new_orders = page
-            .rows
-            .iter()
-            .filter(|r| self.seen.insert(r.order_id))
-            .count();
-        self.rows.extend(page.rows.iter().cloned());
-        self.skipped.extend(page.skipped.iter().cloned());
-        new_orders
-    }
-}
-
-/// A page of the subaccount order listing, as the fleet uses it.
-struct SubaccountPage {
-    /// Orders on the page, readable or not (paging counts them all).
-    count: usize,
-    /// Orders in the whole listing, if the page says.
-    total: Option<usize>,
-    records: Vec<SubaccountOrderRecord>,
-}
-
 /// Polls one account.
 pub struct Poller {
     account: String,
@@ -478,7 +149,7 @@ pub struct Poller {
     /// CSR keys read in earlier polls, so unchanged CSRs are not parsed again.
     parse_context: ParseContext,
     /// The pages of the latest complete report read, in order.
-    report_pages: Vec<KnownPage<report::ReportPage>>,
+    report_pages: Vec<KnownPage<ReportPage>>,
     /// The pages of the latest complete subaccount listing, in order.
     subaccount_pages: Vec<KnownPage<SubaccountPage>>,
     /// Pages of the latest read that were the same as in the read before.
@@ -535,7 +206,7 @@ impl Poller {
         for result in ["success", "failure"] {
             telemetry.polls.with_label_values(&[&account, result]);
         }
-        for kind in POLL_ERROR_KINDS {
+        for kind in ErrorKind::ALL.map(ErrorKind::as_str) {
             telemetry.errors.with_label_values(&[&account, kind]);
             for step in STEPS {
                 telemetry
@@ -580,14 +251,14 @@ impl Poller {
                 .catch_unwind()
                 .await;
             if polled.is_err() {
-                self.count_failure("panic");
+                self.count_failure(ErrorKind::Panic);
                 let mut state = self.state(&board);
                 state.up = false;
                 state.last_poll = Some(PollOutcome {
                     ended_at: Utc::now(),
                     duration: started.elapsed(),
                     failure: Some(PollFailure {
-                        kind: "panic",
+                        kind: ErrorKind::Panic,
                         message: "the poll panicked (a bug: please report it with the log)"
                             .to_owned(),
                     }),
@@ -658,13 +329,13 @@ impl Poller {
                         tracing::warn!(
                             account = %self.account,
                             step,
-                            kind = err.kind(),
+                            kind = err.kind().as_str(),
                             error = %err,
                             "the report was read, but a later step ended early; it goes on at the next poll"
                         );
                         self.telemetry
                             .incomplete
-                            .with_label_values(&[&self.account, step, err.kind()])
+                            .with_label_values(&[&self.account, step, err.kind().as_str()])
                             .inc();
                         (
                             step,
@@ -699,7 +370,7 @@ impl Poller {
                 let kind = err.kind();
                 tracing::error!(
                     account = %self.account,
-                    kind,
+                    kind = kind.as_str(),
                     error = %err,
                     "poll failed; still serving the last good data"
                 );
@@ -722,7 +393,7 @@ impl Poller {
     }
 
     /// Counts a failed poll of this kind.
-    fn count_failure(&self, kind: &str) {
+    fn count_failure(&self, kind: ErrorKind) {
         let account = self.account.as_str();
         self.telemetry
             .polls
@@ -730,7 +401,7 @@ impl Poller {
             .inc();
         self.telemetry
             .errors
-            .with_label_values(&[account, kind])
+            .with_label_values(&[account, kind.as_str()])
             .inc();
     }
 
@@ -825,194 +496,6 @@ impl Poller {
         }
     }
 
-    /// Reads every page of the report, in order. Any failure fails the whole
-    /// read: a half-read report is never a fleet. A page that comes back
-    /// byte for byte as in the previous read is not parsed again, and a
-    /// report that comes back whole as before leaves the fleet as it is.
-    async fn read_report(&mut self) -> Result<ReportRead, PollError> {
-        let page_size = self.settings.page_size;
-        // Strings are interned afresh each poll, so that names no longer in
-        // the report are freed.
-        self.parse_context.interner = Interner::default();
-        let mut pages: Vec<KnownPage<report::ReportPage>> = Vec::new();
-        // Rows are gathered from the first page that differs from the
-        // previous read (or all of them, without a fleet to keep).
-        let mut changed: Option<ReportRows> = None;
-        let mut offset = 0;
-        let mut ahead: Option<PageAhead> = None;
-        loop {
-            let answer = match ahead.take() {
-                Some(ahead) => ahead.answer().await?,
-                None => self.client.report_page(page_size, offset).await?,
-            };
-            let recognised = KnownPage::recognise(&answer, self.report_pages.get(pages.len()))?;
-            drop(answer);
-            // The next page is requested while this one is parsed, when this
-            // one looks full. The parse still decides where the report ends:
-            // a read that succeeds makes the same requests as one in turn,
-            // and only a page that then fails leaves one made for nothing.
-            let full = match &recognised {
-                Recognised::Known(known) => known.parsed.records >= page_size,
-                Recognised::New(new) => report::looks_full(&new.text, page_size),
-            };
-            if full {
-                ahead = Some(PageAhead::request(
-                    &self.client,
-                    page_size,
-                    offset + page_size,
-                ));
-            }
-            let known = match recognised {
-                Recognised::Known(known) => known,
-                Recognised::New(new) => {
-                    let parsed = self.parse_report_page(&new.text).await;
-                    new.parsed(Arc::new(
-                        parsed.map_err(|source| PollError::Report { offset, source })?,
-                    ))
-                }
-            };
-            let page = &known.parsed;
-            let as_before = changed.is_none()
-                && self.fleet.is_some()
-                && self
-                    .report_pages
-                    .get(pages.len())
-                    .is_some_and(|old| known.shares_parse(old));
-            if !as_before {
-                let rows = changed.get_or_insert_with(|| {
-                    let mut rows = ReportRows::default();
-                    for earlier in &pages {
-                        rows.add(&earlier.parsed);
-                    }
-                    rows
-                });
-                let new_orders = rows.add(page);
-                if page.records > 0 && new_orders == 0 && page.skipped.is_empty() {
-                    return Err(PollError::PagingStuck {
-                        endpoint: "report",
-                        offset,
-                    });
-                }
-            }
-            let last = page.records < page_size;
-            pages.push(known);
-            if last {
-                self.pages_reused = pages
-                    .iter()
-                    .zip(&self.report_pages)
-                    .filter(|(new, old)| new.shares_parse(old))
-                    .count();
-                self.report_pages = pages;
-                let Some(rows) = changed else {
-                    return Ok(ReportRead::Unchanged);
-                };
-                self.parse_context
-                    .csr_keys
-                    .retain(|id| rows.seen.contains(&id));
-                return Ok(ReportRead::Changed(rows));
-            }
-            offset += page_size;
-        }
-    }
-
-    /// Parses a report page on a blocking thread, so that the page after it
-    /// downloads meanwhile. (A poll cancelled during the parse starts its
-    /// next read with an empty CSR cache: slower, not wrong.)
-    async fn parse_report_page(
-        &mut self,
-        text: &bytes::Bytes,
-    ) -> Result<report::ReportPage, ReportError> {
-        let moved = text.clone();
-        let mut context = std::mem::take(&mut self.parse_context);
-        let parsed = tokio::task::spawn_blocking(move || {
-            let page = report::parse_page(&moved, &mut context);
-            (page, context)
-        })
-        .await;
-        match parsed {
-            Ok((page, context)) => {
-                self.parse_context = context;
-                page
-            }
-            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            // Not run (the runtime shutting down): parsed here instead.
-            Err(_) => report::parse_page(text, &mut self.parse_context),
-        }
-    }
-
-    /// Reads the subaccount order listing. A key that may not list it (or an
-    /// account without subaccounts) is normal: said once, then quiet.
-    async fn read_subaccounts(&mut self) -> Result<Subaccounts, PollError> {
-        let mut pages: Vec<KnownPage<SubaccountPage>> = Vec::new();
-        let mut records: Vec<SubaccountOrderRecord> = Vec::new();
-        let mut interner = Interner::default();
-        let mut seen = HashSet::new();
-        let mut offset = 0;
-        loop {
-            let answer = match self
-                .client
-                .subaccount_orders(SUBACCOUNT_PAGE_SIZE, offset)
-                .await
-            {
-                Ok(answer) => answer,
-                Err(err) if offset == 0 && matches!(err.status(), Some(401 | 403 | 404)) => {
-                    if !matches!(self.subaccounts, Subaccounts::Unavailable) {
-                        tracing::info!(
-                            account = %self.account,
-                            reason = %err,
-                            "no subaccount orders for this key; not asking again until restart"
-                        );
-                    }
-                    self.subaccount_pages.clear();
-                    return Ok(Subaccounts::Unavailable);
-                }
-                Err(err) => return Err(err.into()),
-            };
-            let known = KnownPage::read(
-                &answer,
-                self.subaccount_pages.get(pages.len()),
-                |text| -> Result<_, ApiError> {
-                    let list: SubaccountOrderList = self.client.decode(answer.endpoint(), text)?;
-                    Ok(SubaccountPage {
-                        count: list.orders.len(),
-                        total: list.page.and_then(|p| p.total).map(|t| t as usize),
-                        records: list
-                            .orders
-                            .iter()
-                            .filter_map(|o| {
-                                SubaccountOrderRecord::from_wire(o, &mut |s| interner.intern(s))
-                            })
-                            .collect(),
-                    })
-                },
-            )?;
-            let page = &known.parsed;
-            let mut new_orders = 0;
-            for record in &page.records {
-                if seen.insert(record.order_id) {
-                    new_orders += 1;
-                    records.push(record.clone());
-                }
-            }
-            offset += page.count;
-            let done = page.count == 0
-                || page
-                    .total
-                    .map_or(page.count < SUBACCOUNT_PAGE_SIZE, |total| offset >= total);
-            pages.push(known);
-            if done {
-                self.subaccount_pages = pages;
-                return Ok(Subaccounts::Listed(records));
-            }
-            if new_orders == 0 {
-                return Err(PollError::PagingStuck {
-                    endpoint: "subaccount_orders",
-                    offset,
-                });
-            }
-        }
-    }
-
     /// Forgets details of orders that left the report, and rebuilds the
     /// fleet if the details or subaccounts just read changed it.
     fn rebuild_fleet(&mut self) {
@@ -1056,122 +539,5 @@ impl Poller {
         };
         self.store_outdated = true;
         tracing::warn!(account = %self.account, error, "cannot save the state store; trying again after the next poll");
-    }
-
-    fn log_skipped_once(&mut self, skipped: &[SkippedRow]) {
-        let current: HashSet<(String, String)> = skipped
-            .iter()
-            .map(|s| (s.order_id.clone(), s.reason.clone()))
-            .collect();
-        for (order_id, reason) in current.difference(&self.logged_skips) {
-            tracing::warn!(
-                account = %self.account,
-                order_id = %order_id,
-                reason = %reason,
-                "skipping a report row that cannot be understood"
-            );
-        }
-        self.logged_skips = current;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::Write;
-
-    use super::*;
-    use crate::certcentral::Endpoint;
-
-    const TEXT: &[u8] = b"order_id,status\n1,issued\n";
-
-    fn gzipped(text: &[u8], level: u32) -> Vec<u8> {
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
-        encoder.write_all(text).unwrap();
-        encoder.finish().unwrap()
-    }
-
-    /// Reads `answer` after `known`, counting parses.
-    fn read(
-        answer: &Answer,
-        known: Option<&KnownPage<Vec<u8>>>,
-        parses: &mut usize,
-    ) -> Result<KnownPage<Vec<u8>>, ApiError> {
-        KnownPage::read(answer, known, |text| {
-            *parses += 1;
-            Ok(text.to_vec())
-        })
-    }
-
-    #[test]
-    fn the_same_bytes_as_sent_are_neither_inflated_nor_parsed() {
-        let mut parses = 0;
-        let sent = gzipped(TEXT, 1);
-        let first = read(
-            &Answer::sent(Endpoint::Report, &sent, true),
-            None,
-            &mut parses,
-        )
-        .unwrap();
-        assert_eq!((parses, &first.parsed[..]), (1, TEXT));
-        // Known by the digest of its bytes as sent: a page that could not
-        // be inflated proves that it was not.
-        let same = KnownPage {
-            wire_digest: xxhash_rust::xxh3::xxh3_128(b"not gzip"),
-            text_digest: first.text_digest,
-            parsed: first.parsed.clone(),
-        };
-        let again = read(
-            &Answer::sent(Endpoint::Report, b"not gzip", true),
-            Some(&same),
-            &mut parses,
-        );
-        assert!(again.unwrap().shares_parse(&first));
-        assert_eq!(parses, 1);
-    }
-
-    #[test]
-    fn the_same_text_sent_otherwise_is_not_parsed_again() {
-        let mut parses = 0;
-        let first = read(
-            &Answer::sent(Endpoint::Report, &gzipped(TEXT, 1), true),
-            None,
-            &mut parses,
-        )
-        .unwrap();
-        let recompressed = Answer::sent(Endpoint::Report, &gzipped(TEXT, 9), true);
-        let plain = Answer::sent(Endpoint::Report, TEXT, false);
-        for answer in [recompressed, plain] {
-            assert_ne!(answer.wire_digest(), first.wire_digest);
-            let again = read(&answer, Some(&first), &mut parses).unwrap();
-            assert!(again.shares_parse(&first));
-        }
-        assert_eq!(parses, 1);
-    }
-
-    #[test]
-    fn a_changed_page_is_parsed_and_a_damaged_one_is_an_error() {
-        let mut parses = 0;
-        let first = read(
-            &Answer::sent(Endpoint::Report, TEXT, false),
-            None,
-            &mut parses,
-        )
-        .unwrap();
-        let changed = read(
-            &Answer::sent(Endpoint::Report, b"order_id,status\n1,expired\n", false),
-            Some(&first),
-            &mut parses,
-        )
-        .unwrap();
-        assert!(!changed.shares_parse(&first));
-        assert_eq!(&changed.parsed[..], b"order_id,status\n1,expired\n");
-        let damaged = read(
-            &Answer::sent(Endpoint::Report, b"\x1f\x8b junk", true),
-            Some(&first),
-            &mut parses,
-        );
-        assert!(damaged.is_err());
-        assert_eq!(parses, 2);
     }
 }

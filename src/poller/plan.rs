@@ -12,13 +12,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::board::{DetailsProgress, Reason};
 use crate::fleet::{self, Fleet, Order, OrderDetails};
-
-/// Order statuses whose orders wait on someone; their details are read
-/// again after the waiting refresh age to follow their requests.
-const WAITING_ORDER_STATUSES: [&str; 4] = ["pending", "needs_approval", "submitted", "processing"];
-/// Order statuses whose details are never worth a request.
-const SETTLED_STATUSES: [&str; 3] = ["canceled", "rejected", "revoked"];
 
 /// The widest window of the shipped alert rules (auto-renew off within 60
 /// days): an order whose report expiry falls inside it could raise an
@@ -34,67 +29,12 @@ pub(crate) enum Work {
     Reissues,
 }
 
-/// Why an order is due, most urgent first; the `reason` label of
-/// `certcentral_details_due`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Reason {
-    /// Details never read, or read for an earlier version of the report row.
-    New,
-    /// Details current, reissue list missing or older than them.
-    Reissues,
-    /// Waiting on a request: read again to follow it.
-    Waiting,
-    /// Routine refresh of details past their refresh age.
-    Refresh,
-}
-
-impl Reason {
-    /// Every reason, in label order.
-    pub(crate) const ALL: [Reason; 4] = [
-        Reason::New,
-        Reason::Reissues,
-        Reason::Waiting,
-        Reason::Refresh,
-    ];
-
-    /// The metric label.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Reason::New => "new",
-            Reason::Reissues => "reissues",
-            Reason::Waiting => "waiting",
-            Reason::Refresh => "refresh",
-        }
-    }
-}
-
 /// One planned read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Planned {
     pub order_id: u64,
     pub work: Work,
     pub reason: Reason,
-}
-
-/// How much detail work is due for an account, as its metrics show it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DetailsProgress {
-    /// Reads due, by reason (a reissue list counts apart from its details).
-    pub due: [usize; 4],
-    /// When the oldest details still in use were read.
-    pub oldest: Option<DateTime<Utc>>,
-}
-
-impl DetailsProgress {
-    /// Every read still due: `certcentral_details_backlog`.
-    pub fn backlog(&self) -> usize {
-        self.due.iter().sum()
-    }
-
-    /// Reads due for one reason.
-    pub(crate) fn due(&self, reason: Reason) -> usize {
-        self.due[reason as usize]
-    }
 }
 
 /// The ages that make details due.
@@ -146,8 +86,7 @@ pub(crate) fn plan(
             None => Some(planned(Work::Details, Reason::New)),
             Some(d) if reissues_due(d) => Some(planned(Work::Reissues, Reason::Reissues)),
             Some(d)
-                if (WAITING_ORDER_STATUSES.contains(&order.status())
-                    || d.waiting_requests().next().is_some())
+                if (order.status().is_waiting() || d.waiting_requests().next().is_some())
                     && now - d.fetched_at > ages.waiting_max_age =>
             {
                 waiting.push(planned(Work::Details, Reason::Waiting));
@@ -162,8 +101,8 @@ pub(crate) fn plan(
         if let Some(due) = due {
             // The expiry served now, which is what could page.
             let expiry = order.expiry();
-            let urgent = WAITING_ORDER_STATUSES.contains(&order.status())
-                || expiry.is_some_and(|e| e <= now + URGENT_WINDOW);
+            let urgent =
+                order.status().is_waiting() || expiry.is_some_and(|e| e <= now + URGENT_WINDOW);
             let key = (
                 !urgent,
                 expiry.or(Some(DateTime::<Utc>::MAX_UTC)),
@@ -188,17 +127,13 @@ pub(crate) fn plan(
 }
 
 /// Whether an order's details are worth reading at all: not settled, and
-/// not expired past the retention.
+/// not an order that no longer counts toward expiry (expired past the
+/// retention).
 fn wants_details(order: &Order, ages: &Ages, now: DateTime<Utc>) -> bool {
     let status = order.status();
-    if SETTLED_STATUSES.contains(&status) {
-        return false;
-    }
-    status != "expired"
-        || order.expiry().is_some_and(|e| {
-            e.checked_add_signed(ages.expired_retention)
-                .is_none_or(|end| end > now)
-        })
+    !status.is_settled()
+        && (!status.counts_toward_expiry()
+            || order.counts_toward_expiry(now, ages.expired_retention))
 }
 
 /// Whether the order's reissue list should be read now: its details show

@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::details::DetailsRead;
 use super::{PollError, Poller};
+use crate::certcentral::client::Answer;
 use crate::certcentral::validations::{DomainList, LIST_PAGE_SIZE, OrganizationList};
 use crate::certcentral::wire::Page;
 use crate::certcentral::{ApiError, Client, Endpoint};
@@ -48,7 +49,7 @@ impl List {
         }
     }
 
-    async fn page(self, client: &Client, offset: usize) -> Result<super::Answer, ApiError> {
+    async fn page(self, client: &Client, offset: usize) -> Result<Answer, ApiError> {
         match self {
             List::Domains => client.domains(LIST_PAGE_SIZE, offset).await,
             List::Organizations => client.organizations(LIST_PAGE_SIZE, offset).await,

@@ -22,8 +22,8 @@ use bytes::Bytes;
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::sync::{Semaphore, watch};
 
+use crate::board::Board;
 use crate::metrics::Exposition;
-use crate::poller::Board;
 use auth::{CheckPool, Verdict};
 use listen::Limits;
 use live::LiveWeb;

@@ -1,0 +1,217 @@
+//! Reading the order report: every page in order, the next one requested
+//! while the one before is parsed (on a blocking thread), pages unchanged
+//! since the read before kept as they were (see `memo`). A read
+//! that fails anywhere fails whole: a half-read report is never a fleet.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::certcentral::client::Answer;
+use crate::certcentral::report::{self, Interner, ReportError, ReportRow, SkippedRow};
+use crate::certcentral::{ApiError, Client};
+
+use super::memo::{KnownPage, Recognised};
+use super::{PollError, Poller};
+
+/// A report page requested ahead, while the page before it is parsed;
+/// dropped (a failed or cancelled read) it is aborted.
+struct PageAhead {
+    task: tokio::task::JoinHandle<Result<Answer, ApiError>>,
+    client: Arc<Client>,
+    limit: usize,
+    offset: usize,
+}
+
+impl PageAhead {
+    fn request(client: &Arc<Client>, limit: usize, offset: usize) -> PageAhead {
+        let reader = client.clone();
+        PageAhead {
+            task: tokio::spawn(async move { reader.report_page(limit, offset).await }),
+            client: client.clone(),
+            limit,
+            offset,
+        }
+    }
+
+    /// The page's answer; a request cancelled under it (the runtime
+    /// shutting down) is made again in turn.
+    async fn answer(mut self) -> Result<Answer, ApiError> {
+        match (&mut self.task).await {
+            Ok(answer) => answer,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_) => self.client.report_page(self.limit, self.offset).await,
+        }
+    }
+}
+
+impl Drop for PageAhead {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What a report read found.
+pub(super) enum ReportRead {
+    /// Every page as in the previous read: the fleet built from it stands.
+    Unchanged,
+    Changed(ReportRows),
+}
+
+/// The rows of a report read.
+#[derive(Default)]
+pub(super) struct ReportRows {
+    pub(super) rows: Vec<Arc<ReportRow>>,
+    pub(super) skipped: Vec<SkippedRow>,
+    /// Order ids on the pages added so far.
+    seen: HashSet<u64>,
+}
+
+impl ReportRows {
+    /// Adds the rows of the next page; says how many of its orders were not
+    /// on an earlier page.
+    fn add(&mut self, page: &report::ReportPage) -> usize {
+        let new_orders = page
+            .rows
+            .iter()
+            .filter(|r| self.seen.insert(r.order_id))
+            .count();
+        self.rows.extend(page.rows.iter().cloned());
+        self.skipped.extend(page.skipped.iter().cloned());
+        new_orders
+    }
+}
+
+impl Poller {
+    /// Reads every page of the report, in order. Any failure fails the whole
+    /// read: a half-read report is never a fleet. A page that comes back
+    /// byte for byte as in the previous read is not parsed again, and a
+    /// report that comes back whole as before leaves the fleet as it is.
+    pub(super) async fn read_report(&mut self) -> Result<ReportRead, PollError> {
+        let page_size = self.settings.page_size;
+        // Strings are interned afresh each poll, so that names no longer in
+        // the report are freed.
+        self.parse_context.interner = Interner::default();
+        let mut pages: Vec<KnownPage<report::ReportPage>> = Vec::new();
+        // Rows are gathered from the first page that differs from the
+        // previous read (or all of them, without a fleet to keep).
+        let mut changed: Option<ReportRows> = None;
+        let mut offset = 0;
+        let mut ahead: Option<PageAhead> = None;
+        loop {
+            let answer = match ahead.take() {
+                Some(ahead) => ahead.answer().await?,
+                None => self.client.report_page(page_size, offset).await?,
+            };
+            let recognised = KnownPage::recognise(&answer, self.report_pages.get(pages.len()))?;
+            drop(answer);
+            // The next page is requested while this one is parsed, when this
+            // one looks full. The parse still decides where the report ends:
+            // a read that succeeds makes the same requests as one in turn,
+            // and only a page that then fails leaves one made for nothing.
+            let full = match &recognised {
+                Recognised::Known(known) => known.parsed.records >= page_size,
+                Recognised::New(new) => report::looks_full(&new.text, page_size),
+            };
+            if full {
+                ahead = Some(PageAhead::request(
+                    &self.client,
+                    page_size,
+                    offset + page_size,
+                ));
+            }
+            let known = match recognised {
+                Recognised::Known(known) => known,
+                Recognised::New(new) => {
+                    let parsed = self.parse_report_page(&new.text).await;
+                    new.parsed(Arc::new(
+                        parsed.map_err(|source| PollError::Report { offset, source })?,
+                    ))
+                }
+            };
+            let page = &known.parsed;
+            let as_before = changed.is_none()
+                && self.fleet.is_some()
+                && self
+                    .report_pages
+                    .get(pages.len())
+                    .is_some_and(|old| known.shares_parse(old));
+            if !as_before {
+                let rows = changed.get_or_insert_with(|| {
+                    let mut rows = ReportRows::default();
+                    for earlier in &pages {
+                        rows.add(&earlier.parsed);
+                    }
+                    rows
+                });
+                let new_orders = rows.add(page);
+                if page.records > 0 && new_orders == 0 && page.skipped.is_empty() {
+                    return Err(PollError::PagingStuck {
+                        endpoint: "report",
+                        offset,
+                    });
+                }
+            }
+            let last = page.records < page_size;
+            pages.push(known);
+            if last {
+                self.pages_reused = pages
+                    .iter()
+                    .zip(&self.report_pages)
+                    .filter(|(new, old)| new.shares_parse(old))
+                    .count();
+                self.report_pages = pages;
+                let Some(rows) = changed else {
+                    return Ok(ReportRead::Unchanged);
+                };
+                self.parse_context
+                    .csr_keys
+                    .retain(|id| rows.seen.contains(&id));
+                return Ok(ReportRead::Changed(rows));
+            }
+            offset += page_size;
+        }
+    }
+
+    /// Parses a report page on a blocking thread, so that the page after it
+    /// downloads meanwhile. (A poll cancelled during the parse starts its
+    /// next read with an empty CSR cache: slower, not wrong.)
+    async fn parse_report_page(
+        &mut self,
+        text: &bytes::Bytes,
+    ) -> Result<report::ReportPage, ReportError> {
+        let moved = text.clone();
+        let mut context = std::mem::take(&mut self.parse_context);
+        let parsed = tokio::task::spawn_blocking(move || {
+            let page = report::parse_page(&moved, &mut context);
+            (page, context)
+        })
+        .await;
+        match parsed {
+            Ok((page, context)) => {
+                self.parse_context = context;
+                page
+            }
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            // Not run (the runtime shutting down): parsed here instead.
+            Err(_) => report::parse_page(text, &mut self.parse_context),
+        }
+    }
+
+    /// Logs each report row that cannot be understood once, not at every
+    /// poll (again if it comes back after a read without it).
+    pub(super) fn log_skipped_once(&mut self, skipped: &[SkippedRow]) {
+        let current: HashSet<(String, String)> = skipped
+            .iter()
+            .map(|s| (s.order_id.clone(), s.reason.clone()))
+            .collect();
+        for (order_id, reason) in current.difference(&self.logged_skips) {
+            tracing::warn!(
+                account = %self.account,
+                order_id = %order_id,
+                reason = %reason,
+                "skipping a report row that cannot be understood"
+            );
+        }
+        self.logged_skips = current;
+    }
+}

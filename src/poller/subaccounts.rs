@@ -1,0 +1,101 @@
+//! Reading the subaccount order listing: every page, each unchanged page
+//! kept as it was parsed (see `memo`). A key that may not list
+//! subaccount orders (or an account without subaccounts) is normal: said
+//! once in the log, then quiet.
+
+use std::collections::HashSet;
+
+use crate::certcentral::ApiError;
+use crate::certcentral::report::Interner;
+use crate::certcentral::wire::SubaccountOrderList;
+use crate::fleet::{SubaccountOrderRecord, Subaccounts};
+
+use super::memo::KnownPage;
+use super::{PollError, Poller};
+
+/// Subaccount orders per page (the endpoint's maximum).
+const SUBACCOUNT_PAGE_SIZE: usize = 1000;
+
+/// A page of the subaccount order listing, as the fleet uses it.
+pub(super) struct SubaccountPage {
+    /// Orders on the page, readable or not (paging counts them all).
+    count: usize,
+    /// Orders in the whole listing, if the page says.
+    total: Option<usize>,
+    records: Vec<SubaccountOrderRecord>,
+}
+
+impl Poller {
+    /// Reads the subaccount order listing. A key that may not list it (or an
+    /// account without subaccounts) is normal: said once, then quiet.
+    pub(super) async fn read_subaccounts(&mut self) -> Result<Subaccounts, PollError> {
+        let mut pages: Vec<KnownPage<SubaccountPage>> = Vec::new();
+        let mut records: Vec<SubaccountOrderRecord> = Vec::new();
+        let mut interner = Interner::default();
+        let mut seen = HashSet::new();
+        let mut offset = 0;
+        loop {
+            let answer = match self
+                .client
+                .subaccount_orders(SUBACCOUNT_PAGE_SIZE, offset)
+                .await
+            {
+                Ok(answer) => answer,
+                Err(err) if offset == 0 && matches!(err.status(), Some(401 | 403 | 404)) => {
+                    if !matches!(self.subaccounts, Subaccounts::Unavailable) {
+                        tracing::info!(
+                            account = %self.account,
+                            reason = %err,
+                            "no subaccount orders for this key; not asking again until restart"
+                        );
+                    }
+                    self.subaccount_pages.clear();
+                    return Ok(Subaccounts::Unavailable);
+                }
+                Err(err) => return Err(err.into()),
+            };
+            let known = KnownPage::read(
+                &answer,
+                self.subaccount_pages.get(pages.len()),
+                |text| -> Result<_, ApiError> {
+                    let list: SubaccountOrderList = self.client.decode(answer.endpoint(), text)?;
+                    Ok(SubaccountPage {
+                        count: list.orders.len(),
+                        total: list.page.and_then(|p| p.total).map(|t| t as usize),
+                        records: list
+                            .orders
+                            .iter()
+                            .filter_map(|o| {
+                                SubaccountOrderRecord::from_wire(o, &mut |s| interner.intern(s))
+                            })
+                            .collect(),
+                    })
+                },
+            )?;
+            let page = &known.parsed;
+            let mut new_orders = 0;
+            for record in &page.records {
+                if seen.insert(record.order_id) {
+                    new_orders += 1;
+                    records.push(record.clone());
+                }
+            }
+            offset += page.count;
+            let done = page.count == 0
+                || page
+                    .total
+                    .map_or(page.count < SUBACCOUNT_PAGE_SIZE, |total| offset >= total);
+            pages.push(known);
+            if done {
+                self.subaccount_pages = pages;
+                return Ok(Subaccounts::Listed(records));
+            }
+            if new_orders == 0 {
+                return Err(PollError::PagingStuck {
+                    endpoint: "subaccount_orders",
+                    offset,
+                });
+            }
+        }
+    }
+}

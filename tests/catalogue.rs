@@ -29,7 +29,10 @@ struct Row {
 /// Every family row of the catalogue, by name.
 fn catalogue() -> BTreeMap<String, Row> {
     let mut rows = BTreeMap::new();
-    for line in CATALOGUE.lines().filter(|l| l.starts_with("| certcentral_")) {
+    for line in CATALOGUE
+        .lines()
+        .filter(|l| l.starts_with("| certcentral_"))
+    {
         // Cells split on `|` but not on `\|`.
         let cells: Vec<String> = line
             .replace("\\|", "\u{0}")
@@ -162,10 +165,17 @@ fn demo_scrape() -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("web.yml");
     let hash = bcrypt::hash("catalogue", 4).expect("bcrypt hash");
-    std::fs::write(&config, format!("basic_auth_users:\n  prometheus: {hash}\n"))
-        .expect("web config");
+    std::fs::write(
+        &config,
+        format!("basic_auth_users:\n  prometheus: {hash}\n"),
+    )
+    .expect("web config");
     let exporter = Exporter::start(
-        &["--demo", "--web.config.file", config.to_str().expect("path")],
+        &[
+            "--demo",
+            "--web.config.file",
+            config.to_str().expect("path"),
+        ],
         &[],
     );
     let client = http();
@@ -245,7 +255,10 @@ fn every_served_family_has_its_row_and_every_row_is_served_or_declared() {
 
     let errors = "certcentral_poll_errors_total";
     let kinds = listed_kinds(&families[errors].help);
-    assert!(kinds.contains("auth"), "kinds read from the help: {kinds:?}");
+    assert!(
+        kinds.contains("auth"),
+        "kinds read from the help: {kinds:?}"
+    );
     assert_eq!(
         rows[errors].values.get("kind"),
         Some(&kinds),

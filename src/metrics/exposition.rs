@@ -9,6 +9,7 @@ use super::gzip::{GzipPrefix, PrefixWriter};
 /// (counters that move between renders live in the `prometheus` registry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A value that goes up and down: a count, a time, a flag.
     Gauge,
 }
 

@@ -5,17 +5,43 @@ use std::fmt::Write;
 
 use super::gzip::{GzipPrefix, PrefixWriter};
 
-/// The TYPE of a metric family.
-#[derive(Debug, Clone, Copy)]
+/// The TYPE of a rendered metric family: the renderer writes gauges only
+/// (counters that move between renders live in the `prometheus` registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A value that goes up and down: a count, a time, a flag.
     Gauge,
-    Counter,
+}
+
+impl Kind {
+    /// The word on the family's TYPE line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gauge => "gauge",
+        }
+    }
+}
+
+/// A metric family as declared once (see [`super::families`]): what its
+/// HELP and TYPE lines say, and the names of the labels its samples may
+/// carry, so that the catalogue can be checked against it.
+#[derive(Debug)]
+pub struct Family {
+    /// The metric name, on the HELP and TYPE lines and every sample.
+    pub name: &'static str,
+    /// Its TYPE.
+    pub kind: Kind,
+    /// Its HELP text, unescaped.
+    pub help: &'static str,
+    /// Every label a sample may carry, `account` included.
+    pub labels: &'static [&'static str],
 }
 
 /// Writes families and samples, deflating as it goes (see
 /// [`super::gzip`]). Each family is written once, with all its samples, as
-/// the format requires.
-pub struct TextWriter {
+/// the format requires: samples are written through the [`Samples`] that
+/// starting a family returns.
+pub(crate) struct TextWriter {
     out: String,
     sink: PrefixWriter,
 }
@@ -26,7 +52,7 @@ const CHUNK: usize = 256 * 1024;
 impl TextWriter {
     /// A writer that reuses the deflated pieces of `previous` (the render
     /// before) whose text comes out the same.
-    pub fn new(previous: Option<&GzipPrefix>) -> TextWriter {
+    pub(crate) fn new(previous: Option<&GzipPrefix>) -> TextWriter {
         TextWriter {
             out: String::new(),
             sink: PrefixWriter::new(previous),
@@ -40,20 +66,18 @@ impl TextWriter {
         }
     }
 
-    /// Starts a family: its HELP and TYPE lines. A family starts a new
-    /// piece, so that a family that changed (poll times, say) does not
-    /// shift the pieces of the families after it.
-    pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
+    /// Starts a family: its HELP and TYPE lines; its samples follow through
+    /// the returned [`Samples`]. A family starts a new piece, so that a
+    /// family that changed (poll times, say) does not shift the pieces of
+    /// the families after it.
+    pub(crate) fn family(&mut self, family: &'static Family) -> Samples<'_> {
         self.sink.write(self.out.as_bytes());
         self.out.clear();
-        let kind = match kind {
-            Kind::Gauge => "gauge",
-            Kind::Counter => "counter",
-        };
+        let name = family.name;
         self.out.push_str("# HELP ");
         self.out.push_str(name);
         self.out.push(' ');
-        for c in help.chars() {
+        for c in family.help.chars() {
             match c {
                 '\\' => self.out.push_str("\\\\"),
                 '\n' => self.out.push_str("\\n"),
@@ -63,24 +87,36 @@ impl TextWriter {
         self.out.push_str("\n# TYPE ");
         self.out.push_str(name);
         self.out.push(' ');
-        self.out.push_str(kind);
+        self.out.push_str(family.kind.as_str());
         self.out.push('\n');
-    }
-
-    /// One sample; `labels` is a block made by [`LabelBlock`] (or empty).
-    pub fn sample(&mut self, name: &str, labels: &str, value: f64) {
-        self.out.push_str(name);
-        self.out.push_str(labels);
-        self.out.push(' ');
-        push_value(&mut self.out, value);
-        self.out.push('\n');
-        self.spill();
+        Samples { writer: self, name }
     }
 
     /// The whole text, deflated.
-    pub fn finish(mut self) -> GzipPrefix {
+    pub(crate) fn finish(mut self) -> GzipPrefix {
         self.sink.write(self.out.as_bytes());
         self.sink.finish()
+    }
+}
+
+/// The samples of the family just started (see [`TextWriter::family`]):
+/// the only way to write a sample, so that a family's samples follow its
+/// HELP and TYPE lines and carry its name.
+pub(crate) struct Samples<'w> {
+    writer: &'w mut TextWriter,
+    name: &'static str,
+}
+
+impl Samples<'_> {
+    /// One sample; `labels` is a block made by [`LabelBlock`] (or empty).
+    pub(crate) fn sample(&mut self, labels: &str, value: f64) {
+        let out = &mut self.writer.out;
+        out.push_str(self.name);
+        out.push_str(labels);
+        out.push(' ');
+        push_value(out, value);
+        out.push('\n');
+        self.writer.spill();
     }
 }
 
@@ -99,24 +135,24 @@ fn push_value(out: &mut String, value: f64) {
 /// A `{name="value",...}` label block, escaped once and reused for every
 /// sample that carries the same labels.
 #[derive(Default)]
-pub struct LabelBlock {
+pub(crate) struct LabelBlock {
     text: String,
 }
 
 impl LabelBlock {
     /// An empty block, for labels to be added to.
-    pub fn new() -> LabelBlock {
+    pub(crate) fn new() -> LabelBlock {
         LabelBlock::default()
     }
 
     /// Adds a label; the value is escaped (backslash, double quote, newline).
-    pub fn with(mut self, name: &str, value: &str) -> LabelBlock {
+    pub(crate) fn with(mut self, name: &str, value: &str) -> LabelBlock {
         self.push(name, value);
         self
     }
 
     /// Adds a label in place (see [`LabelBlock::with`]).
-    pub fn push(&mut self, name: &str, value: &str) {
+    pub(crate) fn push(&mut self, name: &str, value: &str) {
         self.text.push(if self.text.is_empty() { '{' } else { ',' });
         self.text.push_str(name);
         self.text.push_str("=\"");
@@ -137,7 +173,7 @@ impl LabelBlock {
     }
 
     /// The finished block, `{...}`, or empty without labels.
-    pub fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         if !self.text.is_empty() {
             self.text.push('}');
         }
@@ -146,14 +182,14 @@ impl LabelBlock {
 
     /// A block that goes on from a finished one (`base`, left as is), for
     /// more labels after its own.
-    pub fn continuing(base: &str) -> LabelBlock {
+    pub(crate) fn continuing(base: &str) -> LabelBlock {
         LabelBlock {
             text: base.strip_suffix('}').unwrap_or(base).to_owned(),
         }
     }
 
     /// The block with one more label added at the end, leaving `base` as is.
-    pub fn extend(base: &str, name: &str, value: &str) -> String {
+    pub(crate) fn extend(base: &str, name: &str, value: &str) -> String {
         let mut block = LabelBlock::continuing(base);
         block.push(name, value);
         block.finish()
@@ -202,13 +238,17 @@ mod tests {
 
     #[test]
     fn writes_values_as_prometheus_reads_them() {
+        const M: Family = Family {
+            name: "m",
+            kind: Kind::Gauge,
+            help: "help \\ with\nnewline",
+            labels: &[],
+        };
         let mut w = TextWriter::new(None);
-        w.family("m", Kind::Gauge, "help \\ with\nnewline");
-        w.sample("m", "", 3.0);
-        w.sample("m", "", -2.0);
-        w.sample("m", "", 0.25);
-        w.sample("m", "", f64::NAN);
-        w.sample("m", "", f64::INFINITY);
+        let mut m = w.family(&M);
+        for value in [3.0, -2.0, 0.25, f64::NAN, f64::INFINITY] {
+            m.sample("", value);
+        }
         assert_eq!(
             String::from_utf8(w.finish().text()).unwrap(),
             "# HELP m help \\\\ with\\nnewline\n# TYPE m gauge\nm 3\nm -2\nm 0.25\nm NaN\nm +Inf\n"

@@ -128,6 +128,7 @@ impl PrefixWriter {
 
 impl GzipPrefix {
     /// Deflates `text` in one go.
+    #[cfg(test)]
     pub fn new(text: &[u8]) -> GzipPrefix {
         let mut writer = PrefixWriter::new(None);
         writer.write(text);

@@ -2,24 +2,48 @@
 //! once per change (a poll, or the UTC day rolling over), never per scrape.
 //! Counters that move between polls (API requests, poll results) live in a
 //! `prometheus::Registry` and are appended at scrape time.
+//!
+//! Every rendered family is declared once, in [`families`]. One writer per
+//! concern renders them, in this order:
+//! - `health`: whether each account's polls work, and how far its order
+//!   details are;
+//! - `orders`: orders by status, and what each order with series is (its
+//!   info series, settings, reissues, waiting requests);
+//! - `expiry`: when certificates expire, per order and counted by window;
+//! - `compliance`: the rules broken, per order and counted, and the
+//!   manual-renewal outlook;
+//! - `validations`: domain and organization validations, and what each
+//!   order's renewal needs;
+//! - `subaccounts`: subaccount orders counted and costed.
+//!
+//! [`render`] builds what they share once (a [`FleetView`]: the accounts
+//! with their assessments, and the orders with series, chosen by
+//! [`keeps_series`]) and calls them.
 
+mod compliance;
+mod expiry;
 mod exposition;
-pub mod gzip;
+pub mod families;
+pub(crate) mod gzip;
+mod health;
+mod orders;
+mod subaccounts;
 mod validations;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use exposition::{Kind, LabelBlock, TextWriter};
-pub use gzip::GzipPrefix;
+pub use exposition::{Family, Kind};
+use exposition::{LabelBlock, TextWriter};
+pub(crate) use gzip::GzipPrefix;
 
-use std::collections::{BTreeMap, HashMap};
-
-use crate::board::{AccountState, Reason};
-use crate::certcentral::report::CsrKey;
-use crate::compliance::{self, Assessment, ComplianceSettings, Verdict};
-use crate::fleet::{Order, OrderStatus, SubaccountOrderRecord, days_until, end_of_day};
+use crate::board::AccountState;
+use crate::compliance::{Assessment, ComplianceSettings, Verdict, assess};
+use crate::coverage::RenewalNeeds;
+use crate::fleet::{Order, OrderStatus};
+use subaccounts::SubaccountRow;
 
 /// Choices that shape the rendered metrics.
 #[derive(Debug, Clone)]
@@ -73,16 +97,14 @@ impl RenderSettings {
     }
 }
 
-/// Windows of the `certcentral_certificates_expiring` aggregates, in days.
-const EXPIRING_WITHIN_DAYS: [i64; 3] = [7, 30, 90];
-
 /// The rendered fleet metrics, shared by every scrape until the next
 /// render; kept deflated (see [`gzip`]).
 pub struct Exposition {
-    pub body: GzipPrefix,
+    /// The text, deflated in pieces.
+    pub(crate) body: GzipPrefix,
     /// Every account had finished a poll when this was rendered: readiness
     /// follows what `/metrics` serves, not what the poller knows.
-    pub all_polled: bool,
+    pub(crate) all_polled: bool,
 }
 
 /// Statuses whose orders have a certificate in use: per-order series exist
@@ -92,21 +114,6 @@ const STATUSES_WITH_CERTIFICATE: [&str; 2] = OrderStatus::IN_USE_NAMES;
 /// Whether an order gets per-order series at `now`.
 fn is_exported(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> bool {
     order.counts_toward_expiry(now, settings.expired_retention)
-}
-
-/// An order with series, and its label block.
-struct Row<'a> {
-    account: &'a str,
-    order: &'a Order,
-    labels: String,
-    /// The order has a certificate in use (or recently expired): all the
-    /// per-order series. Otherwise only its waiting-request and finding
-    /// series.
-    certificate: bool,
-    /// Per-order series are wanted (cardinality control); when not, the
-    /// order still counts in the per-account aggregates.
-    series: bool,
-    verdict: Verdict,
 }
 
 /// Whether an order keeps its per-order series under the cardinality
@@ -134,57 +141,63 @@ fn has_waiting_requests(order: &Order) -> bool {
         .is_some_and(|d| d.waiting_requests().next().is_some())
 }
 
-/// The labels of every per-order series: the account and the order id,
-/// nothing else. What describes the order is on its info series (see
-/// [`order_info_labels`]), joined in by queries, so that a descriptive
-/// label is stored once per order and renaming a container changes one
-/// series, not a dozen.
-fn order_labels(account: &str, order_id: u64) -> String {
-    LabelBlock::new()
-        .with("account", account)
-        .with("order_id", &order_id.to_string())
-        .finish()
+/// Whether an order keeps its per-order series: what the cardinality
+/// limits want ([`wants_series`]), or what the validation alerts need
+/// ([`validations::needs_series`]). The one decision every per-order
+/// writer follows (through [`Row::series`]).
+fn keeps_series(
+    order: &Order,
+    verdict: &Verdict,
+    now: DateTime<Utc>,
+    limits: &PerOrderLimits,
+) -> bool {
+    wants_series(order, now, limits) || validations::needs_series(order, verdict, now, limits)
 }
 
-/// The labels of a report order's `certcentral_order_info`: the
-/// descriptive ones, and its active certificate's signature hash, key size
-/// and issuing CA from its details (the report's hash and CSR key until
-/// the details are known; the CA only the details name).
-fn order_info_labels(base: &str, order: &Order) -> String {
-    let report = &order.report;
-    let details = order.details.as_deref();
-    let signature_hash = details
-        .and_then(|d| d.signature_hash.as_deref())
-        .filter(|h| !h.is_empty())
-        .unwrap_or(&report.signature_hash);
-    let key_size = details
-        .and_then(|d| d.key_size)
-        .or(match report.csr_key {
-            CsrKey::Rsa { bits } | CsrKey::Ec { bits } | CsrKey::Other { bits } => {
-                Some(u64::from(bits))
-            }
-            CsrKey::Missing | CsrKey::Unreadable => None,
-        })
-        .map(|bits| bits.to_string())
-        .unwrap_or_default();
-    let mut block = LabelBlock::continuing(base);
-    block.push("common_name", &report.common_name);
-    block.push("product", &report.product_name_id);
-    block.push("container", &report.container_name);
-    block.push("organization", &report.organization_name);
-    block.push("signature_hash", signature_hash);
-    block.push("key_size", &key_size);
-    block.push(
-        "issuing_ca",
-        details.and_then(|d| d.ca_name.as_deref()).unwrap_or(""),
-    );
-    // A setting that rarely changes: a label here, not a series of its own
-    // per order (empty until the order's details are read).
-    block.push(
-        "auto_reissue",
-        details.map_or("", |d| if d.auto_reissue { "true" } else { "false" }),
-    );
-    block.finish()
+/// An account as the writers read it.
+struct Account<'a> {
+    state: &'a AccountState,
+    /// Its `{account="..."}` block.
+    labels: String,
+    /// Its orders judged, once it has a fleet.
+    assessment: Option<Assessment<'a>>,
+}
+
+/// An order with series, and its label block.
+struct Row<'a> {
+    account: &'a str,
+    order: &'a Order,
+    /// `{account="...",order_id="..."}` when `series`, else empty.
+    labels: String,
+    /// The order has a certificate in use (or recently expired): all the
+    /// per-order series. Otherwise only its waiting-request and finding
+    /// series.
+    certificate: bool,
+    /// Per-order series are kept ([`keeps_series`]); when not, the order
+    /// still counts in the per-account aggregates.
+    series: bool,
+    verdict: Verdict,
+    /// What its renewal needs, when the validations are known.
+    needs: Option<&'a RenewalNeeds<'a>>,
+}
+
+impl Row<'_> {
+    /// The row has every per-order series (a certificate in use, kept).
+    fn all_series(&self) -> bool {
+        self.certificate && self.series
+    }
+}
+
+/// What every writer reads: one render's instant and settings, the
+/// accounts, and the orders with series.
+struct FleetView<'a> {
+    now: DateTime<Utc>,
+    settings: &'a RenderSettings,
+    accounts: &'a [Account<'a>],
+    /// Report orders with any series, by account, in report order.
+    rows: &'a [Row<'a>],
+    /// Issued subaccount orders the report does not hold.
+    subaccount_rows: &'a [SubaccountRow<'a>],
 }
 
 /// Renders every account's state at `now`.
@@ -198,521 +211,79 @@ pub fn render(
     settings: &RenderSettings,
     previous: Option<&Exposition>,
 ) -> Exposition {
-    let accounts: Vec<(&AccountState, String)> = states
+    let accounts = accounts(states, now, settings);
+    let rows = rows(&accounts, now, settings);
+    let subaccount_rows = subaccounts::rows(&accounts);
+    let view = FleetView {
+        now,
+        settings,
+        accounts: &accounts,
+        rows: &rows,
+        subaccount_rows: &subaccount_rows,
+    };
+    let mut w = TextWriter::new(previous.map(|p| &p.body));
+    health::write(&mut w, &view);
+    orders::write(&mut w, &view);
+    expiry::write(&mut w, &view);
+    compliance::write(&mut w, &view);
+    validations::write(&mut w, &view);
+    subaccounts::write(&mut w, &view);
+    Exposition {
+        body: w.finish(),
+        all_polled: states.iter().all(|s| s.last_poll.is_some()),
+    }
+}
+
+/// Every account with its label block and its assessment at `now`.
+fn accounts<'a>(
+    states: &'a [Arc<AccountState>],
+    now: DateTime<Utc>,
+    settings: &RenderSettings,
+) -> Vec<Account<'a>> {
+    states
         .iter()
-        .map(|s| {
-            (
-                s.as_ref(),
-                LabelBlock::new().with("account", &s.account).finish(),
-            )
+        .map(|state| Account {
+            state,
+            labels: LabelBlock::new().with("account", &state.account).finish(),
+            assessment: state.fleet.as_ref().map(|fleet| {
+                let settings = settings.compliance_for(&state.account);
+                assess(fleet, state.validations.as_deref(), now, settings)
+            }),
         })
-        .collect();
-    let assessments: Vec<Option<Assessment>> = states
-        .iter()
-        .map(|state| {
-            let settings = settings.compliance_for(&state.account);
-            state
-                .fleet
-                .as_ref()
-                .map(|fleet| compliance::assess(fleet, state.validations.as_deref(), now, settings))
-        })
-        .collect();
-    let mut rows: Vec<Row<'_>> = Vec::new();
-    for (state, assessment) in states.iter().zip(&assessments) {
-        let (Some(fleet), Some(assessment)) = (&state.fleet, assessment) else {
+        .collect()
+}
+
+/// The report orders with any series: a certificate in use, a request
+/// waiting, or a finding.
+fn rows<'a>(
+    accounts: &'a [Account<'a>],
+    now: DateTime<Utc>,
+    settings: &RenderSettings,
+) -> Vec<Row<'a>> {
+    let mut rows = Vec::new();
+    for account in accounts {
+        let (Some(fleet), Some(assessment)) = (&account.state.fleet, &account.assessment) else {
             continue;
         };
-        let limits = settings.per_order_for(&state.account);
-        for (order, verdict) in fleet.orders.iter().zip(&assessment.verdicts) {
+        let name = &account.state.account;
+        let limits = settings.per_order_for(name);
+        let judged = assessment.verdicts.iter().zip(&assessment.needs);
+        for (order, (verdict, needs)) in fleet.orders.iter().zip(judged) {
             let certificate = is_exported(order, now, settings);
             if certificate || has_waiting_requests(order) || !verdict.findings.is_empty() {
-                let series = wants_series(order, now, limits)
-                    || validations::keeps_series(order, verdict, now, limits);
+                let series = keeps_series(order, verdict, now, limits);
                 rows.push(Row {
-                    account: &state.account,
+                    account: name,
                     order,
                     labels: if series {
-                        order_labels(&state.account, order.id())
+                        order_labels(name, order.id())
                     } else {
                         String::new()
                     },
                     certificate,
                     series,
                     verdict: *verdict,
-                });
-            }
-        }
-    }
-    let mut w = TextWriter::new(previous.map(|p| &p.body));
-
-    w.family(
-        "certcentral_up",
-        Kind::Gauge,
-        "1 if the latest poll read the account's whole order report (the expiry data), else 0; order details have signals of their own (certcentral_details_*).",
-    );
-    for (state, labels) in &accounts {
-        w.sample("certcentral_up", labels, f64::from(u8::from(state.up)));
-    }
-    w.family(
-        "certcentral_last_successful_poll_timestamp_seconds",
-        Kind::Gauge,
-        "Unix time of the latest successful poll.",
-    );
-    for (state, labels) in &accounts {
-        if let Some(at) = state.last_success {
-            w.sample(
-                "certcentral_last_successful_poll_timestamp_seconds",
-                labels,
-                unix_seconds(at),
-            );
-        }
-    }
-    w.family(
-        "certcentral_last_poll_timestamp_seconds",
-        Kind::Gauge,
-        "Unix time the latest poll ended, successful or not.",
-    );
-    for (state, labels) in &accounts {
-        if let Some(poll) = &state.last_poll {
-            w.sample(
-                "certcentral_last_poll_timestamp_seconds",
-                labels,
-                unix_seconds(poll.ended_at),
-            );
-        }
-    }
-    w.family(
-        "certcentral_poll_duration_seconds",
-        Kind::Gauge,
-        "How long the latest poll took.",
-    );
-    for (state, labels) in &accounts {
-        if let Some(poll) = &state.last_poll {
-            w.sample(
-                "certcentral_poll_duration_seconds",
-                labels,
-                poll.duration.as_secs_f64(),
-            );
-        }
-    }
-    w.family(
-        "certcentral_poll_interval_seconds",
-        Kind::Gauge,
-        "Configured time between polls (alerts use it to tell stale data).",
-    );
-    for (state, labels) in &accounts {
-        w.sample(
-            "certcentral_poll_interval_seconds",
-            labels,
-            state.poll_interval.as_secs_f64(),
-        );
-    }
-    w.family(
-        "certcentral_report_rows_skipped",
-        Kind::Gauge,
-        "Order report rows the latest successful poll could not understand and left out.",
-    );
-    for (state, labels) in &accounts {
-        if let Some(fleet) = &state.fleet {
-            w.sample(
-                "certcentral_report_rows_skipped",
-                labels,
-                fleet.skipped_rows as f64,
-            );
-        }
-    }
-    w.family(
-        "certcentral_build_info",
-        Kind::Gauge,
-        "1, labelled with the exporter's version.",
-    );
-    for (state, _) in &accounts {
-        let labels = LabelBlock::new()
-            .with("account", &state.account)
-            .with("version", env!("CARGO_PKG_VERSION"))
-            .finish();
-        w.sample("certcentral_build_info", &labels, 1.0);
-    }
-    w.family(
-        "certcentral_orders",
-        Kind::Gauge,
-        "Orders in the account, by status.",
-    );
-    for (state, labels) in &accounts {
-        let Some(fleet) = &state.fleet else { continue };
-        for (status, count) in fleet.status_counts() {
-            w.sample(
-                "certcentral_orders",
-                &LabelBlock::extend(labels, "status", status),
-                count as f64,
-            );
-        }
-    }
-
-    w.family(
-        "certcentral_compliance_violations",
-        Kind::Gauge,
-        "Orders breaking each compliance rule (enabled rules only).",
-    );
-    for ((_, labels), assessment) in accounts.iter().zip(&assessments) {
-        let Some(assessment) = assessment else {
-            continue;
-        };
-        for (rule, count) in &assessment.counts {
-            w.sample(
-                "certcentral_compliance_violations",
-                &LabelBlock::extend(labels, "rule", rule.as_str()),
-                *count as f64,
-            );
-        }
-    }
-    w.family(
-        "certcentral_manual_renewal_orders",
-        Kind::Gauge,
-        "Issued orders with auto-renew and auto-reissue off, for each coming CA/Browser Forum maximum validity (days).",
-    );
-    for ((_, labels), assessment) in accounts.iter().zip(&assessments) {
-        let Some(assessment) = assessment else {
-            continue;
-        };
-        for (max_days, manual, _) in &assessment.outlook {
-            w.sample(
-                "certcentral_manual_renewal_orders",
-                &LabelBlock::extend(labels, "max_validity_days", &max_days.to_string()),
-                *manual as f64,
-            );
-        }
-    }
-    w.family(
-        "certcentral_orders_exceeding_manual_renewal_threshold",
-        Kind::Gauge,
-        "Of those, orders that would need more than `threshold` manual renewals a year under that maximum validity.",
-    );
-    for ((state, labels), assessment) in accounts.iter().zip(&assessments) {
-        let Some(assessment) = assessment else {
-            continue;
-        };
-        let threshold = settings
-            .compliance_for(&state.account)
-            .manual_renewals_threshold
-            .to_string();
-        for (max_days, _, over) in &assessment.outlook {
-            let labels = LabelBlock::extend(labels, "max_validity_days", &max_days.to_string());
-            w.sample(
-                "certcentral_orders_exceeding_manual_renewal_threshold",
-                &LabelBlock::extend(&labels, "threshold", &threshold),
-                *over as f64,
-            );
-        }
-    }
-    let sub_rows = subaccount_rows(states);
-    expiring_aggregates(&mut w, &rows, &sub_rows, now);
-
-    w.family(
-        "certcentral_order_info",
-        Kind::Gauge,
-        "1 per order with per-order series, labelled with what describes it: common name, product, container, organization, the active certificate's signature hash, key size and issuing CA, and subaccount_id for subaccount orders. Join it: * on(account, order_id) group_left(common_name, ...) certcentral_order_info.",
-    );
-    for row in rows.iter().filter(|r| r.series) {
-        w.sample(
-            "certcentral_order_info",
-            &order_info_labels(&row.labels, row.order),
-            1.0,
-        );
-    }
-    for row in &sub_rows {
-        w.sample("certcentral_order_info", &row.info_labels, 1.0);
-    }
-
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_certificate_expiry_timestamp_seconds",
-        "When the order's active certificate expires (23:59:59 UTC of its valid_till date, its notAfter), Unix seconds.",
-        |order| order.expiry().map(unix_seconds),
-    );
-    for row in &sub_rows {
-        if let Some(expiry) = row.order.expiry() {
-            w.sample(
-                "certcentral_certificate_expiry_timestamp_seconds",
-                &row.labels,
-                unix_seconds(expiry),
-            );
-        }
-    }
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_certificate_days_remaining",
-        "Whole days until the active certificate expires, floor((expiry - now) / 86400); negative once expired.",
-        |order| order.days_remaining(now).map(|d| d as f64),
-    );
-    for row in &sub_rows {
-        if let Some(expiry) = row.order.expiry() {
-            w.sample(
-                "certcentral_certificate_days_remaining",
-                &row.labels,
-                days_until(expiry, now) as f64,
-            );
-        }
-    }
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_order_auto_renew",
-        "1 if auto-renew is enabled on the order, else 0.",
-        |order| Some(flag(order.report.auto_renew)),
-    );
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_order_has_duplicates",
-        "1 if the order's certificate has duplicates, else 0.",
-        |order| Some(flag(order.report.has_duplicates)),
-    );
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_order_renewed",
-        "1 if the order has been renewed (a newer order replaces it), else 0.",
-        |order| Some(flag(order.renewed)),
-    );
-    per_order_row(
-        &mut w,
-        &rows,
-        "certcentral_order_actionable",
-        "1 when nothing will replace this certificate before it expires (not renewed, and neither auto-renew nor auto-reissue will act in time), else 0.",
-        |row| Some(flag(row.verdict.actionable)),
-    );
-    w.family(
-        "certcentral_compliance_violation",
-        Kind::Gauge,
-        "1 while the order breaks the compliance rule (only broken rules have a series).",
-    );
-    for row in rows.iter().filter(|r| r.series) {
-        for rule in row.verdict.findings.iter() {
-            w.sample(
-                "certcentral_compliance_violation",
-                &LabelBlock::extend(&row.labels, "rule", rule.as_str()),
-                1.0,
-            );
-        }
-    }
-    per_order(
-        &mut w,
-        &rows,
-        "certcentral_order_valid_till_timestamp_seconds",
-        "End of the order's validity where it is not the active certificate's expiry (Multi-year Plans, reissued certificates), Unix seconds; orders whose validity ends with their certificate have no series (use certcentral_certificate_expiry_timestamp_seconds).",
-        |order| {
-            let valid_till = end_of_day(order.details.as_ref()?.order_valid_till?);
-            (Some(valid_till) != order.expiry()).then(|| unix_seconds(valid_till))
-        },
-    );
-    w.family(
-        "certcentral_order_reissues",
-        Kind::Gauge,
-        "Certificates reissued on the order, by status (archived ones left out).",
-    );
-    for row in rows.iter().filter(|r| r.certificate && r.series) {
-        let Some(reissues) = row.order.details.as_ref().and_then(|d| d.reissues.as_ref()) else {
-            continue;
-        };
-        for (status, count) in &reissues.by_status {
-            w.sample(
-                "certcentral_order_reissues",
-                &LabelBlock::extend(&row.labels, "status", status),
-                f64::from(*count),
-            );
-        }
-    }
-    w.family(
-        "certcentral_order_pending_requests",
-        Kind::Gauge,
-        "Requests on the order waiting on approval or validation (status pending or submitted); orders without any have no series.",
-    );
-    for row in rows.iter().filter(|r| r.series) {
-        let waiting = row
-            .order
-            .details
-            .as_ref()
-            .map_or(0, |d| d.waiting_requests().count());
-        if waiting > 0 {
-            w.sample(
-                "certcentral_order_pending_requests",
-                &row.labels,
-                waiting as f64,
-            );
-        }
-    }
-    w.family(
-        "certcentral_order_oldest_pending_request_age_seconds",
-        Kind::Gauge,
-        "Age of the order's oldest request still pending or submitted, at the latest render (each poll, and as each UTC day ends).",
-    );
-    for row in rows.iter().filter(|r| r.series) {
-        let oldest = row
-            .order
-            .details
-            .as_ref()
-            .and_then(|d| d.waiting_requests().filter_map(|r| r.date).min());
-        if let Some(oldest) = oldest {
-            let age = (now - oldest).num_seconds().max(0);
-            w.sample(
-                "certcentral_order_oldest_pending_request_age_seconds",
-                &row.labels,
-                age as f64,
-            );
-        }
-    }
-    validations::render(&mut w, states, &assessments, now, settings);
-    details(&mut w, &accounts);
-
-    subaccounts(&mut w, states);
-
-    let all_polled = states.iter().all(|s| s.last_poll.is_some());
-    Exposition {
-        body: w.finish(),
-        all_polled,
-    }
-}
-
-/// A per-order family over the orders with a certificate in use.
-fn per_order(
-    w: &mut TextWriter,
-    rows: &[Row<'_>],
-    name: &str,
-    help: &str,
-    value: impl Fn(&Order) -> Option<f64>,
-) {
-    per_order_row(w, rows, name, help, |row| value(row.order));
-}
-
-/// [`per_order`] for values that need the row, not just the order.
-fn per_order_row(
-    w: &mut TextWriter,
-    rows: &[Row<'_>],
-    name: &str,
-    help: &str,
-    value: impl Fn(&Row<'_>) -> Option<f64>,
-) {
-    w.family(name, Kind::Gauge, help);
-    for row in rows.iter().filter(|r| r.certificate && r.series) {
-        if let Some(v) = value(row) {
-            w.sample(name, &row.labels, v);
-        }
-    }
-}
-
-/// Counts of unexpired certificates expiring within 7, 30 and 90 days, by
-/// account, container and product: what dashboards and alerts fall back
-/// on when per-order series are cut for very large accounts.
-///
-/// Subaccount orders count too; nothing is known of their automation, so
-/// they count as actionable (an alert early rather than never).
-fn expiring_aggregates(
-    w: &mut TextWriter,
-    rows: &[Row<'_>],
-    sub_rows: &[SubaccountRow<'_>],
-    now: DateTime<Utc>,
-) {
-    // One entry per account, container and product, a count per window
-    // (a map of every order's three windows was 5% of a render).
-    type Key<'a> = (&'a str, &'a str, &'a str);
-    let mut all: HashMap<Key<'_>, [(usize, usize); EXPIRING_WITHIN_DAYS.len()]> = HashMap::new();
-    let orders = rows.iter().filter(|r| r.certificate).filter_map(|row| {
-        let report = &row.order.report;
-        let days_left = row.order.days_remaining(now)?;
-        Some((
-            row.account,
-            &*report.container_name,
-            &*report.product_name_id,
-            days_left,
-            row.verdict.actionable,
-        ))
-    });
-    let subaccount_orders = sub_rows.iter().filter_map(|row| {
-        let days_left = days_until(row.order.expiry()?, now);
-        Some((row.account, "", &*row.order.product, days_left, true))
-    });
-    for (account, container, product, days_left, actionable) in orders.chain(subaccount_orders) {
-        let counts = all.entry((account, container, product)).or_default();
-        for (within, count) in EXPIRING_WITHIN_DAYS.iter().zip(counts) {
-            if (0..*within).contains(&days_left) {
-                count.0 += 1;
-                count.1 += usize::from(actionable);
-            }
-        }
-    }
-    let mut all: Vec<_> = all.into_iter().collect();
-    all.sort_unstable_by_key(|(key, _)| *key);
-    let series = || {
-        all.iter()
-            .flat_map(|((account, container, product), counts)| {
-                EXPIRING_WITHIN_DAYS
-                    .iter()
-                    .zip(counts)
-                    .map(move |(within, count)| {
-                        let labels = LabelBlock::new()
-                            .with("account", account)
-                            .with("container", container)
-                            .with("product", product)
-                            .with("within", &format!("{within}d"))
-                            .finish();
-                        (labels, *count)
-                    })
-            })
-    };
-    w.family(
-        "certcentral_certificates_expiring",
-        Kind::Gauge,
-        "Unexpired certificates in use that expire within the window (7d, 30d, 90d), by container and product.",
-    );
-    for (labels, (count, _)) in series() {
-        w.sample("certcentral_certificates_expiring", &labels, count as f64);
-    }
-    w.family(
-        "certcentral_actionable_certificates_expiring",
-        Kind::Gauge,
-        "The same, counting only actionable orders (nothing will replace the certificate in time).",
-    );
-    for (labels, (_, count)) in series() {
-        w.sample(
-            "certcentral_actionable_certificates_expiring",
-            &labels,
-            count as f64,
-        );
-    }
-}
-
-/// An issued subaccount order (that the report does not hold), with its
-/// label blocks: it shares the expiry families, and its info series
-/// carries `subaccount_id`.
-struct SubaccountRow<'a> {
-    account: &'a str,
-    labels: String,
-    info_labels: String,
-    order: &'a SubaccountOrderRecord,
-}
-
-/// The issued subaccount orders of every account.
-fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<SubaccountRow<'_>> {
-    let mut rows = Vec::new();
-    for state in states {
-        let Some(fleet) = &state.fleet else { continue };
-        for order in &fleet.subaccount_orders {
-            if STATUSES_WITH_CERTIFICATE.contains(&&*order.status) && order.valid_till.is_some() {
-                let labels = order_labels(&state.account, order.order_id);
-                let mut info = LabelBlock::continuing(&labels);
-                info.push("common_name", &order.common_name);
-                info.push("product", &order.product);
-                info.push("container", "");
-                info.push("organization", &order.subaccount_organization);
-                info.push("subaccount_id", &order.subaccount_id.to_string());
-                rows.push(SubaccountRow {
-                    account: &state.account,
-                    info_labels: info.finish(),
-                    labels,
-                    order,
+                    needs: needs.as_ref(),
                 });
             }
         }
@@ -720,101 +291,39 @@ fn subaccount_rows(states: &[Arc<AccountState>]) -> Vec<SubaccountRow<'_>> {
     rows
 }
 
-/// How far each account's order details are: what is still due, by
-/// reason, and how old the oldest details in use are. Apart from
-/// `certcentral_up`, which says only whether the report was read.
-fn details(w: &mut TextWriter, accounts: &[(&AccountState, String)]) {
-    w.family(
-        "certcentral_details_backlog",
-        Kind::Gauge,
-        "Order details and reissue lists due but not read yet (new or changed orders, reissue lists, waiting and routine refreshes), after the latest poll's details step.",
-    );
-    for (state, labels) in accounts {
-        w.sample(
-            "certcentral_details_backlog",
-            labels,
-            state.details.backlog() as f64,
-        );
-    }
-    w.family(
-        "certcentral_details_due",
-        Kind::Gauge,
-        "Order details and reissue lists due but not read yet, by reason: new (details unknown for the current report row), reissues (reissue list missing or older than the details), waiting, refresh.",
-    );
-    for (state, labels) in accounts {
-        for reason in Reason::ALL {
-            w.sample(
-                "certcentral_details_due",
-                &LabelBlock::extend(labels, "reason", reason.as_str()),
-                state.details.due(reason) as f64,
-            );
-        }
-    }
-    w.family(
-        "certcentral_details_oldest_timestamp_seconds",
-        Kind::Gauge,
-        "Unix time at which the oldest order details in use were read (absent before any are known).",
-    );
-    for (state, labels) in accounts {
-        if let Some(oldest) = state.details.oldest {
-            w.sample(
-                "certcentral_details_oldest_timestamp_seconds",
-                labels,
-                unix_seconds(oldest),
-            );
+/// The labels of every per-order series: the account and the order id,
+/// nothing else. What describes the order is on its info series
+/// (`certcentral_order_info`), joined in by queries, so that a descriptive
+/// label is stored once per order and renaming a container changes one
+/// series, not a dozen.
+fn order_labels(account: &str, order_id: u64) -> String {
+    LabelBlock::new()
+        .with("account", account)
+        .with("order_id", &order_id.to_string())
+        .finish()
+}
+
+/// A per-order family over the rows with all their series.
+fn per_order(
+    w: &mut TextWriter,
+    rows: &[Row<'_>],
+    family: &'static Family,
+    value: impl Fn(&Row<'_>) -> Option<f64>,
+) {
+    let mut samples = w.family(family);
+    for row in rows.iter().filter(|r| r.all_series()) {
+        if let Some(v) = value(row) {
+            samples.sample(&row.labels, v);
         }
     }
 }
 
-/// Subaccount orders: counts by status and cost by currency per subaccount.
-fn subaccounts(w: &mut TextWriter, states: &[Arc<AccountState>]) {
-    type Key<'a> = (&'a str, u64, &'a str, &'a str);
-    let mut by_status: BTreeMap<Key<'_>, usize> = BTreeMap::new();
-    let mut cost: BTreeMap<Key<'_>, f64> = BTreeMap::new();
-    for state in states {
-        let Some(fleet) = &state.fleet else { continue };
-        for order in &fleet.subaccount_orders {
-            let org = &*order.subaccount_organization;
-            *by_status
-                .entry((&state.account, order.subaccount_id, org, &order.status))
-                .or_default() += 1;
-            for (currency, amount) in &order.cost {
-                *cost
-                    .entry((&state.account, order.subaccount_id, org, currency))
-                    .or_default() += amount;
-            }
-        }
-    }
-    let key_labels = |(account, id, org, _): &Key<'_>| {
-        LabelBlock::new()
-            .with("account", account)
-            .with("subaccount_id", &id.to_string())
-            .with("subaccount", org)
-    };
-    w.family(
-        "certcentral_subaccount_orders",
-        Kind::Gauge,
-        "Orders of subaccounts, by subaccount and status.",
-    );
-    for (key, count) in &by_status {
-        let labels = key_labels(key).with("status", key.3).finish();
-        w.sample("certcentral_subaccount_orders", &labels, *count as f64);
-    }
-    w.family(
-        "certcentral_subaccount_order_cost",
-        Kind::Gauge,
-        "Total cost of subaccount orders (and their reissues), by subaccount and currency.",
-    );
-    for (key, amount) in &cost {
-        let labels = key_labels(key).with("currency", key.3).finish();
-        w.sample("certcentral_subaccount_order_cost", &labels, *amount);
-    }
-}
-
+/// A sample's value for a flag.
 fn flag(on: bool) -> f64 {
     f64::from(u8::from(on))
 }
 
+/// A sample's value for an instant: Unix seconds, to the millisecond.
 fn unix_seconds(at: DateTime<Utc>) -> f64 {
     at.timestamp_millis() as f64 / 1000.0
 }
@@ -1191,6 +700,38 @@ mod tests {
             ),
             Some(0.0)
         );
+    }
+
+    #[test]
+    fn renders_the_declared_families_with_their_labels_only() {
+        let text = String::from_utf8(
+            render(&[state()], now(), &RenderSettings::default(), None)
+                .body
+                .text(),
+        )
+        .unwrap();
+        let rendered: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        let declared: Vec<&str> = families::ALL.iter().map(|f| f.name).collect();
+        assert_eq!(rendered, declared, "every family declared, in order");
+        let samples = parse(&text);
+        for s in &samples {
+            let family = families::ALL
+                .iter()
+                .find(|f| f.name == s.metric)
+                .expect("a declared family");
+            for label in s.labels.keys() {
+                assert!(
+                    family.labels.contains(&label.as_str()),
+                    "{} carries undeclared {label}",
+                    s.metric
+                );
+            }
+        }
+        assert!(samples.len() > 50, "the fleet renders: {text}");
     }
 
     #[test]

@@ -1,82 +1,60 @@
-//! The validation families: when each domain's and organization's OV and
-//! EV validations end, what each order's renewal needs, and per account how
-//! many validations end soon and how many names nothing covers, with the
-//! coming reuse-period steps. Per-order series carry `account` and
-//! `order_id` and their own labels only (names come from
-//! `certcentral_order_info`).
+//! The validations writer: whether each validation list was read and when,
+//! when each domain's and organization's OV and EV validations end, what
+//! each order's renewal needs, and per account how many validations end
+//! soon and how many names nothing covers, with the coming reuse-period
+//! steps. Per-order series carry `account` and `order_id` and their own
+//! labels only (names come from `certcentral_order_info`).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{
-    Kind, LabelBlock, PerOrderLimits, RenderSettings, TextWriter, is_exported, unix_seconds,
-    wants_series,
+use super::compliance::outlook;
+use super::families::{
+    DOMAIN_VALIDATION_EXPIRY, DOMAINS_EXCEEDING_REVALIDATION_THRESHOLD, ORDER_UNCOVERED_NAMES,
+    ORDER_VALIDATION_EXPIRY, ORGANIZATION_VALIDATION_EXPIRY, UNCOVERED_NAMES, VALIDATED_DOMAINS,
+    VALIDATION_LIST_READABLE, VALIDATIONS_EXPIRED, VALIDATIONS_EXPIRING, VALIDATIONS_REFRESH,
 };
+use super::{FleetView, LabelBlock, PerOrderLimits, TextWriter, flag, unix_seconds};
 use crate::board::AccountState;
-use crate::compliance::{Assessment, Verdict};
+use crate::compliance::Verdict;
 use crate::coverage::{DomainValidation, TypedValidation, ValidationType};
 use crate::fleet::Order;
 
 /// Windows of `certcentral_validations_expiring`, in days.
 const WITHIN_DAYS: [i64; 3] = [7, 30, 90];
 
-/// Renders the validation families of every account.
-pub(super) fn render(
-    w: &mut TextWriter,
-    states: &[Arc<AccountState>],
-    assessments: &[Option<Assessment<'_>>],
-    now: DateTime<Utc>,
-    settings: &RenderSettings,
-) {
-    lists(w, states);
-    domains(w, states);
-    organizations(w, states);
-    per_order(w, states, assessments, now, settings);
-    per_account(w, states, assessments, now, settings);
-}
-
-fn account_labels(state: &AccountState) -> String {
-    LabelBlock::new().with("account", &state.account).finish()
+/// Writes the validation families of every account.
+pub(super) fn write(w: &mut TextWriter, view: &FleetView<'_>) {
+    lists(w, view);
+    domains(w, view);
+    organizations(w, view);
+    per_order(w, view);
+    per_account(w, view);
 }
 
 /// Whether each list was read, and when.
-fn lists(w: &mut TextWriter, states: &[Arc<AccountState>]) {
-    w.family(
-        "certcentral_validation_list_readable",
-        Kind::Gauge,
-        "1 if the latest validation refresh could read the list (domains, organizations), 0 if the API key may not (403/404: nothing is concluded from it); absent before the first refresh.",
-    );
-    for state in states {
-        let Some(index) = &state.validations else {
+fn lists(w: &mut TextWriter, view: &FleetView<'_>) {
+    let mut readable = w.family(&VALIDATION_LIST_READABLE);
+    for account in view.accounts {
+        let Some(index) = &account.state.validations else {
             continue;
         };
         let snapshot = index.snapshot();
-        let labels = account_labels(state);
         for (list, read) in [
             ("domains", snapshot.domains.is_some()),
             ("organizations", snapshot.organizations.is_some()),
         ] {
-            w.sample(
-                "certcentral_validation_list_readable",
-                &LabelBlock::extend(&labels, "list", list),
-                f64::from(u8::from(read)),
+            readable.sample(
+                &LabelBlock::extend(&account.labels, "list", list),
+                flag(read),
             );
         }
     }
-    w.family(
-        "certcentral_validations_refresh_timestamp_seconds",
-        Kind::Gauge,
-        "Unix time of the validations in use (the latest successful refresh, or the one kept in the store).",
-    );
-    for state in states {
-        if let Some(index) = &state.validations {
-            w.sample(
-                "certcentral_validations_refresh_timestamp_seconds",
-                &account_labels(state),
-                unix_seconds(index.snapshot().fetched_at),
-            );
+    let mut refreshed = w.family(&VALIDATIONS_REFRESH);
+    for account in view.accounts {
+        if let Some(index) = &account.state.validations {
+            refreshed.sample(&account.labels, unix_seconds(index.snapshot().fetched_at));
         }
     }
 }
@@ -103,17 +81,11 @@ fn all_domains(state: &AccountState) -> impl Iterator<Item = &DomainValidation> 
     })
 }
 
-fn domains(w: &mut TextWriter, states: &[Arc<AccountState>]) {
-    const NAME: &str = "certcentral_domain_validation_expiry_timestamp_seconds";
-    w.family(
-        NAME,
-        Kind::Gauge,
-        "When each domain record's OV or EV validation (DCV) reuse ends, Unix seconds; subaccount domains carry subaccount_id.",
-    );
-    for state in states {
-        for domain in all_domains(state).filter(|d| d.active) {
-            let mut labels = LabelBlock::new()
-                .with("account", &state.account)
+fn domains(w: &mut TextWriter, view: &FleetView<'_>) {
+    let mut samples = w.family(&DOMAIN_VALIDATION_EXPIRY);
+    for account in view.accounts {
+        for domain in all_domains(account.state).filter(|d| d.active) {
+            let mut labels = LabelBlock::continuing(&account.labels)
                 .with("domain_id", &domain.id.to_string())
                 .with("domain", &domain.name)
                 .with(
@@ -128,8 +100,7 @@ fn domains(w: &mut TextWriter, states: &[Arc<AccountState>]) {
             }
             let labels = labels.finish();
             for (kind, until) in dated(&domain.ov, &domain.ev) {
-                w.sample(
-                    NAME,
+                samples.sample(
                     &LabelBlock::extend(&labels, "type", kind.as_str()),
                     unix_seconds(until),
                 );
@@ -138,26 +109,19 @@ fn domains(w: &mut TextWriter, states: &[Arc<AccountState>]) {
     }
 }
 
-fn organizations(w: &mut TextWriter, states: &[Arc<AccountState>]) {
-    const NAME: &str = "certcentral_organization_validation_expiry_timestamp_seconds";
-    w.family(
-        NAME,
-        Kind::Gauge,
-        "When each organization's OV or EV validation ends, Unix seconds (none while pending).",
-    );
-    for state in states {
-        let Some(index) = &state.validations else {
+fn organizations(w: &mut TextWriter, view: &FleetView<'_>) {
+    let mut samples = w.family(&ORGANIZATION_VALIDATION_EXPIRY);
+    for account in view.accounts {
+        let Some(index) = &account.state.validations else {
             continue;
         };
         for org in index.snapshot().organizations.iter().flatten() {
-            let labels = LabelBlock::new()
-                .with("account", &state.account)
+            let labels = LabelBlock::continuing(&account.labels)
                 .with("organization_id", &org.id.to_string())
                 .with("organization", &org.name)
                 .finish();
             for (kind, until) in dated(&org.ov, &org.ev) {
-                w.sample(
-                    NAME,
+                samples.sample(
                     &LabelBlock::extend(&labels, "type", kind.as_str()),
                     unix_seconds(until),
                 );
@@ -169,8 +133,8 @@ fn organizations(w: &mut TextWriter, states: &[Arc<AccountState>]) {
 /// Whether an order keeps its per-order series past the per-order
 /// horizon: it is actionable and a validation its renewal needs ends within
 /// the horizon, so that the validation alerts fire as they would without
-/// the cut (in the statuses kept).
-pub(super) fn keeps_series(
+/// the cut (in the statuses kept). Part of [`super::keeps_series`].
+pub(super) fn needs_series(
     order: &Order,
     verdict: &Verdict,
     now: DateTime<Utc>,
@@ -187,65 +151,34 @@ pub(super) fn keeps_series(
     verdict.actionable && status_ok && within
 }
 
-/// What each exported order's renewal needs.
-fn per_order(
-    w: &mut TextWriter,
-    states: &[Arc<AccountState>],
-    assessments: &[Option<Assessment<'_>>],
-    now: DateTime<Utc>,
-    settings: &RenderSettings,
-) {
-    const EXPIRY: &str = "certcentral_order_validation_expiry_timestamp_seconds";
-    const UNCOVERED: &str = "certcentral_order_uncovered_names";
-    let mut uncovered = Vec::new();
-    w.family(
-        EXPIRY,
-        Kind::Gauge,
-        "Per order: when the validation its renewal needs that ends first ends, Unix seconds; scope (domain or organization), type (ov, ev), validation_id and validation (the domain's or organization's name) say which.",
-    );
-    for (state, assessment) in states.iter().zip(assessments) {
-        let (Some(fleet), Some(assessment)) = (&state.fleet, assessment) else {
+/// What the renewal of each order with all its series needs.
+fn per_order(w: &mut TextWriter, view: &FleetView<'_>) {
+    let with_needs = || {
+        view.rows
+            .iter()
+            .filter(|r| r.all_series())
+            .filter_map(|r| Some((r, r.needs?)))
+    };
+    let mut expiry = w.family(&ORDER_VALIDATION_EXPIRY);
+    for (row, needs) in with_needs() {
+        let Some(earliest) = needs.earliest() else {
             continue;
         };
-        let limits = settings.per_order_for(&state.account);
-        for ((order, needs), verdict) in fleet
-            .orders
-            .iter()
-            .zip(&assessment.needs)
-            .zip(&assessment.verdicts)
-        {
-            let Some(needs) = needs else { continue };
-            if !is_exported(order, now, settings)
-                || !(wants_series(order, now, limits) || keeps_series(order, verdict, now, limits))
-            {
-                continue;
-            }
-            let labels = LabelBlock::new()
-                .with("account", &state.account)
-                .with("order_id", &order.id().to_string())
-                .finish();
-            if !needs.uncovered.is_empty() {
-                uncovered.push((labels.clone(), needs.uncovered.len()));
-            }
-            let Some(earliest) = needs.earliest() else {
-                continue;
-            };
-            let labels = LabelBlock::extend(&labels, "scope", earliest.scope.as_str());
-            let labels = LabelBlock::extend(&labels, "type", earliest.kind.as_str());
-            let labels = LabelBlock::extend(&labels, "validation_id", &earliest.id.to_string());
-            let labels = LabelBlock::extend(&labels, "validation", earliest.name);
-            if let Some(until) = earliest.until {
-                w.sample(EXPIRY, &labels, unix_seconds(until));
-            }
-        }
+        let Some(until) = earliest.until else {
+            continue;
+        };
+        let mut labels = LabelBlock::continuing(&row.labels);
+        labels.push("scope", earliest.scope.as_str());
+        labels.push("type", earliest.kind.as_str());
+        labels.push("validation_id", &earliest.id.to_string());
+        labels.push("validation", earliest.name);
+        expiry.sample(&labels.finish(), unix_seconds(until));
     }
-    w.family(
-        UNCOVERED,
-        Kind::Gauge,
-        "Per order: names (common name and SANs) that no active validation of its organization covers; orders without any have no series.",
-    );
-    for (labels, count) in uncovered {
-        w.sample(UNCOVERED, &labels, count as f64);
+    let mut uncovered = w.family(&ORDER_UNCOVERED_NAMES);
+    for (row, needs) in with_needs() {
+        if !needs.uncovered.is_empty() {
+            uncovered.sample(&row.labels, needs.uncovered.len() as f64);
+        }
     }
 }
 
@@ -256,27 +189,15 @@ fn first_end(ov: &Option<TypedValidation>, ev: &Option<TypedValidation>) -> Opti
 
 /// Per-account counts: validations ending soon, names uncovered, and the
 /// reuse-period outlook.
-fn per_account(
-    w: &mut TextWriter,
-    states: &[Arc<AccountState>],
-    assessments: &[Option<Assessment<'_>>],
-    now: DateTime<Utc>,
-    settings: &RenderSettings,
-) {
-    const EXPIRING: &str = "certcentral_validations_expiring";
-    const EXPIRED: &str = "certcentral_validations_expired";
-    w.family(
-        EXPIRING,
-        Kind::Gauge,
-        "Domain records (scope=domain, subaccounts' included) and organizations (scope=organization) whose first OV or EV validation ends within the window (7d, 30d, 90d) and has not ended yet.",
-    );
+fn per_account(w: &mut TextWriter, view: &FleetView<'_>) {
+    let now = view.now;
+    let mut expiring = w.family(&VALIDATIONS_EXPIRING);
     let mut expired = Vec::new();
-    for state in states {
-        let Some(index) = &state.validations else {
+    for account in view.accounts {
+        let Some(index) = &account.state.validations else {
             continue;
         };
-        let labels = account_labels(state);
-        let domain_ends: Vec<DateTime<Utc>> = all_domains(state)
+        let domain_ends: Vec<DateTime<Utc>> = all_domains(account.state)
             .filter(|d| d.active)
             .filter_map(|d| first_end(&d.ov, &d.ev))
             .collect();
@@ -288,15 +209,14 @@ fn per_account(
             .filter_map(|o| first_end(&o.ov, &o.ev))
             .collect();
         for (scope, ends) in [("domain", &domain_ends), ("organization", &org_ends)] {
-            let scoped = LabelBlock::extend(&labels, "scope", scope);
+            let scoped = LabelBlock::extend(&account.labels, "scope", scope);
             for days in WITHIN_DAYS {
                 let horizon = now + Duration::days(days);
                 let count = ends
                     .iter()
                     .filter(|&&end| end > now && end <= horizon)
                     .count();
-                w.sample(
-                    EXPIRING,
+                expiring.sample(
                     &LabelBlock::extend(&scoped, "within", &format!("{days}d")),
                     count as f64,
                 );
@@ -304,24 +224,16 @@ fn per_account(
             expired.push((scoped, ends.iter().filter(|&&end| end <= now).count()));
         }
     }
-    w.family(
-        EXPIRED,
-        Kind::Gauge,
-        "Domain records and organizations whose first OV or EV validation has ended.",
-    );
+    let mut samples = w.family(&VALIDATIONS_EXPIRED);
     for (labels, count) in expired {
-        w.sample(EXPIRED, &labels, count as f64);
+        samples.sample(&labels, count as f64);
     }
-    w.family(
-        "certcentral_uncovered_names",
-        Kind::Gauge,
-        "Distinct names on certificates in use (not renewed) that no active validation of their order's organization covers: their renewal waits on a new DCV.",
-    );
-    for (state, assessment) in states.iter().zip(assessments) {
-        let (Some(fleet), Some(assessment)) = (&state.fleet, assessment) else {
+    let mut uncovered = w.family(&UNCOVERED_NAMES);
+    for account in view.accounts {
+        let (Some(fleet), Some(assessment)) = (&account.state.fleet, &account.assessment) else {
             continue;
         };
-        if state.validations.is_none() {
+        if account.state.validations.is_none() {
             continue;
         }
         let names: BTreeSet<&str> = fleet
@@ -332,57 +244,19 @@ fn per_account(
             .filter_map(|(_, needs)| needs.as_ref())
             .flat_map(|needs| needs.uncovered.iter().map(String::as_str))
             .collect();
-        w.sample(
-            "certcentral_uncovered_names",
-            &account_labels(state),
-            names.len() as f64,
-        );
+        uncovered.sample(&account.labels, names.len() as f64);
     }
-    w.family(
-        "certcentral_validated_domains",
-        Kind::Gauge,
-        "Active domain records with an OV or EV validation, for each coming CA/Browser Forum domain validation reuse period (days).",
+    outlook(
+        w,
+        view,
+        [
+            &VALIDATED_DOMAINS,
+            &DOMAINS_EXCEEDING_REVALIDATION_THRESHOLD,
+        ],
+        "reuse_days",
+        |account| {
+            account.state.validations.as_ref()?;
+            Some(&account.assessment.as_ref()?.reuse_outlook)
+        },
     );
-    for (state, assessment) in states.iter().zip(assessments) {
-        let Some(assessment) = assessment.as_ref().filter(|_| state.validations.is_some()) else {
-            continue;
-        };
-        for (reuse_days, domains, _) in &assessment.reuse_outlook {
-            w.sample(
-                "certcentral_validated_domains",
-                &LabelBlock::extend(
-                    &account_labels(state),
-                    "reuse_days",
-                    &reuse_days.to_string(),
-                ),
-                *domains as f64,
-            );
-        }
-    }
-    w.family(
-        "certcentral_domains_exceeding_revalidation_threshold",
-        Kind::Gauge,
-        "Of those, domains that would need revalidating more than `threshold` times a year under that reuse period.",
-    );
-    for (state, assessment) in states.iter().zip(assessments) {
-        let Some(assessment) = assessment.as_ref().filter(|_| state.validations.is_some()) else {
-            continue;
-        };
-        let threshold = settings
-            .compliance_for(&state.account)
-            .manual_renewals_threshold
-            .to_string();
-        for (reuse_days, _, over) in &assessment.reuse_outlook {
-            let labels = LabelBlock::extend(
-                &account_labels(state),
-                "reuse_days",
-                &reuse_days.to_string(),
-            );
-            w.sample(
-                "certcentral_domains_exceeding_revalidation_threshold",
-                &LabelBlock::extend(&labels, "threshold", &threshold),
-                *over as f64,
-            );
-        }
-    }
 }

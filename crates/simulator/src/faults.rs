@@ -17,25 +17,26 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Answer HTTP 500 with the documented error body.
-    pub(crate) error_rate: f64,
+    pub error_rate: f64,
     /// The next this many API requests answer 429, whatever the windows.
-    pub(crate) rate_limit_burst: u32,
+    pub rate_limit_burst: u32,
     /// Answer this share only after `slow_ms` (past a client's timeout).
-    pub(crate) slow_rate: f64,
-    pub(crate) slow_ms: u64,
+    pub slow_rate: f64,
+    /// How long a slow answer waits, in milliseconds.
+    pub slow_ms: u64,
     /// Send half the body, then reset the connection.
-    pub(crate) reset_rate: f64,
+    pub reset_rate: f64,
     /// Report pages cut short inside a row (a complete HTTP answer).
-    pub(crate) truncate_report_rate: f64,
+    pub truncate_report_rate: f64,
     /// Report pages of garbage (an HTML error page, invalid UTF-8, 200).
-    pub(crate) garbage_report_rate: f64,
+    pub garbage_report_rate: f64,
     /// Order details and reissue lists that are not the documented JSON.
-    pub(crate) bad_detail_rate: f64,
+    pub bad_detail_rate: f64,
     /// Only these endpoints (`report`, `order`, `reissue`,
     /// `subaccount_orders`, `order_create`); all when absent.
-    pub(crate) endpoints: Option<Vec<String>>,
+    pub endpoints: Option<Vec<String>>,
     /// Reseeds the fault generator when set.
-    pub(crate) seed: Option<u64>,
+    pub seed: Option<u64>,
 }
 
 impl Faults {

@@ -51,10 +51,6 @@ impl<'a> OrderStatus<'a> {
         OrderStatus::Expired,
     ];
 
-    /// The names of the statuses in use ([`OrderStatus::is_in_use`]), for
-    /// listings that keep the status as text (subaccount orders).
-    pub const IN_USE_NAMES: [&'static str; 2] = [IN_USE[0].as_str(), IN_USE[1].as_str()];
-
     /// The status named `raw` (exactly as sent), known or not.
     pub fn parse(raw: &'a str) -> OrderStatus<'a> {
         OrderStatus::KNOWN
@@ -627,7 +623,6 @@ mod tests {
             asked(OrderStatus::counts_toward_expiry),
             ["issued", "reissue_pending", "expired"]
         );
-        assert_eq!(OrderStatus::IN_USE_NAMES, ["issued", "reissue_pending"]);
     }
 
     #[test]

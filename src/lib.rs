@@ -1,26 +1,53 @@
 //! certcentral-exporter: a Prometheus exporter for DigiCert CertCentral.
 //!
-//! Data flows one way through the modules, each a step of the pipeline:
-//! [`certcentral`] (HTTP client and wire types) → [`fleet`] (one immutable
-//! snapshot of an account's orders) → [`compliance`] (findings per order) →
-//! [`metrics`] (the rendered exposition) → [`server`] (HTTP). [`poller`]
-//! drives the first steps on a schedule and publishes each account's state
-//! on the board (`board`), which `metrics` and `server` read. The stand-in
-//! for CertCentral that `--demo`, `simulate`, the tests and the benchmarks
-//! use is a crate of its own, `certcentral-simulator` (the default cargo
-//! feature `simulator`).
+//! # Layout
+//!
+//! Data flows one way, top to bottom; no module reaches up to one listed
+//! above it, and only the poller (the driver) and `app` (the wiring) know
+//! them all.
+//!
+//! - [`certcentral`]: the Services API client (rate limits, retries, the
+//!   redirect policy, the key kept secret) and the wire types: the order
+//!   report CSV, order details, reissues, subaccount orders, domains and
+//!   organizations.
+//! - `fleet`: one immutable snapshot of an account's orders, built from
+//!   the parsed records; `OrderStatus` answers what the code asks of a
+//!   status (in use, waiting, settled, counts toward expiry).
+//! - `coverage`: which validations each order's renewal needs, and which of
+//!   its names no active validation covers.
+//! - [`compliance`]: the findings per order, and whether an order still
+//!   needs someone (actionable, renewal blocked).
+//! - `board`: each account's latest state (its fleet, its last poll's
+//!   outcome, the details backlog), published by the poller, read by
+//!   `metrics` and `server`.
+//! - [`metrics`]: the families declared once (`metrics::families`), one
+//!   writer per concern (health, orders, expiry, compliance, subaccounts,
+//!   validations), the text exposition and its gzip.
+//! - [`server`]: HTTP: `/metrics`, the landing page, health and readiness,
+//!   TLS and basic auth from the web config, connection limits.
+//! - `poller`: drives the steps on a schedule: reads the report and the
+//!   subaccounts, plans and fetches order details, reads the validation
+//!   lists, rebuilds the fleet, publishes it on the board, saves the
+//!   `store` (the on-disk snapshot and journal that survive a restart).
+//! - [`cli`] and `config`: flags, the config file and their checks; [`app`]
+//!   wires the pieces together; `logging` and `shutdown` serve them all.
+//!
+//! The stand-in for CertCentral that `--demo`, `simulate`, the tests and the
+//! benchmarks use is a crate of its own, `certcentral-simulator` (behind the
+//! default cargo feature `simulator`); the tests' harness is
+//! `certcentral-test-support`.
 
 pub mod app;
 pub(crate) mod board;
 pub mod certcentral;
 pub mod cli;
 pub mod compliance;
-pub mod config;
-pub mod coverage;
-pub mod fleet;
+pub(crate) mod config;
+pub(crate) mod coverage;
+pub(crate) mod fleet;
 pub mod logging;
 pub mod metrics;
-pub mod poller;
+pub(crate) mod poller;
 pub mod server;
-pub mod shutdown;
-pub mod store;
+pub(crate) mod shutdown;
+pub(crate) mod store;

@@ -10,9 +10,9 @@ use certcentral_exporter::cli::{Cli, one_line_error};
 use certcentral_exporter::{app, logging};
 
 /// jemalloc rather than glibc's malloc: a poll of a large account frees
-/// hundreds of megabytes at once, and glibc keeps most of it mapped (the
-/// benchmark's soak measured 119 MB growing to 390 MB over 50 polls with a
-/// flat live heap). jemalloc's background thread returns it.
+/// hundreds of megabytes at once, and glibc keeps most of it mapped while
+/// the live heap stays flat (the benchmark's soak, docs/performance.md).
+/// jemalloc's background thread returns it.
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -1,7 +1,7 @@
 //! The rendered exposition, kept compressed.
 //!
-//! At 100,000 orders the fleet's exposition is around 64 MB of text and
-//! 5 MB deflated. It is deflated as it is written, never held as text, in
+//! A large fleet's exposition is tens of megabytes of text and a tenth of
+//! that deflated (docs/performance.md has the figures). It is deflated as it is written, never held as text, in
 //! pieces: each piece of text (a metric family, or 256 KB of one) is
 //! deflated on its own and ends in a sync flush (a byte boundary, no final
 //! block), so pieces can follow one another in any order, and a piece whose
@@ -46,10 +46,9 @@ pub struct PrefixWriter {
     previous: HashMap<u128, Piece>,
 }
 
-/// zlib-rs's level 4: at 100,000 orders, 67 MB of text deflates to 5.0 MB
-/// in about 170 ms when no piece can be reused. Level 1 takes 66 ms but
-/// gives 7.8 MB, level 2 6.3 MB in 93 ms; every scrape sends the body, so
-/// the smaller one pays (the benchmark's gzip p50 fell from 11 to 7.5 ms).
+/// zlib-rs's level 4: levels 1 and 2 deflate faster but give a body a half
+/// and a quarter larger; every scrape sends the body, so the smaller one
+/// pays (the benchmark's gzip latency fell with it: docs/performance.md).
 const LEVEL: u32 = 4;
 
 const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];

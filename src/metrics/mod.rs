@@ -42,7 +42,7 @@ pub(crate) use gzip::GzipPrefix;
 use crate::board::AccountState;
 use crate::compliance::{Assessment, ComplianceSettings, Verdict, assess};
 use crate::coverage::RenewalNeeds;
-use crate::fleet::{Order, OrderStatus};
+use crate::fleet::Order;
 use subaccounts::SubaccountRow;
 
 /// Choices that shape the rendered metrics.
@@ -106,10 +106,6 @@ pub struct Exposition {
     /// follows what `/metrics` serves, not what the poller knows.
     pub(crate) all_polled: bool,
 }
-
-/// Statuses whose orders have a certificate in use: per-order series exist
-/// for them. (`reissue_pending` still has its current certificate.)
-const STATUSES_WITH_CERTIFICATE: [&str; 2] = OrderStatus::IN_USE_NAMES;
 
 /// Whether an order gets per-order series at `now`.
 fn is_exported(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> bool {

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::families::{SUBACCOUNT_ORDER_COST, SUBACCOUNT_ORDERS};
-use super::{Account, FleetView, LabelBlock, STATUSES_WITH_CERTIFICATE, TextWriter, order_labels};
+use super::{Account, FleetView, LabelBlock, TextWriter, order_labels};
+use crate::fleet::OrderStatus;
 use crate::fleet::SubaccountOrderRecord;
 
 /// An issued subaccount order (that the report does not hold), with its
@@ -26,7 +27,7 @@ pub(super) fn rows<'a>(accounts: &[Account<'a>]) -> Vec<SubaccountRow<'a>> {
         let state = account.state;
         let Some(fleet) = &state.fleet else { continue };
         for order in &fleet.subaccount_orders {
-            if STATUSES_WITH_CERTIFICATE.contains(&&*order.status) && order.valid_till.is_some() {
+            if OrderStatus::parse(&order.status).is_in_use() && order.valid_till.is_some() {
                 let labels = order_labels(&state.account, order.order_id);
                 let mut info = LabelBlock::continuing(&labels);
                 info.push("common_name", &order.common_name);

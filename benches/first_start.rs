@@ -1,7 +1,7 @@
 //! First start of a large account: how long, at CertCentral's documented
 //! rate limit, until every reissued order shows its active certificate
 //! (issue "Order details that always make progress"). `cargo bench --bench
-//! first_start` prints one markdown table; the README publishes it.
+//! first_start` prints one markdown table; docs/performance.md publishes it.
 //!
 //! For each fleet size it starts the simulator (enforcing CertCentral's
 //! windows, 1,000 requests per 3 minutes and 100 per 5 seconds, both

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use certcentral_exporter::metrics::families;
 use certcentral_test_support::prometheus_parse::Labels;
 use certcentral_test_support::{
     Binary, Exporter, Scrape, exporter_binary, promtool_check_metrics, value, wait_for,
@@ -31,20 +32,14 @@ const OWN_LABELS: &[(&str, &[&str])] = &[
 /// The labels that describe an order: on its info series only.
 const DESCRIPTIVE: [&str; 4] = ["common_name", "product", "container", "organization"];
 
-/// The labels of `certcentral_order_info`.
-const INFO_LABELS: [&str; 11] = [
-    "account",
-    "order_id",
-    "common_name",
-    "product",
-    "container",
-    "organization",
-    "signature_hash",
-    "key_size",
-    "issuing_ca",
-    "auto_reissue",
-    "subaccount_id",
-];
+/// The labels `certcentral_order_info` is declared with.
+fn info_labels() -> &'static [&'static str] {
+    families::ALL
+        .iter()
+        .find(|family| family.name == "certcentral_order_info")
+        .expect("certcentral_order_info is declared")
+        .labels
+}
 
 /// The one `promtool check metrics` finding the interface accepts.
 const UNIT_NOTE: &str =
@@ -110,7 +105,10 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
         let names: BTreeSet<&str> = sample.labels.keys().map(String::as_str).collect();
         if sample.metric == "certcentral_order_info" {
             *info.entry(key).or_default() += 1;
-            let unknown: Vec<_> = names.iter().filter(|n| !INFO_LABELS.contains(n)).collect();
+            let unknown: Vec<_> = names
+                .iter()
+                .filter(|n| !info_labels().contains(n))
+                .collect();
             if !unknown.is_empty() {
                 problems.push(format!("info series with {unknown:?}: {:?}", sample.labels));
             }

@@ -28,11 +28,18 @@ fn exporter(sim: &Simulator, extra: &[&str], env: &[(&str, &str)]) -> Exporter {
 }
 
 /// certcentral_up after the first poll, which may fail (then the exporter
-/// never gets ready).
+/// never gets ready). `certcentral_polls_total` counts a poll the moment it
+/// ends, but `certcentral_up` comes from the render that follows it: after
+/// a good poll, wait for the rendered
+/// `certcentral_last_poll_timestamp_seconds` too, or a loaded machine
+/// scrapes the render from before the poll (`up` 0). A failed poll reads 0
+/// before and after its render.
 fn first_poll_up(exporter: &Exporter) -> f64 {
     exporter.wait_healthy(Duration::from_secs(60));
-    let scrape = exporter.scrape_until("the first poll", |s| {
-        s.sum("certcentral_polls_total", &[]) >= 1.0
+    let scrape = exporter.scrape_until("the first poll, rendered", |s| {
+        s.sum("certcentral_polls_total", &[("result", "failure")]) >= 1.0
+            || (s.sum("certcentral_polls_total", &[("result", "success")]) >= 1.0
+                && s.has("certcentral_last_poll_timestamp_seconds"))
     });
     scrape.value("certcentral_up", &[]).expect("certcentral_up")
 }

@@ -69,18 +69,13 @@ fn redacted(key: &Option<String>) -> &'static str {
     if key.is_some() { "<redacted>" } else { "<any>" }
 }
 
+/// The flags as the settings they become (the key redacted there), plus
+/// the listen address: one list of fields to keep in step, not two.
 impl std::fmt::Debug for SimulateArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimulateArgs")
             .field("listen", &self.listen)
-            .field("orders", &self.orders)
-            .field("seed", &self.seed)
-            .field("api_key", &redacted(&self.api_key))
-            .field("rate_limit", &self.rate_limit)
-            .field("retry_after", &self.retry_after)
-            .field("faults", &self.faults)
-            .field("today", &self.today)
-            .field("approval", &self.approval)
+            .field("settings", &SimulatorConfig::from(self))
             .finish()
     }
 }
@@ -129,5 +124,29 @@ impl From<&SimulateArgs> for SimulatorConfig {
             today: args.today,
             approval: args.approval,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// `simulate` parsed on its own, as the exporter's subcommand would be.
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    #[test]
+    fn the_key_is_redacted_when_the_flags_or_settings_are_printed() {
+        let command = Command::try_parse_from(["simulate", "--api-key", "sim-key-7f3a"])
+            .expect("valid flags");
+        let printed = format!("{:?}", command.args);
+        assert!(!printed.contains("sim-key-7f3a"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+        assert!(printed.contains("listen"), "{printed}");
     }
 }

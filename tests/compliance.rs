@@ -1,4 +1,4 @@
-//! Compliance findings and the actionable flag, order by order, against the
+//! Compliance findings and the handled series, order by order, against the
 //! simulator's own truth.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,7 +9,7 @@ use certcentral_test_support::{Binary, Exporter, Simulator, expected_findings, e
 const BIN: Binary = exporter_binary!();
 
 #[test]
-fn findings_and_actionable_match_the_simulator_order_by_order() {
+fn findings_and_handled_orders_match_the_simulator_order_by_order() {
     let sim = Simulator::start(BIN, 600, 21, &["--rate-limit", "200000/3m,20000/5s"]);
     let url = sim.api_url();
     let exporter = Exporter::start(
@@ -42,7 +42,7 @@ fn findings_and_actionable_match_the_simulator_order_by_order() {
             .or_default()
             .insert(sample.labels.get("rule").unwrap().to_owned());
     }
-    let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
+    let handled = scrape.by_label("certcentral_order_handled", "order_id");
     let mut every_rule = BTreeSet::new();
     let mut actionable_seen = [0, 0];
     for order in sim.orders() {
@@ -58,9 +58,9 @@ fn findings_and_actionable_match_the_simulator_order_by_order() {
         if order["exported"] == true {
             let flag = order["actionable"].as_bool().unwrap();
             assert_eq!(
-                actionable.get(&id).copied(),
-                Some(f64::from(u8::from(flag))),
-                "actionable of order {id}"
+                handled.get(&id).copied(),
+                (!flag).then_some(1.0),
+                "handled series of order {id} (actionable: {flag})"
             );
             actionable_seen[usize::from(flag)] += 1;
         }

@@ -301,11 +301,11 @@ fn expected_alerts(samples: &[Series], now: f64) -> BTreeSet<AlertKey> {
         labels
     };
     let days = by("certcentral_certificate_days_remaining");
-    let actionable = by("certcentral_order_actionable");
+    let handled = by("certcentral_order_handled");
     let auto_renew = by("certcentral_order_auto_renew");
     let mut expected = BTreeSet::new();
     for (labels, &d) in &days {
-        if actionable.get(labels) == Some(&0.0) {
+        if handled.contains_key(labels) {
             continue;
         }
         let named = described(labels);
@@ -343,20 +343,16 @@ fn expected_alerts(samples: &[Series], now: f64) -> BTreeSet<AlertKey> {
             }
         }
     }
-    // Renewal blockers: per order, unless known not to be actionable.
+    // Renewal blockers: per order, unless handled.
     let order_of = |labels: &BTreeMap<String, String>| {
         (
             labels.get("account").cloned(),
             labels.get("order_id").cloned(),
         )
     };
-    let not_actionable: BTreeSet<_> = actionable
-        .iter()
-        .filter(|(_, v)| **v == 0.0)
-        .map(|(labels, _)| order_of(labels))
-        .collect();
+    let handled: BTreeSet<_> = handled.keys().map(order_of).collect();
     for (labels, &until) in &by("certcentral_order_validation_expiry_timestamp_seconds") {
-        if !not_actionable.contains(&order_of(labels))
+        if !handled.contains(&order_of(labels))
             && let Some(name) = validation_alert((until - now) / 86400.0)
         {
             expected.insert(alert_key(name, labels));
@@ -458,7 +454,7 @@ fn truth_alerts(orders: &[Json], subaccount_orders: &[Json], now: i64) -> BTreeS
             expected.insert(key("CertCentralComplianceFinding", &[("rule", rule)]));
         }
     }
-    // Subaccount orders have expiry series but no actionable flag: the
+    // Subaccount orders have expiry series but no handled series: the
     // rules alert on them by days alone.
     for order in subaccount_orders {
         let status = order["status"].as_str().unwrap_or("");

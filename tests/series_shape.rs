@@ -166,7 +166,7 @@ fn descriptive_labels_live_on_one_info_series_per_order() {
         "certcentral_order_auto_renew",
         "certcentral_order_has_duplicates",
         "certcentral_order_renewed",
-        "certcentral_order_actionable",
+        "certcentral_order_handled",
         "certcentral_compliance_violation",
         "certcentral_order_valid_till_timestamp_seconds",
         "certcentral_order_reissues",

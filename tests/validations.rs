@@ -134,7 +134,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
         "order_id",
     );
     let uncovered = scrape.by_label("certcentral_order_uncovered_names", "order_id");
-    let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
+    let handled = scrape.by_label("certcentral_order_handled", "order_id");
     let mut findings = findings(&scrape);
     let (mut with_needs, mut with_uncovered, mut blocked_seen) = (0, 0, 0);
     for order in truth.iter().filter(|o| o["exported"] == true) {
@@ -195,9 +195,9 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
         with_uncovered += usize::from(names > 0);
         blocked_seen += usize::from(order["renewal_blocked"] == true);
         assert_eq!(
-            actionable.get(&id).copied(),
-            Some(f64::from(u8::from(order["actionable"] == true))),
-            "actionable of order {id}"
+            handled.get(&id).copied(),
+            (order["actionable"] != true).then_some(1.0),
+            "handled series of order {id}"
         );
         let expected = expected_findings(order);
         assert_eq!(
@@ -212,7 +212,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
     );
     // The order set up to be blocked pages; the other does not.
     let blocked_id = blocked_id.to_string();
-    assert_eq!(actionable.get(&blocked_id), Some(&1.0));
+    assert_eq!(handled.get(&blocked_id), None, "actionable: not handled");
     assert!(
         scrape
             .value(
@@ -224,7 +224,7 @@ fn each_orders_renewal_needs_match_the_simulator_order_by_order() {
             )
             .is_some()
     );
-    assert_eq!(actionable.get(&fine_id.to_string()), Some(&0.0));
+    assert_eq!(handled.get(&fine_id.to_string()), Some(&1.0));
 
     // Every validation of the truth, per domain and organization, paged
     // through the simulator's 50-item pages.
@@ -347,10 +347,10 @@ fn a_key_without_permission_is_said_once_and_the_rest_keeps_working() {
         ) >= Some(1.0)
     );
     assert!(!scrape.has("certcentral_order_validation_expiry_timestamp_seconds"));
-    // Findings and actionable flags are those of an exporter that knows
+    // Findings and handled orders are those of an exporter that knows
     // nothing of validations, as the truth says in this mode.
     let mut findings = findings(&scrape);
-    let actionable = scrape.by_label("certcentral_order_actionable", "order_id");
+    let handled = scrape.by_label("certcentral_order_handled", "order_id");
     for order in sim.orders() {
         let id = order["id"].to_string();
         let expected = expected_findings(&order);
@@ -362,8 +362,8 @@ fn a_key_without_permission_is_said_once_and_the_rest_keeps_working() {
         );
         if order["exported"] == true {
             assert_eq!(
-                actionable.get(&id).copied(),
-                Some(f64::from(u8::from(order["actionable"] == true)))
+                handled.get(&id).copied(),
+                (order["actionable"] != true).then_some(1.0)
             );
         }
     }

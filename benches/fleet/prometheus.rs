@@ -140,7 +140,8 @@ fn label<'a>(labels: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
 
 /// The exposition rewritten into the shape before issue 17: the
 /// descriptive labels on every per-order series, `certcentral_certificate_info`,
-/// and a dense series per order for each of [`FOLDED`].
+/// a dense series per order for each of [`FOLDED`], and the dense
+/// `certcentral_order_actionable` that `certcentral_order_handled` replaced.
 pub fn earlier_shape(text: &str) -> String {
     // (account, order_id) -> the info series' labels.
     let mut info: HashMap<(&str, &str), Labels<'_>> = HashMap::new();
@@ -148,6 +149,7 @@ pub fn earlier_shape(text: &str) -> String {
     // without CT logging.
     let mut valid_till: HashMap<(&str, &str), &str> = HashMap::new();
     let mut ct_disabled: std::collections::HashSet<(&str, &str)> = Default::default();
+    let mut handled: std::collections::HashSet<(&str, &str)> = Default::default();
     for line in text.lines() {
         let Some((name, labels, rest)) = split_sample(line) else {
             continue;
@@ -163,6 +165,9 @@ pub fn earlier_shape(text: &str) -> String {
             "certcentral_order_valid_till_timestamp_seconds" => {
                 valid_till.insert(key, rest.trim());
             }
+            "certcentral_order_handled" => {
+                handled.insert(key);
+            }
             "certcentral_compliance_violation"
                 if label(&labels, "rule") == Some("ct_logging_disabled") =>
             {
@@ -174,11 +179,14 @@ pub fn earlier_shape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
     let mut certificates = String::new();
     let mut folded: [String; 3] = Default::default();
+    let mut actionable = String::new();
     for line in text.lines() {
         if line.starts_with("# HELP certcentral_order_info ")
             || line.starts_with("# TYPE certcentral_order_info ")
             || line.starts_with("# HELP certcentral_order_valid_till_timestamp_seconds ")
             || line.starts_with("# TYPE certcentral_order_valid_till_timestamp_seconds ")
+            || line.starts_with("# HELP certcentral_order_handled ")
+            || line.starts_with("# TYPE certcentral_order_handled ")
         {
             continue;
         }
@@ -211,7 +219,10 @@ pub fn earlier_shape(text: &str) -> String {
             }
             continue;
         }
-        if name == "certcentral_order_valid_till_timestamp_seconds" {
+        if matches!(
+            name,
+            "certcentral_order_valid_till_timestamp_seconds" | "certcentral_order_handled"
+        ) {
             continue;
         }
         let own = block(&[old.as_slice(), &labels[2..]].concat());
@@ -219,6 +230,11 @@ pub fn earlier_shape(text: &str) -> String {
         out.push_str(&own);
         out.push_str(rest);
         out.push('\n');
+        // The actionable flag was dense, on the rows auto-renew has.
+        if name == "certcentral_order_auto_renew" {
+            let value = if handled.contains(&key) { 0 } else { 1 };
+            actionable.push_str(&format!("certcentral_order_actionable{own} {value}\n"));
+        }
         // The folded families had a series wherever the details were read
         // and the order has an expiry.
         let reissue = label(described, "auto_reissue").filter(|v| !v.is_empty());
@@ -239,6 +255,10 @@ pub fn earlier_shape(text: &str) -> String {
             "# HELP {family} {help}\n# TYPE {family} gauge\n{lines}"
         ));
     }
+    out.push_str(&format!(
+        "# HELP certcentral_order_actionable 1 when nothing will replace this certificate before it expires, else 0.\n\
+         # TYPE certcentral_order_actionable gauge\n{actionable}"
+    ));
     out.push_str(
         "# HELP certcentral_certificate_info 1 per order, labelled with the active certificate's signature hash, key size and issuing CA.\n\
          # TYPE certcentral_certificate_info gauge\n",

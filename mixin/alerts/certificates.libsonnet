@@ -13,12 +13,13 @@
 // exporters polling the same account into one Prometheus would make the
 // join ambiguous: add `job, instance` to the `on(...)` lists.)
 //
-// Only actionable orders page: `certcentral_order_actionable == 1` means
-// nothing (a renewal order, a reissue, auto-renew still in time) will
-// replace the certificate before it expires. The rules are written as
-// `unless certcentral_order_actionable == 0`: an order the exporter has no
-// actionable flag for (none yet, or an older exporter) still alerts, so a
-// gap in the data can make an alert early, never missing.
+// Only actionable orders page. `certcentral_order_handled` (1) exists only
+// for an order that something (a renewal order, a reissue, auto-renew or
+// auto-reissue still in time) will replace before it expires, and the
+// rules are written as `unless certcentral_order_handled`: an order with
+// no such series (needing action, without a verdict, or a subaccount
+// order) alerts, so a gap in the data can make an alert early, never
+// missing.
 local rule = import '../lib/rule.libsonnet';
 
 {
@@ -40,7 +41,7 @@ local rule = import '../lib/rule.libsonnet';
           rule.named(|||
             certcentral_certificate_days_remaining >= %d < %d
             unless
-            certcentral_order_actionable == 0
+            certcentral_order_handled
           ||| % [c.certificateExpiringCriticalDays, c.certificateExpiringSoonDays]),
           c.certificateExpiringSoonFor,
           'warning',
@@ -60,7 +61,7 @@ local rule = import '../lib/rule.libsonnet';
           rule.named(|||
             certcentral_certificate_days_remaining >= 0 < %d
             unless
-            certcentral_order_actionable == 0
+            certcentral_order_handled
           ||| % [c.certificateExpiringCriticalDays]),
           c.certificateExpiringCriticalFor,
           'critical',
@@ -82,7 +83,7 @@ local rule = import '../lib/rule.libsonnet';
           rule.named(|||
             -certcentral_certificate_days_remaining > 0
             unless
-            certcentral_order_actionable == 0
+            certcentral_order_handled
           |||),
           c.certificateExpiredFor,
           'critical',
@@ -104,7 +105,7 @@ local rule = import '../lib/rule.libsonnet';
             and
             certcentral_certificate_days_remaining >= 0 < %d
             unless
-            certcentral_order_actionable == 0
+            certcentral_order_handled
           ||| % [c.autoRenewDisabledDays]),
           c.autoRenewDisabledFor,
           'info',

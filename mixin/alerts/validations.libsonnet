@@ -5,9 +5,9 @@
 // `certcentral_order_validation_expiry_timestamp_seconds` is, per order,
 // the end of the validation its renewal needs that ends first (labels
 // scope, type, validation_id, validation, besides account and order_id).
-// Only actionable orders alert (written `unless ... actionable == 0`: past
-// --metrics.per-order-horizon the exporter keeps these series for
-// actionable orders only, without the cut actionable series): the exporter
+// Only actionable orders alert (written `unless ... certcentral_order_handled`:
+// past --metrics.per-order-horizon the exporter keeps these series for
+// actionable orders only, which have no handled series anyway): the exporter
 // flags an auto-renewing order actionable when such a validation ends
 // before auto-renew acts (rule validation_expires_before_renewal). Each
 // rule joins certcentral_order_info (rule.named) for the order's common
@@ -22,7 +22,7 @@ local rule = import '../lib/rule.libsonnet';
     local daysLeft(window) = rule.named(|||
       (certcentral_order_validation_expiry_timestamp_seconds - time()) / 86400 %s
       unless on (account, order_id)
-      certcentral_order_actionable == 0
+      certcentral_order_handled
     ||| % [window]),
     local what = 'the {{ $labels.scope }} {{ $labels.type | toUpper }} validation of {{ $labels.validation }} ({{ $labels.scope }} id {{ $labels.validation_id }})',
     local blocks = 'the renewal of CertCentral order {{ $labels.order_id }} ({{ $labels.common_name }}, product {{ $labels.product }}, container {{ $labels.container }}, account {{ $labels.account }})',

@@ -67,11 +67,11 @@ local p = import '../lib/panels.libsonnet';
         p.row('What expires next'),
         p.table(
           'Expiring within 90 days (and recently expired), soonest first',
-          "Every certificate that expires within 90 days or has expired (within the exporter's --metrics.expired-retention), sorted by days left. \"Needs action\" is certcentral_order_actionable: yes when nothing (renewal, reissue, auto-renew in time) will replace the certificate. Click an order number to open it in CertCentral (the link uses the certcentral_ui variable). Days left are whole days; 0 means the last valid day; expiry is 23:59:59 UTC of the valid_till date. (Each query joins the names from certcentral_order_info, which also drops the metric name, so that the merge joins the five queries' rows on their labels.)",
+          "Every certificate that expires within 90 days or has expired (within the exporter's --metrics.expired-retention), sorted by days left. \"Needs action\" is yes unless certcentral_order_handled says something (renewal, reissue, auto-renew in time) will replace the certificate. Click an order number to open it in CertCentral (the link uses the certcentral_ui variable). Days left are whole days; 0 means the last valid day; expiry is 23:59:59 UTC of the valid_till date. (Each query joins the names from certcentral_order_info, which also drops the metric name, so that the merge joins the five queries' rows on their labels.)",
           [
             t(cc.described(soon), 'A', instant=true, table=true),
             t(cc.described('certcentral_certificate_expiry_timestamp_seconds{%s} * 1000 and %s' % [A, soon]), 'B', instant=true, table=true),
-            t(cc.described('certcentral_order_actionable{%s} and %s' % [A, soon]), 'C', instant=true, table=true),
+            t(cc.described('((%s) * 0 + 1 unless on (job, instance, account, order_id) certcentral_order_handled{%s}) or (%s) * 0' % [soon, A, soon]), 'C', instant=true, table=true),
             t(cc.described('certcentral_order_auto_renew{%s} and %s' % [A, soon]), 'D', instant=true, table=true),
             t(cc.described('certcentral_order_renewed{%s} and %s' % [A, soon]), 'E', instant=true, table=true),
           ],
@@ -162,7 +162,7 @@ local p = import '../lib/panels.libsonnet';
         p.stat(
           'Auto-renew off, expiring within %d days, nothing replaces them' % c.autoRenewDisabledDays,
           'Certificates that will lapse unless a person acts: auto-renew off, 0-%d days left, not renewed or superseded (what the CertCentralAutoRenewDisabled alert reports).' % (c.autoRenewDisabledDays - 1),
-          [t('count(%s) or vector(0)' % cc.selected('certcentral_order_auto_renew{%(A)s} == 0 and certcentral_certificate_days_remaining{%(A)s} >= 0 < %(days)d unless certcentral_order_actionable{%(A)s} == 0' % { A: A, days: c.autoRenewDisabledDays }), instant=true)],
+          [t('count(%s) or vector(0)' % cc.selected('certcentral_order_auto_renew{%(A)s} == 0 and certcentral_certificate_days_remaining{%(A)s} >= 0 < %(days)d unless certcentral_order_handled{%(A)s}' % { A: A, days: c.autoRenewDisabledDays }), instant=true)],
           w=6,
           h=8,
           th=th(['green', 1, 'orange']),

@@ -87,7 +87,7 @@ local p = import '../lib/panels.libsonnet';
         p.table(
           'Actionable orders and the validation their renewal needs first',
           'Orders flagged actionable (in the selected containers and products), with the validation their renewal needs that ends first and days until it ends; the names come from certcentral_order_info. Click the order number to open it in CertCentral.',
-          [t('sort(%s)' % cc.described('%s unless on (job, instance, account, order_id) certcentral_order_actionable{%s} == 0' % [days('certcentral_order_validation_expiry_timestamp_seconds'), A]), 'A', instant=true, table=true)],
+          [t('sort(%s)' % cc.described('%s unless on (job, instance, account, order_id) certcentral_order_handled{%s}' % [days('certcentral_order_validation_expiry_timestamp_seconds'), A]), 'A', instant=true, table=true)],
           [
             ['common_name', 'Common name'],
             ['order_id', 'Order'],

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 
 use super::families::{
     ACTIONABLE_CERTIFICATES_EXPIRING, CERTIFICATE_DAYS_REMAINING, CERTIFICATE_EXPIRY,
-    CERTIFICATES_EXPIRING, ORDER_ACTIONABLE,
+    CERTIFICATES_EXPIRING, ORDER_HANDLED,
 };
-use super::{Family, FleetView, LabelBlock, TextWriter, flag, per_order, unix_seconds};
+use super::{Family, FleetView, LabelBlock, TextWriter, per_order, unix_seconds};
 use crate::fleet::days_until;
 
 /// Windows of the `certcentral_certificates_expiring` aggregates, in days.
@@ -28,8 +28,10 @@ pub(super) fn write(w: &mut TextWriter, view: &FleetView<'_>) {
     by_expiry(w, view, &CERTIFICATE_DAYS_REMAINING, |expiry, now| {
         days_until(expiry, now) as f64
     });
-    per_order(w, view.rows, &ORDER_ACTIONABLE, |row| {
-        Some(flag(row.verdict.actionable))
+    // Only handled orders have a series: the alerts page `unless` it, so
+    // an order without a verdict pages (early, never missing).
+    per_order(w, view.rows, &ORDER_HANDLED, |row| {
+        (!row.verdict.actionable).then_some(1.0)
     });
 }
 

@@ -153,10 +153,10 @@ pub(crate) const CERTIFICATE_DAYS_REMAINING: Family = gauge(
     ORDER,
     "Whole days until the active certificate expires, floor((expiry - now) / 86400); negative once expired.",
 );
-pub(crate) const ORDER_ACTIONABLE: Family = gauge(
-    "certcentral_order_actionable",
+pub(crate) const ORDER_HANDLED: Family = gauge(
+    "certcentral_order_handled",
     ORDER,
-    "1 when nothing will replace this certificate before it expires (not renewed, and neither auto-renew nor auto-reissue will act in time), else 0.",
+    "1 when something will replace this certificate before it expires (a newer order renews it, or auto-renew or auto-reissue will act in time); orders that need someone to act have no series, so that an order without one alerts.",
 );
 
 // ------------------------------------------------------------ compliance
@@ -292,7 +292,7 @@ pub const ALL: &[&Family] = &[
     &ACTIONABLE_CERTIFICATES_EXPIRING,
     &CERTIFICATE_EXPIRY,
     &CERTIFICATE_DAYS_REMAINING,
-    &ORDER_ACTIONABLE,
+    &ORDER_HANDLED,
     &COMPLIANCE_VIOLATIONS,
     &MANUAL_RENEWAL_ORDERS,
     &ORDERS_EXCEEDING_MANUAL_RENEWAL_THRESHOLD,

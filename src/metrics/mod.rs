@@ -517,12 +517,13 @@ mod tests {
             "renewed by order 5"
         );
         assert_eq!(
-            value(&samples, "certcentral_order_actionable", &o("1")),
-            Some(1.0)
+            value(&samples, "certcentral_order_handled", &o("1")),
+            None,
+            "nothing replaces it: no series"
         );
         assert_eq!(
-            value(&samples, "certcentral_order_actionable", &o("5")),
-            Some(0.0),
+            value(&samples, "certcentral_order_handled", &o("5")),
+            Some(1.0),
             "auto-renew, 70 days left"
         );
         assert_eq!(

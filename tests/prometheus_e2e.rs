@@ -233,6 +233,56 @@ fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
     (queries, variables)
 }
 
+/// The overview's "Needs action" column, read on Prometheus: "no" (0)
+/// exactly for the orders with a `certcentral_order_handled` series, "yes"
+/// (1) for every other row, and the demo has both.
+fn needs_action_problems(prom: &Prometheus, queries: &[Query]) -> Vec<String> {
+    let Some(query) = queries.iter().find(|q| {
+        q.dashboard == "certcentral-overview.json"
+            && q.expr.contains("certcentral_order_handled")
+            && q.instant
+            && !q.columns.is_empty()
+    }) else {
+        return vec!["the overview has no Needs action query".into()];
+    };
+    let order = |row: &Json| {
+        let label = |name: &str| row["metric"][name].as_str().unwrap_or("").to_owned();
+        (label("account"), label("order_id"))
+    };
+    let handled: BTreeSet<(String, String)> = match prom.instant("certcentral_order_handled") {
+        Ok(rows) => rows.iter().map(order).collect(),
+        Err(e) => return vec![format!("certcentral_order_handled: {e}")],
+    };
+    let rows = match prom.instant(&substitute(&query.expr)) {
+        Ok(rows) => rows,
+        Err(e) => return vec![format!("Needs action: {e}")],
+    };
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for row in &rows {
+        let want = if handled.contains(&order(row)) {
+            "0"
+        } else {
+            "1"
+        };
+        let got = row["value"][1].as_str().unwrap_or("");
+        seen.insert(got.to_owned());
+        if got != want {
+            problems.push(format!(
+                "Needs action of order {:?}: {got}, want {want}",
+                order(row)
+            ));
+        }
+    }
+    if seen.len() != 2 {
+        problems.push(format!(
+            "Needs action shows only {seen:?} over {} rows",
+            rows.len()
+        ));
+    }
+    problems
+}
+
 /// An alert as this test identifies it: name, and the labels that tell its
 /// instances apart (account plus order_id, subaccount_id, rule or endpoint).
 type AlertKey = (String, String);
@@ -787,6 +837,7 @@ fn scenario(mode: &Mode) -> Outcome {
     if table_rows == 0 {
         failures.push("no table panel returned a row to check for the order's names".into());
     }
+    failures.extend(needs_action_problems(&prom, &queries));
     for ((dashboard, panel), has_data) in buckets {
         if !has_data {
             failures.push(format!(

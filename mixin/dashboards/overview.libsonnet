@@ -71,7 +71,8 @@ local p = import '../lib/panels.libsonnet';
           [
             t(cc.described(soon), 'A', instant=true, table=true),
             t(cc.described('certcentral_certificate_expiry_timestamp_seconds{%s} * 1000 and %s' % [A, soon]), 'B', instant=true, table=true),
-            t(cc.described('((%s) * 0 + 1 unless on (job, instance, account, order_id) certcentral_order_handled{%s}) or (%s) * 0' % [soon, A, soon]), 'C', instant=true, table=true),
+            // "+ 0" turns the -0 of an expired certificate's days into 0.
+            t(cc.described('((%s) * 0 + 1 unless on (job, instance, account, order_id) certcentral_order_handled{%s}) or (%s) * 0 + 0' % [soon, A, soon]), 'C', instant=true, table=true),
             t(cc.described('certcentral_order_auto_renew{%s} and %s' % [A, soon]), 'D', instant=true, table=true),
             t(cc.described('certcentral_order_renewed{%s} and %s' % [A, soon]), 'E', instant=true, table=true),
           ],

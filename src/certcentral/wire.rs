@@ -16,6 +16,11 @@ use serde_json::Value;
 /// read an array as a struct's fields in order, so `[]` would pass as an
 /// order without details.)
 pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    // An object is read straight into `T`, not through a `Value` first (a
+    // whole copy of every answer); anything else is named.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return serde_json::from_slice(bytes);
+    }
     match serde_json::from_slice::<Value>(bytes)? {
         object @ Value::Object(_) => serde_json::from_value(object),
         other => Err(serde::de::Error::custom(format!(

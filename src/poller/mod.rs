@@ -97,6 +97,8 @@ struct Succeeded {
     /// Steps after the report that ended early, with why.
     incomplete: Vec<(&'static str, PollError)>,
     read: DetailsRead,
+    /// How long the report (the expiry data) took to read and build.
+    report_took: Duration,
 }
 
 /// How an account is polled.
@@ -286,6 +288,7 @@ impl Poller {
             return;
         }
         let report_read_at = Utc::now();
+        let report_took = started.elapsed();
         // The expiry data is out on its own only if the rest of the poll is
         // slow: a quick poll is published (and rendered) once, at its end.
         let report_only = self.progress_state(board, report_read_at);
@@ -312,7 +315,11 @@ impl Poller {
         self.rebuild_fleet();
         self.plan_progress();
         self.save_store().await;
-        let succeeded = Succeeded { incomplete, read };
+        let succeeded = Succeeded {
+            incomplete,
+            read,
+            report_took,
+        };
         self.finish(board, started, Ok(succeeded));
     }
 
@@ -322,7 +329,11 @@ impl Poller {
         let ended_at = Utc::now();
         let mut state = self.state(board);
         let (failure, incomplete) = match result {
-            Ok(Succeeded { incomplete, read }) => {
+            Ok(Succeeded {
+                incomplete,
+                read,
+                report_took,
+            }) => {
                 let incomplete: Vec<(&'static str, PollFailure)> = incomplete
                     .into_iter()
                     .map(|(step, err)| {
@@ -356,6 +367,7 @@ impl Poller {
                     details_backlog = state.details.backlog(),
                     report_pages = self.report_pages.len(),
                     report_pages_unchanged = self.pages_reused,
+                    report_ms = report_took.as_millis() as u64,
                     duration_ms = duration.as_millis() as u64,
                     "poll succeeded"
                 );

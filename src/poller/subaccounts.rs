@@ -46,7 +46,7 @@ impl Poller {
                         tracing::info!(
                             account = %self.account,
                             reason = %err,
-                            "no subaccount orders for this key; not asking again until restart"
+                            "no subaccount orders for this key; asked again each poll, said once"
                         );
                     }
                     self.subaccount_pages.clear();

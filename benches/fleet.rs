@@ -446,6 +446,9 @@ struct Measured {
 struct PollCost {
     /// The exporter's own measure of the poll (`duration_ms`).
     poll_wall: Duration,
+    /// Its measure of the poll's report read (`report_ms`; none from a
+    /// build before it logged one).
+    report_wall: Option<Duration>,
     /// From spawn to `/-/ready`.
     ready_wall: Duration,
     cpu: f64,
@@ -486,13 +489,18 @@ impl Measured {
 
     /// Successful polls so far, with each one's `duration_ms`, from the log.
     fn polls(&self) -> Vec<Duration> {
+        self.poll_lines("duration_ms=")
+    }
+
+    /// A field in milliseconds of each "poll succeeded" line that has it.
+    fn poll_lines(&self, field: &str) -> Vec<Duration> {
         self.process()
             .logs()
             .lines()
             .filter(|l| l.contains("poll succeeded"))
             .filter_map(|l| {
                 l.split_whitespace()
-                    .find_map(|f| f.strip_prefix("duration_ms="))
+                    .find_map(|f| f.strip_prefix(field))
                     .and_then(|ms| ms.parse().ok())
                     .map(Duration::from_millis)
             })
@@ -545,6 +553,7 @@ impl Measured {
         );
         PollCost {
             poll_wall,
+            report_wall: self.poll_lines("report_ms=").first().copied(),
             ready_wall,
             cpu,
             hwm_after_poll: hwm,

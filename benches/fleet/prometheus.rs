@@ -528,6 +528,7 @@ fn first_polls(sim: &Simulator, orders: usize, settings: &PrometheusSettings) ->
             polls.push(FirstPoll {
                 build,
                 poll: poll.poll_wall,
+                report: poll.report_wall,
                 hwm_mb: poll.hwm_after_poll,
                 download: (before.0 + after.0) / 2,
                 download_mb: before.1 as f64 / MB,
@@ -542,6 +543,8 @@ struct FirstPoll {
     /// `this` build or the `baseline` one.
     build: &'static str,
     poll: Duration,
+    /// The poll's report read, its first step (none from an older build).
+    report: Option<Duration>,
     /// The exporter's peak RSS (VmHWM) once the poll is done.
     hwm_mb: f64,
     /// The mean of the downloads right before and right after.
@@ -616,9 +619,9 @@ pub fn print(rows: &[PrometheusRow], settings: &PrometheusSettings) {
     );
     println!();
     println!(
-        "| orders | round | build | first poll s | plain download s | download MB | poll / download | exporter peak RSS MB |"
+        "| orders | round | build | first poll s | its report read s | plain download s | download MB | poll / download | report read / download | exporter peak RSS MB |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let builds = row
             .first_polls
@@ -628,15 +631,20 @@ pub fn print(rows: &[PrometheusRow], settings: &PrometheusSettings) {
             .max(1);
         let per_round = row.first_polls.len() / builds;
         for (i, poll) in row.first_polls.iter().enumerate() {
+            let download = poll.download.as_secs_f64();
+            let (report, report_ratio) =
+                poll.report.map_or(("-".to_owned(), "-".to_owned()), |r| {
+                    let r = r.as_secs_f64();
+                    (format!("{r:.2}"), format!("{:.2}", r / download))
+                });
             println!(
-                "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} |",
+                "| {} | {} | {} | {:.2} | {report} | {download:.2} | {:.2} | {:.2} | {report_ratio} | {:.0} |",
                 row.orders,
                 i / per_round.max(1) + 1,
                 poll.build,
                 poll.poll.as_secs_f64(),
-                poll.download.as_secs_f64(),
                 poll.download_mb,
-                poll.poll.as_secs_f64() / poll.download.as_secs_f64(),
+                poll.poll.as_secs_f64() / download,
                 poll.hwm_mb,
             );
         }

@@ -777,6 +777,18 @@ fn an_array_is_not_an_answer() {
     }
 }
 
+/// An answer that names one of its fields twice says two things: it is
+/// refused, not read as whichever came last (it used to be).
+#[test]
+fn a_field_named_twice_is_refused() {
+    let twice = br#"{"id": 1, "auto_renew": 1, "auto_renew": 0}"#;
+    assert!(decode::<OrderInfo>(twice).is_err());
+    let once = br#"{"id": 1, "auto_renew": 1}"#;
+    assert_eq!(decode::<OrderInfo>(once).unwrap().auto_renew, Some(true));
+    let listing = br#"{"orders": [], "orders": [{"id": 2}]}"#;
+    assert!(decode::<SubaccountOrderList>(listing).is_err());
+}
+
 /// A 10 MB string, or a list of a million items, in an answer: decoded or
 /// refused in memory proportional to the answer.
 #[test]

@@ -395,3 +395,48 @@ fn several_accounts_from_a_config_file_each_under_its_own_label() {
         "switched off for beta only"
     );
 }
+
+/// A subaccount listing of several pages is read with its pages asked for
+/// ahead, several at once once the first has said the total: still one
+/// request a page, every order once.
+#[test]
+fn a_subaccount_listing_of_several_pages_is_read_with_one_request_a_page() {
+    let sim = Simulator::start(BIN, 30_000, 5, &["--rate-limit", WINDOWS]);
+    let truth = sim.subaccount_orders();
+    let pages = truth.len().div_ceil(1000) as u64;
+    assert!(pages >= 3, "{} subaccount orders", truth.len());
+    let url = sim.api_url();
+    let exporter = Exporter::start(
+        BIN,
+        &[
+            "--certcentral.url",
+            &url,
+            "--certcentral.rate-limit",
+            WINDOWS,
+            "--certcentral.detail-budget",
+            "0",
+            "--poll.interval",
+            "1h",
+            "--storage.path",
+            "",
+        ],
+        &[("CERTCENTRAL_API_KEY", "account-test-key")],
+    );
+    exporter.wait_ready();
+    after_polls(&exporter, 1.0);
+    let scrape = exporter.scrape_until("the first poll rendered", |s| {
+        s.value("certcentral_up", &[]) == Some(1.0)
+    });
+    assert_eq!(
+        requests(&sim.stats(), "subaccount_orders"),
+        pages,
+        "one request a page: {}",
+        sim.stats()
+    );
+    let only_in_listing = truth.iter().filter(|o| o["in_report"] != true).count();
+    assert_eq!(
+        scrape.sum("certcentral_subaccount_orders", &[]),
+        only_in_listing as f64,
+        "every order of the listing counted once"
+    );
+}

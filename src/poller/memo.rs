@@ -18,6 +18,16 @@ pub(super) struct KnownPage<T> {
     pub(super) parsed: Arc<T>,
 }
 
+impl<T> Clone for KnownPage<T> {
+    fn clone(&self) -> Self {
+        KnownPage {
+            wire_digest: self.wire_digest,
+            text_digest: self.text_digest,
+            parsed: self.parsed.clone(),
+        }
+    }
+}
+
 impl<T> KnownPage<T> {
     /// `answer` parsed, or the parse of `known` (the same page in the read
     /// before) if the answer's bytes, as sent or inflated, are the same.

@@ -6,47 +6,80 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::certcentral::client::Answer;
 use crate::certcentral::report::{self, Interner, ReportError, ReportRow, SkippedRow};
+
+use tokio::sync::mpsc;
+
 use crate::certcentral::{ApiError, Client};
 
 use super::memo::{KnownPage, Recognised};
 use super::{PollError, Poller};
 
-/// A report page requested ahead, while the page before it is parsed;
-/// dropped (a failed or cancelled read) it is aborted.
-struct PageAhead {
-    task: tokio::task::JoinHandle<Result<Answer, ApiError>>,
-    client: Arc<Client>,
-    limit: usize,
-    offset: usize,
+/// Pages read, inflated and recognised, that may wait for the parse.
+const PAGES_WAITING: usize = 2;
+
+/// The report's pages read in turn on a task of their own: each is asked
+/// for as soon as the one before it is in and looks full, and waits,
+/// inflated and recognised, while the pages before it are parsed (at most
+/// [`PAGES_WAITING`] of them). The requests are those of a read in turn;
+/// the parse still decides where the report ends, and dropped (the read
+/// failed, ended or was cancelled) the reader is aborted, so a page asked
+/// for on a wrong guess is the only request made for nothing.
+struct PageReader {
+    pages: mpsc::Receiver<Result<Recognised<report::ReportPage>, ApiError>>,
+    /// Taken once the reader has stopped.
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl PageAhead {
-    fn request(client: &Arc<Client>, limit: usize, offset: usize) -> PageAhead {
-        let reader = client.clone();
-        PageAhead {
-            task: tokio::spawn(async move { reader.report_page(limit, offset).await }),
-            client: client.clone(),
-            limit,
-            offset,
+impl PageReader {
+    fn start(
+        client: &Arc<Client>,
+        known: Vec<KnownPage<report::ReportPage>>,
+        limit: usize,
+    ) -> PageReader {
+        let (send, pages) = mpsc::channel(PAGES_WAITING);
+        let client = client.clone();
+        let task = tokio::spawn(async move {
+            for (index, offset) in (0..).map(|index| (index, index * limit)) {
+                let page = client
+                    .report_page(limit, offset)
+                    .await
+                    .and_then(|answer| KnownPage::recognise(&answer, known.get(index)));
+                let full = match &page {
+                    Ok(Recognised::Known(known)) => known.parsed.records >= limit,
+                    Ok(Recognised::New(new)) => report::looks_full(&new.text, limit),
+                    Err(_) => false,
+                };
+                if send.send(page).await.is_err() || !full {
+                    return;
+                }
+            }
+        });
+        PageReader {
+            pages,
+            task: Some(task),
         }
     }
 
-    /// The page's answer; a request cancelled under it (the runtime
-    /// shutting down) is made again in turn.
-    async fn answer(mut self) -> Result<Answer, ApiError> {
-        match (&mut self.task).await {
-            Ok(answer) => answer,
+    /// The next page, or `None` once the reader has stopped (the page
+    /// before it did not look full, or the runtime is shutting down).
+    async fn next(&mut self) -> Option<Result<Recognised<report::ReportPage>, ApiError>> {
+        if let Some(page) = self.pages.recv().await {
+            return Some(page);
+        }
+        let task = self.task.take()?;
+        match task.await {
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(_) => self.client.report_page(self.limit, self.offset).await,
+            _ => None,
         }
     }
 }
 
-impl Drop for PageAhead {
+impl Drop for PageReader {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -96,29 +129,17 @@ impl Poller {
         // previous read (or all of them, without a fleet to keep).
         let mut changed: Option<ReportRows> = None;
         let mut offset = 0;
-        let mut ahead: Option<PageAhead> = None;
+        let mut reader = PageReader::start(&self.client, self.report_pages.clone(), page_size);
         loop {
-            let answer = match ahead.take() {
-                Some(ahead) => ahead.answer().await?,
-                None => self.client.report_page(page_size, offset).await?,
+            // A reader that stopped early leaves the rest to be read here,
+            // in turn.
+            let recognised = match reader.next().await {
+                Some(page) => page?,
+                None => {
+                    let answer = self.client.report_page(page_size, offset).await?;
+                    KnownPage::recognise(&answer, self.report_pages.get(pages.len()))?
+                }
             };
-            let recognised = KnownPage::recognise(&answer, self.report_pages.get(pages.len()))?;
-            drop(answer);
-            // The next page is requested while this one is parsed, when this
-            // one looks full. The parse still decides where the report ends:
-            // a read that succeeds makes the same requests as one in turn,
-            // and only a page that then fails leaves one made for nothing.
-            let full = match &recognised {
-                Recognised::Known(known) => known.parsed.records >= page_size,
-                Recognised::New(new) => report::looks_full(&new.text, page_size),
-            };
-            if full {
-                ahead = Some(PageAhead::request(
-                    &self.client,
-                    page_size,
-                    offset + page_size,
-                ));
-            }
             let known = match recognised {
                 Recognised::Known(known) => known,
                 Recognised::New(new) => {

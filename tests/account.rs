@@ -19,6 +19,10 @@ fn requests(stats: &Value, endpoint: &str) -> u64 {
 }
 
 fn exporter(sim: &Simulator, store: &str, interval: &str) -> Exporter {
+    exporter_with_budget(sim, store, interval, "100000")
+}
+
+fn exporter_with_budget(sim: &Simulator, store: &str, interval: &str, budget: &str) -> Exporter {
     let url = sim.api_url();
     Exporter::start(
         BIN,
@@ -28,7 +32,7 @@ fn exporter(sim: &Simulator, store: &str, interval: &str) -> Exporter {
             "--certcentral.rate-limit",
             WINDOWS,
             "--certcentral.detail-budget",
-            "100000",
+            budget,
             "--certcentral.retry-delay",
             "50ms",
             "--poll.interval",
@@ -405,23 +409,7 @@ fn a_subaccount_listing_of_several_pages_is_read_with_one_request_a_page() {
     let truth = sim.subaccount_orders();
     let pages = truth.len().div_ceil(1000) as u64;
     assert!(pages >= 3, "{} subaccount orders", truth.len());
-    let url = sim.api_url();
-    let exporter = Exporter::start(
-        BIN,
-        &[
-            "--certcentral.url",
-            &url,
-            "--certcentral.rate-limit",
-            WINDOWS,
-            "--certcentral.detail-budget",
-            "0",
-            "--poll.interval",
-            "1h",
-            "--storage.path",
-            "",
-        ],
-        &[("CERTCENTRAL_API_KEY", "account-test-key")],
-    );
+    let exporter = exporter_with_budget(&sim, "", "1h", "0");
     exporter.wait_ready();
     after_polls(&exporter, 1.0);
     let scrape = exporter.scrape_until("the first poll rendered", |s| {

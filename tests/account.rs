@@ -427,4 +427,33 @@ fn a_subaccount_listing_of_several_pages_is_read_with_one_request_a_page() {
         only_in_listing as f64,
         "every order of the listing counted once"
     );
+
+    // The pages asked for ahead come back late (every one, 200 ms) or
+    // failing (30% 5xx): a fresh exporter still lists every order once.
+    drop(exporter);
+    sim.set_faults(&Faults {
+        error_rate: 0.3,
+        slow_rate: 1.0,
+        slow_ms: 200,
+        endpoints: Some(vec!["subaccount_orders".to_owned()]),
+        seed: Some(7),
+        ..Faults::default()
+    });
+    let struggling = exporter_with_budget(&sim, "", "1h", "0");
+    struggling.wait_ready();
+    after_polls(&struggling, 1.0);
+    let scrape = struggling.scrape_until("the struggling poll rendered", |s| {
+        s.value("certcentral_up", &[]) == Some(1.0)
+    });
+    let stats = sim.stats();
+    assert!(
+        stats["faults_injected"]["slow"].as_u64().unwrap_or(0) >= pages,
+        "every page was late: {stats}"
+    );
+    assert_eq!(
+        scrape.sum("certcentral_subaccount_orders", &[]),
+        only_in_listing as f64,
+        "every order counted once through the faults: {}",
+        struggling.process.logs()
+    );
 }

@@ -7,15 +7,15 @@
 //! (docs/metrics-catalogue.md).
 //!
 //! Needs `promtool` (Debian: `apt-get install prometheus`) and `jsonnet`
-//! (Debian: `apt-get install jsonnet`); `.ci/run` installs both.
+//! (Debian: `apt-get install jsonnet`); `scripts/install-test-tools` installs both.
 //! `PROMTOOL=/path/to/promtool` overrides the one on PATH.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use certcentral_test_support::tool;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
 
@@ -51,22 +51,12 @@ fn yaml(path: &Path) -> Yaml {
 /// Runs promtool with `args`, panicking with install instructions when it
 /// is missing and with its output when it fails.
 fn promtool(args: &[&str], files: &[PathBuf]) {
-    let program = std::env::var_os("PROMTOOL").unwrap_or_else(|| "promtool".into());
-    let output = match Command::new(&program)
+    let output = Command::new(tool("PROMTOOL", "promtool"))
         .args(args)
         .args(files)
         .current_dir(root())
         .output()
-    {
-        Ok(output) => output,
-        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-            "promtool not found ({}). Install Debian's prometheus package \
-             (`apt-get install -y --no-install-recommends prometheus`), or run the whole CI \
-             with `bash .ci/run`, or set PROMTOOL=/path/to/promtool",
-            program.to_string_lossy()
-        ),
-        Err(e) => panic!("cannot run promtool: {e}"),
-    };
+        .unwrap_or_else(|e| panic!("cannot run promtool: {e}"));
     assert!(
         output.status.success(),
         "promtool {} failed ({}):\n{}\n{}",
@@ -94,7 +84,7 @@ fn generate(mixin_file: Option<&Path>) -> tempfile::TempDir {
     assert!(
         output.status.success(),
         "mixin/generate.sh failed ({}); it needs jsonnet (Debian: `apt-get install -y jsonnet`; \
-         `bash .ci/run` installs it):\n{}{}",
+         `scripts/install-test-tools` installs it):\n{}{}",
         output.status,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)

@@ -5,8 +5,8 @@
 //! (deploy/kubernetes/validate.sh).
 //!
 //! Needs systemd-analyze, kubectl, kubernetes-validate and node with the
-//! npm modules of validate.sh in $CERTCENTRAL_NODE_MODULES; `.ci/run`
-//! installs them all.
+//! npm modules of validate.sh; `scripts/install-test-tools` installs them
+//! all (the last two under `.test-tools/`, where validate.sh looks).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -20,9 +20,9 @@ fn root() -> PathBuf {
 }
 
 fn run(command: &mut Command, what: &str) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what} ({e}); `bash .ci/run` installs it"));
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("cannot run {what} ({e}); `scripts/install-test-tools` installs it")
+    });
     assert!(
         output.status.success(),
         "{what} failed ({}):\n{}\n{}",
@@ -87,16 +87,8 @@ fn the_systemd_unit_verifies_and_loads_the_key_as_the_exporters_credential() {
 
 #[test]
 fn the_kustomize_base_and_overlays_render_and_validate() {
-    let modules = std::env::var("CERTCENTRAL_NODE_MODULES").unwrap_or_else(|_| {
-        panic!(
-            "set CERTCENTRAL_NODE_MODULES to a node_modules directory with \
-             @kubernetes-models/prometheus-operator and yaml (`bash .ci/run` does)"
-        )
-    });
     let output = run(
-        Command::new("bash")
-            .arg(root().join("deploy/kubernetes/validate.sh"))
-            .arg(modules),
+        Command::new("bash").arg(root().join("deploy/kubernetes/validate.sh")),
         "deploy/kubernetes/validate.sh",
     );
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -14,7 +14,10 @@ use certcentral_test_support::{
 
 const BIN: Binary = exporter_binary!();
 
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+/// libfaketime wherever the machine's architecture keeps it: the dynamic
+/// loader expands `$LIB` (`lib/x86_64-linux-gnu`, `lib/aarch64-linux-gnu`,
+/// ...), as Debian's own `faketime` command does.
+const LIBFAKETIME: &str = "/usr/$LIB/faketime/libfaketime.so.1";
 
 /// The sample report with three orders: one on its last valid day and not
 /// renewed, one long expired, one a year out.
@@ -82,8 +85,11 @@ fn days(scrape: &Scrape) -> std::collections::BTreeMap<String, f64> {
 #[test]
 fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
     assert!(
-        std::path::Path::new(LIBFAKETIME).exists(),
-        "libfaketime is needed: apt-get install faketime"
+        std::process::Command::new("faketime")
+            .args(["-f", "+0", "true"])
+            .status()
+            .is_ok_and(|s| s.success()),
+        "libfaketime is needed: scripts/install-test-tools installs it (Debian's faketime)"
     );
     let url = format!("{}/services/v2", certcentral());
     let listen = format!("127.0.0.1:{}", free_port());

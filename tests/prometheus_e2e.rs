@@ -14,7 +14,7 @@
 //!   `ACCEPTED_LINT` with the reason are tolerated).
 //!
 //! Needs `prometheus` and `promtool` (Debian: `apt-get install prometheus`;
-//! `.ci/run` installs them). PROMETHEUS / PROMTOOL override the binaries on
+//! `scripts/install-test-tools` installs them). PROMETHEUS / PROMTOOL override the binaries on
 //! PATH. Every child process is killed when the test ends, pass or fail.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,15 +4,23 @@
 # (PyPI), the Prometheus Operator kinds with the validators generated from
 # its CRDs (npm's @kubernetes-models/prometheus-operator, validate-crds.mjs).
 #
-#   deploy/kubernetes/validate.sh NODE_MODULES_DIR
+#   deploy/kubernetes/validate.sh [NODE_MODULES_DIR]
 #
 # NODE_MODULES_DIR holds @kubernetes-models/prometheus-operator and yaml
-# (.ci/run installs them). Needs kubectl, kubernetes-validate and node.
+# (default: .test-tools/node/node_modules, where scripts/install-test-tools
+# puts them). Needs kubectl, node and kubernetes-validate (on the PATH or in
+# .test-tools/venv, where the same script puts it).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-[ "$#" -eq 1 ] || { echo "usage: $0 NODE_MODULES_DIR" >&2; exit 2; }
-modules="$1"
+tools="$(cd "$here/../.." && pwd)/.test-tools"
+[ "$#" -le 1 ] || { echo "usage: $0 [NODE_MODULES_DIR]" >&2; exit 2; }
+modules="${1:-$tools/node/node_modules}"
+[ -d "$modules" ] || { echo "$0: no $modules; scripts/install-test-tools installs it" >&2; exit 1; }
+PATH="$PATH:$tools/venv/bin"
+for tool in kubectl node kubernetes-validate; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool not found; scripts/install-test-tools installs it" >&2; exit 1; }
+done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

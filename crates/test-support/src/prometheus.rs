@@ -18,7 +18,7 @@ pub fn tool(env: &str, name: &str) -> PathBuf {
         Err(e) if e.kind() == ErrorKind::NotFound => panic!(
             "{name} not found ({}). Install Debian's prometheus package \
              (`apt-get install -y --no-install-recommends prometheus`, which has prometheus \
-             and promtool), or run the whole CI with `bash .ci/run`, or set {env}=/path/to/{name}",
+             and promtool), or run `scripts/install-test-tools`, or set {env}=/path/to/{name}",
             program.display()
         ),
         Err(e) => panic!("cannot run {}: {e}", program.display()),

@@ -65,6 +65,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map(|a| (a.name.clone(), config.poll_interval)),
     ));
 
+    // Before any poller starts: a poll that ends before the renderer's
+    // first wait is then still a change it sees, not one it missed.
+    let board_changes = board.subscribe();
     if let Some(dir) = &config.storage_path {
         tracing::info!(path = %dir.display(), "keeping state across restarts");
     }
@@ -129,6 +132,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (render_tx, render_rx) = watch::channel(config.render.clone());
     let renderer = tokio::spawn(render_on_change(
         board.clone(),
+        board_changes,
         render_rx,
         RenderTelemetry::register(&registry)?,
         exposition_tx,
@@ -347,13 +351,17 @@ impl RenderTelemetry {
 /// Renders the exposition whenever an account's state changes, and just
 /// after 23:59:59 UTC each day, the expiry instant of certificates (days
 /// remaining change then, and only then).
+///
+/// `changes` is the board's subscription, taken before the pollers start
+/// and the first render is made: every state published after that render
+/// read the board is seen, however soon the first poll ends.
 async fn render_on_change(
     board: Arc<Board>,
+    mut changes: watch::Receiver<u64>,
     mut settings: watch::Receiver<RenderSettings>,
     telemetry: RenderTelemetry,
     exposition: watch::Sender<Arc<Exposition>>,
 ) {
-    let mut changes = board.subscribe();
     loop {
         let until_day_ends = until_next_day_boundary(Utc::now());
         tokio::select! {
@@ -389,8 +397,66 @@ fn until_next_day_boundary(now: DateTime<Utc>) -> Duration {
     (next - now).to_std().unwrap_or_default() + Duration::from_millis(100)
 }
 
-#[cfg(all(test, feature = "simulator"))]
+#[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use prometheus::Registry;
+    use tokio::sync::watch;
+
+    use super::{RenderTelemetry, render_on_change};
+    use crate::board::{AccountState, Board, PollOutcome};
+    use crate::metrics::{self, RenderSettings};
+
+    /// A first poll that ends before the renderer task first runs (a
+    /// small fleet, a slow start) is rendered all the same: the exporter
+    /// becomes ready at once, not at the next poll.
+    #[tokio::test]
+    async fn a_poll_that_ends_before_the_renderer_starts_is_rendered() {
+        let board = Arc::new(Board::new([(
+            "default".to_owned(),
+            Duration::from_secs(900),
+        )]));
+        let changes = board.subscribe();
+        let settings = RenderSettings::default();
+        let first = metrics::render(&board.states(), Utc::now(), &settings, None);
+        assert!(!first.all_polled);
+        // The poll ends now, before the renderer task is spawned.
+        let mut polled = AccountState::new("default".to_owned(), Duration::from_secs(900));
+        polled.last_poll = Some(PollOutcome {
+            ended_at: Utc::now(),
+            duration: Duration::from_millis(5),
+            failure: None,
+            incomplete: Vec::new(),
+        });
+        board.publish(polled);
+        let (exposition_tx, mut exposition) = watch::channel(Arc::new(first));
+        let (_settings_tx, settings_rx) = watch::channel(settings);
+        let telemetry = RenderTelemetry::register(&Registry::new()).expect("register");
+        let renderer = tokio::spawn(render_on_change(
+            board,
+            changes,
+            settings_rx,
+            telemetry,
+            exposition_tx,
+        ));
+        let rendered = tokio::time::timeout(
+            Duration::from_secs(10),
+            exposition.wait_for(|e| e.all_polled),
+        )
+        .await;
+        renderer.abort();
+        assert!(
+            matches!(rendered, Ok(Ok(_))),
+            "the first poll was never rendered"
+        );
+    }
+}
+
+#[cfg(all(test, feature = "simulator"))]
+mod simulator_tests {
     use std::collections::BTreeSet;
 
     use crate::compliance::Rule;

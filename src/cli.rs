@@ -9,10 +9,12 @@ use clap::error::{ContextKind, ContextValue};
 use clap::{Parser, Subcommand, ValueEnum};
 use url::Url;
 
-use crate::certcentral::ApiKey;
 use crate::certcentral::ratelimit::DEFAULT_HEADROOM;
+/// The systemd credential the key is read from (the unit's `LoadCredential=`).
+pub use crate::config::API_KEY_CREDENTIAL;
 use crate::config::{
-    self, API_KEY_ENV, AccountConfig, Config, ConfigError, DemoConfig, MAX_PAGE_SIZE, ServerLimits,
+    self, API_KEY_ENV, AccountConfig, AccountDefaults, Config, ConfigError, DemoConfig,
+    MAX_PAGE_SIZE, ServerLimits,
 };
 use crate::metrics::PerOrderLimits;
 use crate::server::web_config::WebConfig;
@@ -64,11 +66,14 @@ pub struct ExporterArgs {
     #[arg(long = "web.idle-timeout", default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// CertCentral API base, up to and including /services/v2 (EU accounts:
-    /// https://certcentral.digicert.eu/services/v2).
-    #[arg(long = "certcentral.url", default_value = config::DEFAULT_BASE_URL, value_parser = config::parse_base_url)]
-    pub url: Url,
+    /// https://certcentral.digicert.eu/services/v2) [default:
+    /// https://www.digicert.com/services/v2]; with --config.file, of every
+    /// account without its own url.
+    #[arg(long = "certcentral.url", value_parser = config::parse_base_url)]
+    pub url: Option<Url>,
     /// File holding the API key (else $CREDENTIALS_DIRECTORY/certcentral-api-key,
-    /// else $CERTCENTRAL_API_KEY).
+    /// else $CERTCENTRAL_API_KEY); with --config.file, of every account
+    /// without its own key.
     #[arg(long = "certcentral.api-key-file")]
     pub api_key_file: Option<PathBuf>,
     /// Orders per order-report page (at most 1000).
@@ -249,11 +254,25 @@ impl ExporterArgs {
                 .map(|h| chrono::Duration::from_std(h).unwrap_or(chrono::Duration::MAX)),
             statuses: self.per_order_statuses.clone(),
         };
+        let defaults = AccountDefaults {
+            url: match &self.url {
+                Some(url) => url.clone(),
+                None => config::parse_base_url(config::DEFAULT_BASE_URL).map_err(ConfigError)?,
+            },
+            url_given: self.url.is_some(),
+            api_key_file: self.api_key_file.clone(),
+        };
         let file = self
             .config_file
             .as_deref()
-            .map(|path| config::read_config_file(path, self.demo, &flag_limits))
+            .map(|path| config::read_config_file(path, self.demo, &flag_limits, &defaults))
             .transpose()?;
+        if let Some(file) = file.as_ref().filter(|f| f.ignored_accounts > 0) {
+            tracing::warn!(
+                accounts = file.ignored_accounts,
+                "--demo polls its own simulator; the accounts of --config.file are not polled (its other settings apply)"
+            );
+        }
         let render = config::render_settings(file.as_ref(), &flag_limits, self.expired_retention)?;
         let file_refresh = file.as_ref().and_then(|f| f.validations_refresh);
         if file_refresh.is_some() && self.validations_refresh.is_some() {
@@ -268,6 +287,7 @@ impl ExporterArgs {
         let reload = self.config_file.clone().map(|path| config::ConfigSource {
             path,
             demo: self.demo,
+            defaults: defaults.clone(),
             flag_limits,
             expired_retention: self.expired_retention,
         });
@@ -280,27 +300,14 @@ impl ExporterArgs {
         } else if let Some(file) = file {
             (file.accounts, None)
         } else {
-            let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
-                .map(|dir| PathBuf::from(dir).join(API_KEY_CREDENTIAL))
-                .filter(|path| path.exists());
-            let api_key = match (&self.api_key_file, credential) {
-                (Some(path), _) => config::read_key_file(path, "--certcentral.api-key-file")?,
-                (None, Some(path)) => config::read_key_file(
-                    &path,
-                    &format!("$CREDENTIALS_DIRECTORY/{API_KEY_CREDENTIAL}"),
-                )?,
-                (None, None) => std::env::var(API_KEY_ENV)
-                    .ok()
-                    .and_then(|v| ApiKey::new(&v))
-                    .ok_or_else(|| {
-                        ConfigError(format!(
-                            "no API key: give --certcentral.api-key-file, a systemd credential {API_KEY_CREDENTIAL}, or set {API_KEY_ENV} (or try --demo)"
-                        ))
-                    })?,
-            };
+            let api_key = defaults.api_key()?.ok_or_else(|| {
+                ConfigError(format!(
+                    "no API key: give --certcentral.api-key-file, a systemd credential {API_KEY_CREDENTIAL}, or set {API_KEY_ENV} (or try --demo)"
+                ))
+            })?;
             let account = AccountConfig {
                 name: "default".to_owned(),
-                base_url: self.url.clone(),
+                base_url: defaults.url,
                 api_key,
                 rate_limit: None,
             };
@@ -345,11 +352,6 @@ impl ExporterArgs {
         })
     }
 }
-
-/// The name of the systemd credential (`LoadCredential=`) holding the API
-/// key, read from `$CREDENTIALS_DIRECTORY` when --certcentral.api-key-file
-/// is not given; it takes precedence over $CERTCENTRAL_API_KEY.
-pub const API_KEY_CREDENTIAL: &str = "certcentral-api-key";
 
 /// The first line of a clap error (`error: invalid value 'soon' for
 /// '--poll.interval <POLL_INTERVAL>': ...`), which names the flag, with the

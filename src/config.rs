@@ -85,6 +85,8 @@ pub struct ServerLimits {
 pub struct ConfigSource {
     pub path: PathBuf,
     pub demo: bool,
+    /// What the flags give accounts that leave their URL or key out.
+    pub defaults: AccountDefaults,
     /// The per-order limits the flags set.
     pub flag_limits: PerOrderLimits,
     /// `--metrics.expired-retention`.
@@ -95,7 +97,7 @@ impl ConfigSource {
     /// Reads the file again: the render settings it gives (which apply at
     /// once) and its accounts (which apply at a restart).
     pub fn read(&self) -> Result<(RenderSettings, Vec<AccountConfig>), ConfigError> {
-        let file = read_config_file(&self.path, self.demo, &self.flag_limits)?;
+        let file = read_config_file(&self.path, self.demo, &self.flag_limits, &self.defaults)?;
         let render = render_settings(Some(&file), &self.flag_limits, self.expired_retention)?;
         Ok((render, file.accounts))
     }
@@ -165,6 +167,50 @@ pub struct AccountConfig {
     /// This account's rate limit, when it differs from the default.
     pub rate_limit: Option<Vec<Window>>,
 }
+
+/// What the flags say of an account: the one account they make without
+/// `--config.file`, and what each account of the file that leaves its URL
+/// or key out takes.
+#[derive(Debug, Clone)]
+pub struct AccountDefaults {
+    /// `--certcentral.url`, or the production API.
+    pub url: Url,
+    /// Whether `--certcentral.url` was given (a flag no account uses is
+    /// a mistake, not a default).
+    pub url_given: bool,
+    /// `--certcentral.api-key-file`, when given.
+    pub api_key_file: Option<PathBuf>,
+}
+
+impl AccountDefaults {
+    /// The key the flags and the environment give:
+    /// `--certcentral.api-key-file`, else the systemd credential
+    /// [`API_KEY_CREDENTIAL`] in `$CREDENTIALS_DIRECTORY`, else
+    /// `$CERTCENTRAL_API_KEY`; `None` when there is none.
+    pub fn api_key(&self) -> Result<Option<ApiKey>, ConfigError> {
+        if let Some(path) = &self.api_key_file {
+            return read_key_file(path, "--certcentral.api-key-file").map(Some);
+        }
+        let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map(|dir| PathBuf::from(dir).join(API_KEY_CREDENTIAL))
+            .filter(|path| path.exists());
+        if let Some(path) = credential {
+            return read_key_file(
+                &path,
+                &format!("$CREDENTIALS_DIRECTORY/{API_KEY_CREDENTIAL}"),
+            )
+            .map(Some);
+        }
+        Ok(std::env::var(API_KEY_ENV)
+            .ok()
+            .and_then(|v| ApiKey::new(&v)))
+    }
+}
+
+/// The name of the systemd credential (`LoadCredential=`) holding the API
+/// key, read from `$CREDENTIALS_DIRECTORY` when --certcentral.api-key-file
+/// is not given; it takes precedence over $CERTCENTRAL_API_KEY.
+pub const API_KEY_CREDENTIAL: &str = "certcentral-api-key";
 
 /// The fleet the embedded simulator serves in `--demo`.
 #[derive(Debug, Clone)]
@@ -339,6 +385,8 @@ pub struct FileSettings {
     pub account_per_order: BTreeMap<String, PerOrderLimits>,
     /// `validations.refresh_interval`, when set.
     pub validations_refresh: Option<Duration>,
+    /// Accounts the file lists that are not polled (with `--demo`).
+    pub ignored_accounts: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -411,6 +459,7 @@ pub fn read_config_file(
     path: &Path,
     accounts_optional: bool,
     flag_limits: &PerOrderLimits,
+    defaults: &AccountDefaults,
 ) -> Result<FileSettings, ConfigError> {
     let what = format!("--config.file {}", path.display());
     let text = std::fs::read_to_string(path)
@@ -462,10 +511,15 @@ pub fn read_config_file(
             account_per_order.insert(account.name.clone(), section.apply(&per_order, &at)?);
         }
     }
+    let ignored_accounts = if accounts_optional {
+        file.accounts.len()
+    } else {
+        0
+    };
     let accounts = if accounts_optional {
         Vec::new()
     } else {
-        accounts(file.accounts, &what)?
+        accounts(file.accounts, &what, defaults)?
     };
     let validations_refresh = file
         .validations
@@ -489,10 +543,31 @@ pub fn read_config_file(
         per_order,
         account_per_order,
         validations_refresh,
+        ignored_accounts,
     })
 }
 
-fn accounts(accounts: Vec<FileAccount>, what: &str) -> Result<Vec<AccountConfig>, ConfigError> {
+/// The file's accounts, checked, with the flags' URL and key where an
+/// account leaves them out; a flag that no account uses is an error.
+fn accounts(
+    accounts: Vec<FileAccount>,
+    what: &str,
+    defaults: &AccountDefaults,
+) -> Result<Vec<AccountConfig>, ConfigError> {
+    if defaults.url_given && accounts.iter().all(|a| a.url.is_some()) {
+        return Err(ConfigError(format!(
+            "--certcentral.url is given but every account of {what} sets its own url; drop one"
+        )));
+    }
+    if defaults.api_key_file.is_some()
+        && accounts
+            .iter()
+            .all(|a| a.api_key_file.is_some() || a.api_key_env.is_some())
+    {
+        return Err(ConfigError(format!(
+            "--certcentral.api-key-file is given but every account of {what} names its own key; drop one"
+        )));
+    }
     let mut names = std::collections::HashSet::new();
     accounts
         .into_iter()
@@ -508,8 +583,12 @@ fn accounts(accounts: Vec<FileAccount>, what: &str) -> Result<Vec<AccountConfig>
                     account.name
                 )));
             }
-            let base_url = parse_base_url(account.url.as_deref().unwrap_or(DEFAULT_BASE_URL))
-                .map_err(|e| ConfigError(format!("{at}.url: {e}")))?;
+            let base_url = match account.url.as_deref() {
+                Some(url) => {
+                    parse_base_url(url).map_err(|e| ConfigError(format!("{at}.url: {e}")))?
+                }
+                None => defaults.url.clone(),
+            };
             let api_key = match (&account.api_key_file, &account.api_key_env) {
                 (Some(file), None) => read_key_file(file, &format!("{at}.api_key_file"))?,
                 (None, Some(var)) => std::env::var(var)
@@ -518,9 +597,14 @@ fn accounts(accounts: Vec<FileAccount>, what: &str) -> Result<Vec<AccountConfig>
                     .ok_or_else(|| {
                         ConfigError(format!("{at}.api_key_env: ${var} is not set or empty"))
                     })?,
-                _ => {
+                (None, None) => defaults.api_key()?.ok_or_else(|| {
+                    ConfigError(format!(
+                        "{at}: no API key: give api_key_file or api_key_env, or --certcentral.api-key-file or ${API_KEY_ENV} for every account without one"
+                    ))
+                })?,
+                (Some(_), Some(_)) => {
                     return Err(ConfigError(format!(
-                        "{at}: give exactly one of api_key_file and api_key_env"
+                        "{at}: give one of api_key_file and api_key_env, not both"
                     )));
                 }
             };
@@ -643,11 +727,87 @@ mod tests {
 mod file_tests {
     use super::*;
 
+    /// The flags' account defaults when neither flag is given.
+    fn defaults() -> AccountDefaults {
+        AccountDefaults {
+            url: parse_base_url(DEFAULT_BASE_URL).unwrap(),
+            url_given: false,
+            api_key_file: None,
+        }
+    }
+
+    /// The accounts `yaml` lists, read with `defaults`.
+    fn accounts_of(
+        yaml: &str,
+        defaults: &AccountDefaults,
+    ) -> Result<Vec<AccountConfig>, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.yml");
+        std::fs::write(&path, yaml).unwrap();
+        read_config_file(&path, false, &PerOrderLimits::default(), defaults).map(|f| f.accounts)
+    }
+
+    /// An account without `url` polls `--certcentral.url`, one without a
+    /// key uses `--certcentral.api-key-file`; a flag that no account uses,
+    /// or an account with no key anywhere, is an error that names it.
+    #[test]
+    fn accounts_take_the_flags_url_and_key_where_they_give_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, "flag-key\n").unwrap();
+        let eu = parse_base_url("https://certcentral.digicert.eu/services/v2").unwrap();
+        let flags = AccountDefaults {
+            url: eu.clone(),
+            url_given: true,
+            api_key_file: Some(key_file),
+        };
+        let own_file = dir.path().join("own");
+        std::fs::write(&own_file, "own-key").unwrap();
+        let own_key = format!("    api_key_file: {}\n", own_file.display());
+        let yaml = format!(
+            "accounts:\n  - name: plain\n  - name: own\n{own_key}    url: http://127.0.0.1:1/services/v2\n"
+        );
+        let fingerprint = |key: &str| ApiKey::new(key).unwrap().fingerprint();
+        let accounts = accounts_of(&yaml, &flags).unwrap();
+        assert_eq!(accounts[0].base_url, eu);
+        assert_eq!(accounts[0].api_key.fingerprint(), fingerprint("flag-key"));
+        assert_eq!(
+            accounts[1].base_url.as_str(),
+            "http://127.0.0.1:1/services/v2"
+        );
+        assert_eq!(accounts[1].api_key.fingerprint(), fingerprint("own-key"));
+
+        let own =
+            format!("accounts:\n  - name: own\n{own_key}    url: http://127.0.0.1:1/services/v2\n");
+        let err = accounts_of(&own, &flags).unwrap_err().to_string();
+        assert!(
+            err.contains("--certcentral.url is given but every account"),
+            "{err}"
+        );
+        let url_only = AccountDefaults {
+            api_key_file: None,
+            ..flags.clone()
+        };
+        let own_key_only = format!("accounts:\n  - name: own\n{own_key}");
+        assert!(accounts_of(&own_key_only, &url_only).is_ok());
+        let key_only = AccountDefaults {
+            url_given: false,
+            ..flags
+        };
+        let err = accounts_of(&own_key_only, &key_only)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--certcentral.api-key-file is given but every account"),
+            "{err}"
+        );
+    }
+
     fn read(yaml: &str) -> Result<FileSettings, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.yml");
         std::fs::write(&path, yaml).unwrap();
-        read_config_file(&path, true, &PerOrderLimits::default())
+        read_config_file(&path, true, &PerOrderLimits::default(), &defaults())
     }
 
     #[test]
@@ -736,7 +896,7 @@ mod file_tests {
             horizon: Some(chrono::Duration::days(90)),
             statuses: None,
         };
-        let err = read_config_file(&path, true, &flags)
+        let err = read_config_file(&path, true, &flags, &defaults())
             .unwrap_err()
             .to_string();
         assert!(
@@ -747,7 +907,7 @@ mod file_tests {
             horizon: None,
             statuses: Some(vec!["issued".to_owned()]),
         };
-        let file = read_config_file(&path, true, &flags).unwrap();
+        let file = read_config_file(&path, true, &flags, &defaults()).unwrap();
         assert_eq!(file.per_order.horizon, Some(chrono::Duration::days(30)));
         assert_eq!(file.per_order.statuses, flags.statuses);
     }

@@ -252,3 +252,76 @@ fn each_poll_is_rendered_once_and_scrapes_render_nothing() {
             .is_some_and(|d| d > 0.0)
     );
 }
+
+/// With `--config.file`, an account that names no URL or key polls
+/// `--certcentral.url` with `--certcentral.api-key-file`'s key (it went to
+/// www.digicert.com before), beside an account with its own; and `--demo`
+/// says that it does not poll the file's accounts.
+#[test]
+fn accounts_of_the_config_file_fall_back_to_the_url_and_key_flags() {
+    let sim = Simulator::start(
+        BIN,
+        50,
+        3,
+        &[
+            "--api-key",
+            "flag-key",
+            "--rate-limit",
+            "200000/3m,20000/5s",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "flag-key\n").unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let config = dir.path().join("accounts.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "accounts:\n  - name: plain\n  - name: own\n    api_key_env: OWN_KEY\n    url: {}\n",
+            sim.api_url()
+        ),
+    )
+    .unwrap();
+    let url = sim.api_url();
+    let mut args = vec![
+        "--certcentral.url",
+        &url,
+        "--certcentral.api-key-file",
+        key.to_str().unwrap(),
+        "--config.file",
+        config.to_str().unwrap(),
+        "--storage.path",
+        "",
+    ];
+    args.extend_from_slice(&FAST_EXPORTER);
+    let exporter = Exporter::start(BIN, &args, &[("OWN_KEY", "flag-key")]);
+    exporter.wait_ready();
+    let scrape = exporter.scrape();
+    for account in ["plain", "own"] {
+        assert_eq!(
+            scrape.value("certcentral_up", &[("account", account)]),
+            Some(1.0),
+            "account {account}: {}",
+            exporter.process.logs()
+        );
+    }
+
+    let demo = Exporter::start(
+        BIN,
+        &[
+            "--demo",
+            "--demo.orders",
+            "20",
+            "--config.file",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    demo.wait_ready();
+    let logs = demo.process.logs();
+    assert!(
+        logs.contains("accounts of --config.file are not polled") && logs.contains("accounts=2"),
+        "{logs}"
+    );
+}

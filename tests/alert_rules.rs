@@ -639,3 +639,114 @@ fn metric_names_finds_identifiers_only() {
         .collect();
     assert_eq!(names, expected);
 }
+
+/// The PromQL queries of the ```promql blocks of README.md and docs/: a
+/// block holds one query or several, each after a blank line or a
+/// `#` comment. Each with the page and line it starts on.
+fn documented_queries() -> Vec<(String, String)> {
+    let mut pages = vec![root().join("README.md")];
+    pages.extend(files("docs", ".md"));
+    let mut queries = Vec::new();
+    for page in pages {
+        let name = page
+            .strip_prefix(root())
+            .unwrap_or(&page)
+            .display()
+            .to_string();
+        let mut in_block = false;
+        let mut current: Option<(usize, String)> = None;
+        for (i, line) in read(&page).lines().enumerate() {
+            let fence = line.trim_start().starts_with("```");
+            if !in_block {
+                in_block = fence && line.trim() == "```promql";
+                continue;
+            }
+            if fence || line.trim().is_empty() || line.trim_start().starts_with('#') {
+                if let Some((at, query)) = current.take() {
+                    queries.push((format!("{name}:{at}"), query));
+                }
+                in_block = !fence;
+                continue;
+            }
+            let (_, query) = current.get_or_insert_with(|| (i + 1, String::new()));
+            query.push_str(line);
+            query.push('\n');
+        }
+    }
+    queries
+}
+
+/// `promtool check rules` on `queries`, each a recording rule in a group
+/// named after where it is written: the problems promtool finds.
+fn promtool_parse(queries: &[(String, String)]) -> Result<(), String> {
+    let groups: Vec<Yaml> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, (at, query))| {
+            let rule = serde_yaml_ng::to_value(BTreeMap::from([
+                ("record", format!("docs:query_{i}")),
+                ("expr", query.clone()),
+            ]))
+            .expect("a rule as YAML");
+            serde_yaml_ng::to_value(BTreeMap::from([
+                ("name", Yaml::from(at.as_str())),
+                ("rules", Yaml::Sequence(vec![rule])),
+            ]))
+            .expect("a group as YAML")
+        })
+        .collect();
+    let file = serde_yaml_ng::to_string(&BTreeMap::from([("groups", groups)]))
+        .expect("the rule file as YAML");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("documented-queries.yml");
+    fs::write(&path, file).expect("write the rule file");
+    let output = Command::new(tool("PROMTOOL", "promtool"))
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run promtool: {e}"));
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Every query the README and docs/ show parses (promtool) and names only
+/// catalogued metrics: a reader pastes them into Prometheus as they are.
+#[test]
+fn every_documented_query_parses_and_names_catalogued_metrics() {
+    let queries = documented_queries();
+    assert!(
+        queries.len() >= 10,
+        "only {} queries found in ```promql blocks: {queries:?}",
+        queries.len()
+    );
+    if let Err(problems) = promtool_parse(&queries) {
+        panic!("documented PromQL that does not parse:\n{problems}");
+    }
+    let catalogue = catalogue();
+    let unknown: Vec<String> = queries
+        .iter()
+        .flat_map(|(at, query)| {
+            metric_names(query)
+                .into_iter()
+                .filter(|m| !catalogue.contains(m))
+                .map(move |m| format!("{at}: {m} is not in the catalogue"))
+        })
+        .collect();
+    assert!(unknown.is_empty(), "{}", unknown.join("\n"));
+    // The check can fail: `*` binds tighter than `<`, so this parses as
+    // `days < (30 * on(...) info)`, a grouping on a scalar.
+    let unparenthesised = "certcentral_certificate_days_remaining < 30\n  * on(account, order_id) group_left(common_name) certcentral_order_info\n";
+    let err = promtool_parse(&[("example".to_owned(), unparenthesised.to_owned())])
+        .expect_err("promtool accepts an unparenthesised comparison and join");
+    assert!(
+        err.contains("example"),
+        "promtool does not name the query: {err}"
+    );
+}

@@ -171,6 +171,10 @@ fn a_rejected_key_keeps_the_process_serving_with_up_0_and_never_shows_the_key() 
         logs.contains("rejected the API key"),
         "the failure is logged: {logs}"
     );
+    // There never was any data to keep serving, and the log does not
+    // claim there was.
+    assert!(logs.contains("poll failed; no order data yet"), "{logs}");
+    assert!(!logs.contains("still serving the last good data"), "{logs}");
     for (what, text) in [
         ("metrics", &scrape.text),
         ("landing page", &landing),
@@ -324,4 +328,22 @@ fn accounts_of_the_config_file_fall_back_to_the_url_and_key_flags() {
         logs.contains("accounts of --config.file are not polled") && logs.contains("accounts=2"),
         "{logs}"
     );
+}
+
+/// The demo needs no key and has nothing wrong with it: its log has no
+/// warning or error while it starts and polls.
+#[test]
+fn the_demo_starts_and_polls_without_a_warning() {
+    let demo = Exporter::start(BIN, &["--demo", "--log.level", "info"], &[]);
+    demo.wait_ready();
+    demo.scrape_until("the demo's details read", |s| {
+        s.value("certcentral_details_backlog", &[]) == Some(0.0)
+    });
+    let logs = demo.process.logs();
+    assert!(logs.contains("poll succeeded"), "{logs}");
+    let loud: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("level=warn") || l.contains("level=error"))
+        .collect();
+    assert!(loud.is_empty(), "{loud:#?}");
 }

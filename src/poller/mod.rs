@@ -380,11 +380,16 @@ impl Poller {
             }
             Err(err) => {
                 let kind = err.kind();
+                let served = if self.fleet.is_some() {
+                    "still serving the last good data"
+                } else {
+                    "no order data yet: none is served until a poll reads the report"
+                };
                 tracing::error!(
                     account = %self.account,
                     kind = kind.as_str(),
                     error = %err,
-                    "poll failed; still serving the last good data"
+                    "poll failed; {served}"
                 );
                 self.count_failure(kind);
                 let failure = PollFailure {

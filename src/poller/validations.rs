@@ -201,12 +201,24 @@ impl Poller {
                         .with_label_values(&[&self.account, endpoint.as_str()])
                         .inc();
                     if self.validation_denials_logged.insert(list) {
-                        tracing::warn!(
-                            account = %self.account,
-                            %endpoint,
-                            reason = %err,
-                            "the API key may not read this validation list; validations go without it (said once)"
-                        );
+                        match list {
+                            // A parent account's key commonly may not read
+                            // a sub-subaccount's domains: that subaccount's
+                            // names go without validations, which is no
+                            // reason to warn.
+                            List::SubaccountDomains(subaccount) => tracing::info!(
+                                account = %self.account,
+                                subaccount,
+                                reason = %err,
+                                "the API key may not read the domains of this subaccount; its names go without validations (said once)"
+                            ),
+                            List::Domains | List::Organizations => tracing::warn!(
+                                account = %self.account,
+                                %endpoint,
+                                reason = %err,
+                                "the API key may not read this validation list; validations go without it (said once)"
+                            ),
+                        }
                     }
                     return Ok(None);
                 }

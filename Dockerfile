@@ -5,7 +5,7 @@
 #   docker build -t certcentral-exporter .
 #   docker run --rm certcentral-exporter --help
 #   docker run -d -p 10056:10056 \
-#     -v /etc/certcentral/api-key:/run/secrets/certcentral-api-key:ro \
+#     -v /etc/certcentral-exporter/api-key:/run/secrets/certcentral-api-key:ro \
 #     -v certcentral-state:/var/lib/certcentral-exporter \
 #     certcentral-exporter --certcentral.api-key-file=/run/secrets/certcentral-api-key \
 #       --storage.path=/var/lib/certcentral-exporter

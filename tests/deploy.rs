@@ -123,3 +123,39 @@ fn the_dashboards_configmap_lists_every_generated_dashboard() {
     }
     assert!(seen >= 4, "only {seen} dashboards in the base");
 }
+
+/// The key file has one place on a host: the unit's `LoadCredential=`
+/// path, which the README, docs/ and the Dockerfile's example name too.
+#[test]
+fn every_document_puts_the_key_file_where_the_unit_reads_it() {
+    let unit = std::fs::read_to_string(root().join("deploy/systemd/certcentral-exporter.service"))
+        .expect("the unit file");
+    let prefix = format!("LoadCredential={API_KEY_CREDENTIAL}:");
+    let path = unit
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .expect("the unit loads the key")
+        .trim()
+        .to_owned();
+    let mut pages = vec![root().join("README.md"), root().join("Dockerfile")];
+    for entry in std::fs::read_dir(root().join("docs")).expect("docs/") {
+        pages.push(entry.expect("a directory entry").path());
+    }
+    let mut named = 0;
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("a page");
+        for (i, line) in text.lines().enumerate() {
+            for at in line.match_indices("/etc/").map(|(at, _)| at) {
+                let word: String = line[at..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '`' | ')' | '\''))
+                    .collect();
+                if word.ends_with("api-key") {
+                    named += 1;
+                    assert_eq!(word, path, "{}:{}", page.display(), i + 1);
+                }
+            }
+        }
+    }
+    assert!(named >= 3, "the key file is named only {named} times");
+}

@@ -57,6 +57,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     let registry = Registry::new();
+    // process_cpu_seconds_total, process_resident_memory_bytes,
+    // process_open_fds and the rest, as every exporter serves them.
+    #[cfg(target_os = "linux")]
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))?;
     let api_telemetry = ApiTelemetry::register(&registry)?;
     let poll_telemetry = PollTelemetry::register(&registry)?;
     let board = Arc::new(Board::new(

@@ -52,8 +52,8 @@ pub(crate) const REPORT_ROWS_SKIPPED: Family = gauge(
 );
 pub(crate) const BUILD_INFO: Family = gauge(
     "certcentral_build_info",
-    &["account", "version"],
-    "1, labelled with the exporter's version.",
+    &["version"],
+    "1, labelled with the exporter's version (one series per exporter, not per account).",
 );
 pub(crate) const DETAILS_BACKLOG: Family = gauge(
     "certcentral_details_backlog",
@@ -89,11 +89,12 @@ pub(crate) const ORDER_INFO: Family = gauge(
         "organization",
         "signature_hash",
         "key_size",
+        "key_algorithm",
         "issuing_ca",
         "auto_reissue",
         "subaccount_id",
     ],
-    "1 per order with per-order series, labelled with what describes it: common name, product, container, organization, the active certificate's signature hash, key size and issuing CA, and subaccount_id for subaccount orders. Join it: * on(account, order_id) group_left(common_name, ...) certcentral_order_info.",
+    "1 per order with per-order series, labelled with what describes it: common name, product, container, organization, the active certificate's signature hash, key size, key algorithm (rsa, ec) and issuing CA, and subaccount_id for subaccount orders. Join it: * on(account, order_id) group_left(common_name, ...) certcentral_order_info.",
 );
 pub(crate) const ORDER_AUTO_RENEW: Family = gauge(
     "certcentral_order_auto_renew",

@@ -36,13 +36,14 @@ pub(super) fn write(w: &mut TextWriter, view: &FleetView<'_>) {
     per_account(w, &REPORT_ROWS_SKIPPED, |s| {
         s.fleet.as_ref().map(|f| f.skipped_rows as f64)
     });
-    let mut build = w.family(&BUILD_INFO);
-    for account in view.accounts {
-        let labels = LabelBlock::continuing(&account.labels)
+    // One series for the process, as every exporter's build_info: the
+    // version does not differ between the accounts it polls.
+    w.family(&BUILD_INFO).sample(
+        &LabelBlock::new()
             .with("version", env!("CARGO_PKG_VERSION"))
-            .finish();
-        build.sample(&labels, 1.0);
-    }
+            .finish(),
+        1.0,
+    );
     per_account(w, &DETAILS_BACKLOG, |s| Some(s.details.backlog() as f64));
     let mut due = w.family(&DETAILS_DUE);
     for account in view.accounts {

@@ -463,9 +463,11 @@ mod tests {
                 s.metric,
                 s.labels
             );
+            // Every series but the process's own build_info.
+            let account = (s.metric != "certcentral_build_info").then_some("prod");
             assert_eq!(
                 s.labels.get("account"),
-                Some("prod"),
+                account,
                 "{} carries account",
                 s.metric
             );

@@ -83,6 +83,28 @@ pub(super) fn write(w: &mut TextWriter, view: &FleetView<'_>) {
     }
 }
 
+/// The `key_size` and `key_algorithm` labels: the details' key size, else
+/// the CSR's; the algorithm the CSR's where its size is that one, else
+/// told by the size (RSA keys have 1024 bits or more, EC keys at most 521).
+/// Empty where neither is known.
+fn key_labels(details_bits: Option<u64>, csr: CsrKey) -> (String, &'static str) {
+    let from_csr = match csr {
+        CsrKey::Rsa { bits } => Some((u64::from(bits), "rsa")),
+        CsrKey::Ec { bits } => Some((u64::from(bits), "ec")),
+        CsrKey::Other { bits } => Some((u64::from(bits), "other")),
+        CsrKey::Missing | CsrKey::Unreadable => None,
+    };
+    let by_size = |bits: u64| if bits >= 1024 { "rsa" } else { "ec" };
+    match (details_bits, from_csr) {
+        (Some(bits), Some((csr_bits, algorithm))) if bits == csr_bits => {
+            (bits.to_string(), algorithm)
+        }
+        (Some(bits), _) => (bits.to_string(), by_size(bits)),
+        (None, Some((bits, algorithm))) => (bits.to_string(), algorithm),
+        (None, None) => (String::new(), ""),
+    }
+}
+
 /// The labels of a report order's `certcentral_order_info`: the
 /// descriptive ones, and its active certificate's signature hash, key size
 /// and issuing CA from its details (the report's hash and CSR key until
@@ -94,16 +116,7 @@ fn info_labels(base: &str, order: &Order) -> String {
         .and_then(|d| d.signature_hash.as_deref())
         .filter(|h| !h.is_empty())
         .unwrap_or(&report.signature_hash);
-    let key_size = details
-        .and_then(|d| d.key_size)
-        .or(match report.csr_key {
-            CsrKey::Rsa { bits } | CsrKey::Ec { bits } | CsrKey::Other { bits } => {
-                Some(u64::from(bits))
-            }
-            CsrKey::Missing | CsrKey::Unreadable => None,
-        })
-        .map(|bits| bits.to_string())
-        .unwrap_or_default();
+    let (key_size, key_algorithm) = key_labels(details.and_then(|d| d.key_size), report.csr_key);
     let mut block = LabelBlock::continuing(base);
     block.push("common_name", &report.common_name);
     block.push("product", &report.product_name_id);
@@ -111,6 +124,7 @@ fn info_labels(base: &str, order: &Order) -> String {
     block.push("organization", &report.organization_name);
     block.push("signature_hash", signature_hash);
     block.push("key_size", &key_size);
+    block.push("key_algorithm", key_algorithm);
     block.push(
         "issuing_ca",
         details.and_then(|d| d.ca_name.as_deref()).unwrap_or(""),
@@ -122,4 +136,36 @@ fn info_labels(base: &str, order: &Order) -> String {
         details.map_or("", |d| if d.auto_reissue { "true" } else { "false" }),
     );
     block.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_labels;
+    use crate::certcentral::report::CsrKey;
+
+    /// A key size never goes without the algorithm that gives it meaning.
+    #[test]
+    fn key_size_comes_with_its_algorithm() {
+        let labels = |details, csr| {
+            let (size, algorithm) = key_labels(details, csr);
+            (size, algorithm.to_owned())
+        };
+        let pair = |size: &str, algorithm: &str| (size.to_owned(), algorithm.to_owned());
+        assert_eq!(labels(None, CsrKey::Ec { bits: 256 }), pair("256", "ec"));
+        assert_eq!(
+            labels(None, CsrKey::Rsa { bits: 2048 }),
+            pair("2048", "rsa")
+        );
+        assert_eq!(
+            labels(Some(384), CsrKey::Ec { bits: 384 }),
+            pair("384", "ec")
+        );
+        // Reissued with another key: the details' size, and its algorithm.
+        assert_eq!(
+            labels(Some(384), CsrKey::Rsa { bits: 2048 }),
+            pair("384", "ec")
+        );
+        assert_eq!(labels(Some(3072), CsrKey::Missing), pair("3072", "rsa"));
+        assert_eq!(labels(None, CsrKey::Unreadable), pair("", ""));
+    }
 }

@@ -364,10 +364,18 @@ pub fn one_line_error(err: &clap::Error) -> String {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("error: invalid command line")
         .trim_end();
-    match err.get(ContextKind::ValidValue) {
-        Some(ContextValue::Strings(values)) if !values.is_empty() => {
+    let suggested = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
+        .into_iter()
+        .find_map(|kind| match err.get(kind) {
+            Some(ContextValue::String(one)) => Some(one.clone()),
+            Some(ContextValue::Strings(many)) if !many.is_empty() => Some(many.join("' or '")),
+            _ => None,
+        });
+    match (err.get(ContextKind::ValidValue), suggested) {
+        (Some(ContextValue::Strings(values)), _) if !values.is_empty() => {
             format!("{first}; valid values: {}", values.join(", "))
         }
+        (_, Some(suggested)) => format!("{first}; did you mean '{suggested}'?"),
         _ => first.to_owned(),
     }
 }

@@ -52,8 +52,8 @@ pub fn install_panic_hook() {
     }));
 }
 
-/// Sets up the global subscriber: `level` for this crate, warnings for
-/// the libraries it uses.
+/// Sets up the global subscriber: `level` for this crate and the
+/// simulator, warnings for the libraries it uses.
 pub fn init(level: LogLevel, format: LogFormat) {
     let level = match level {
         LogLevel::Error => tracing::Level::ERROR,
@@ -64,7 +64,9 @@ pub fn init(level: LogLevel, format: LogFormat) {
     };
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::WARN)
-        .with_target("certcentral_exporter", level);
+        .with_target("certcentral_exporter", level)
+        // The simulator behind `simulate` and `--demo`.
+        .with_target("certcentral_simulator", level);
     let registry = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Logfmt => registry

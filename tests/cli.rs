@@ -85,6 +85,16 @@ fn an_unknown_flag() {
 }
 
 #[test]
+fn a_mistyped_flag_or_command_gets_a_suggestion_on_its_one_line() {
+    assert_one_line_error(
+        &["--demo", "--poll.intervall", "5m"],
+        &[],
+        "'--poll.intervall' found; did you mean '--poll.interval'?",
+    );
+    assert_one_line_error(&["simulat"], &[], "did you mean 'simulate'?");
+}
+
+#[test]
 fn the_key_is_not_accepted_as_a_flag_value() {
     let (code, _) = run(&["--certcentral.api-key", "secret"], &[]);
     assert_eq!(code, Some(2));

@@ -172,3 +172,15 @@ fn the_long_window_caps_what_the_short_one_lets_through() {
     }
     assert_eq!(admitted, 15);
 }
+
+/// `simulate` says where it listens as it starts (it printed nothing).
+#[test]
+fn simulate_says_where_it_listens() {
+    let sim = Simulator::start(BIN, 5, 1, &[]);
+    let said = format!("simulating CertCentral at {}", sim.api_url());
+    certcentral_test_support::wait_for(
+        "the start-up line",
+        std::time::Duration::from_secs(10),
+        || sim.process.logs().contains(&said).then_some(()),
+    );
+}

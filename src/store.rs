@@ -100,16 +100,7 @@ pub enum StoreError {
 impl Store {
     /// The store of `account` (polled at `base_url`) in directory `dir`.
     pub fn new(dir: &Path, account: &str, base_url: &str) -> Store {
-        let file_name: String = account
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let file_name = file_stem(account);
         Store {
             path: dir.join(format!("{file_name}.state.json")),
             journal_path: dir.join(format!("{file_name}.journal.jsonl")),
@@ -222,10 +213,15 @@ impl Store {
         Ok(())
     }
 
-    /// Renames a file that cannot be trusted out of the way.
+    /// Renames a file that cannot be trusted out of the way, keeping the
+    /// [`KEPT_ASIDE`] newest set aside from the same file.
     fn set_aside(&self, path: &Path, problem: &str) {
         let aside = path.with_extension(format!("bad-{}", Utc::now().format("%Y%m%dT%H%M%S")));
-        match std::fs::rename(path, &aside) {
+        let renamed = std::fs::rename(path, &aside);
+        if renamed.is_ok() {
+            prune_set_aside(&aside);
+        }
+        match renamed {
             Ok(()) => tracing::warn!(
                 account = %self.account,
                 path = %path.display(),
@@ -378,6 +374,120 @@ impl Store {
     }
 }
 
+/// How many files set aside from one store file are kept (the newest):
+/// enough to look into what went wrong, never a pile.
+pub const KEPT_ASIDE: usize = 3;
+
+/// Removes all but the [`KEPT_ASIDE`] newest files set aside from the same
+/// store file as `aside` (`<stem>.bad-<time>`; the time sorts by name).
+fn prune_set_aside(aside: &Path) {
+    let (Some(dir), Some(name)) = (aside.parent(), aside.file_name()) else {
+        return;
+    };
+    let name = name.to_string_lossy();
+    let Some(at) = name.rfind(".bad-") else {
+        return;
+    };
+    let prefix = &name[..at + ".bad-".len()];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut siblings: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path())
+        .collect();
+    siblings.sort();
+    let excess = siblings.len().saturating_sub(KEPT_ASIDE);
+    for old in &siblings[..excess] {
+        let _ = std::fs::remove_file(old);
+    }
+}
+
+/// The file name stem of an account's store files: its name with every
+/// byte but ASCII letters, digits and `-` written `_XX` (hex), so that no
+/// two account names share files (`prod.eu` is `prod_2Eeu`, `prod_eu`
+/// is `prod_5Feu`).
+fn file_stem(account: &str) -> String {
+    let mut stem = String::with_capacity(account.len());
+    for byte in account.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' {
+            stem.push(char::from(byte));
+        } else {
+            stem.push_str(&format!("_{byte:02X}"));
+        }
+    }
+    stem
+}
+
+/// The exclusive hold of one exporter on a `--storage.path` directory:
+/// two exporters writing the same files would undo each other's saves.
+/// Released when dropped (or when the process ends, however it ends).
+pub struct StoreLock {
+    _file: std::fs::File,
+}
+
+/// The lock file in a storage directory.
+const LOCK_FILE: &str = "lock";
+
+impl StoreLock {
+    /// Takes the directory (creating it), or says which process holds it.
+    pub fn acquire(dir: &Path) -> Result<StoreLock, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--storage.path {}: cannot create: {e}", dir.display()))?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                format!(
+                    "--storage.path {}: cannot open {LOCK_FILE}: {e}",
+                    dir.display()
+                )
+            })?;
+        if let Err(err) = lock_exclusive(&file) {
+            let mut holder = String::new();
+            let _ = std::io::Read::read_to_string(&mut file, &mut holder);
+            let holder = holder.trim();
+            return Err(if err.kind() == std::io::ErrorKind::WouldBlock {
+                format!(
+                    "--storage.path {}: another exporter uses it ({}); give each its own directory",
+                    dir.display(),
+                    if holder.is_empty() {
+                        "pid unknown".to_owned()
+                    } else {
+                        format!("pid {holder}")
+                    }
+                )
+            } else {
+                format!(
+                    "--storage.path {}: cannot lock {LOCK_FILE}: {err}",
+                    dir.display()
+                )
+            });
+        }
+        // Who holds it, for the message of the next one to try.
+        let _ = file.set_len(0);
+        let _ =
+            std::io::Write::write_all(&mut file, format!("{}\n", std::process::id()).as_bytes());
+        Ok(StoreLock { _file: file })
+    }
+}
+
+#[cfg(unix)]
+fn lock_exclusive(file: &std::fs::File) -> std::io::Result<()> {
+    rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(std::io::Error::from)
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Replaces `path` with `value` as JSON: written to a temporary file that
 /// is synced and renamed over it, the directory synced after. A write that
 /// fails leaves the old file and no temporary one.
@@ -484,6 +594,80 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".bad-"))
             .collect();
         assert_eq!(aside.len(), 1);
+    }
+
+    /// Account names that differ only in punctuation keep apart files.
+    #[test]
+    fn no_two_account_names_share_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "prod.eu",
+            "prod_eu",
+            "prod-eu",
+            "prod eu",
+            "prod/eu",
+            "prodeu",
+            "prod_2Eeu",
+        ];
+        let paths: std::collections::BTreeSet<PathBuf> = names
+            .iter()
+            .map(|n| {
+                Store::new(dir.path(), n, "https://x/services/v2")
+                    .path()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(paths.len(), names.len(), "{paths:?}");
+        assert_eq!(file_stem("prod.eu"), "prod_2Eeu");
+        assert_eq!(file_stem("prod_eu"), "prod_5Feu");
+        let eu = Store::new(dir.path(), "prod.eu", "https://x/services/v2");
+        let other = Store::new(dir.path(), "prod_eu", "https://x/services/v2");
+        eu.save(&HashMap::from([(1, details(7))])).unwrap();
+        other.save(&HashMap::from([(2, details(8))])).unwrap();
+        assert_eq!(eu.load().unwrap().keys().collect::<Vec<_>>(), [&1]);
+        assert_eq!(other.load().unwrap().keys().collect::<Vec<_>>(), [&2]);
+    }
+
+    /// Files set aside do not pile up: the newest few of each are kept.
+    #[test]
+    fn files_set_aside_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "prod", "https://x/services/v2");
+        for i in 0..6 {
+            let old = dir.path().join(format!("prod.state.bad-2026010{i}T000000"));
+            std::fs::write(&old, "x").unwrap();
+        }
+        std::fs::write(store.path(), "not json").unwrap();
+        assert!(store.load().unwrap().is_empty());
+        let mut aside: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".bad-"))
+            .collect();
+        aside.sort();
+        assert_eq!(aside.len(), KEPT_ASIDE, "{aside:?}");
+        assert!(
+            aside[0].ends_with("20260104T000000") && aside[1].ends_with("20260105T000000"),
+            "the oldest went first, the one just set aside stays: {aside:?}"
+        );
+    }
+
+    /// A second hold on a storage directory is refused with the holder's
+    /// pid; the directory is free again once the first is dropped.
+    #[test]
+    fn a_storage_directory_has_one_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("state");
+        let first = StoreLock::acquire(&store).unwrap();
+        let err = StoreLock::acquire(&store).err().unwrap();
+        assert!(err.contains("another exporter uses it"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(first);
+        assert!(StoreLock::acquire(&store).is_ok());
     }
 
     #[test]

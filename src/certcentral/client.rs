@@ -38,15 +38,35 @@ impl ApiKey {
     /// Removes every occurrence of the key from text that came from outside
     /// (an error body may echo the request), so it can be logged: as sent,
     /// in any letter case, percent-encoded (any byte as `%hh`, upper or
-    /// lower hex; a space as `+`), and base64-encoded (standard and URL-safe,
-    /// padded or not, alone or inside a longer base64 text such as
-    /// `user:key`, at any byte alignment).
+    /// lower hex; a space as `+`), with white space (or a `\n`, `\r`, `\t`
+    /// escape) between its characters, and base64-encoded (standard and
+    /// URL-safe, padded or not, alone or inside a longer base64 text such
+    /// as `user:key`, at any byte alignment). A key of
+    /// [`MIN_FRAGMENT`] × 2 characters or more also loses every run of
+    /// [`MIN_FRAGMENT`] of its characters, so that a key split across two
+    /// fields of an answer leaves neither half.
     pub fn redact(&self, text: &str) -> String {
-        let mut text = redact_spelled(&self.0, text);
+        let key = self.0.as_bytes();
+        let mut text = redact_spelled(key, text);
         for form in self.base64_forms() {
             text = text.replace(&form, REDACTED);
         }
+        if key.len() >= 2 * MIN_FRAGMENT {
+            for fragment in key.windows(MIN_FRAGMENT) {
+                text = redact_spelled(fragment, &text);
+            }
+        }
         text
+    }
+
+    /// How many bytes of a text to redact so that its first `chars`
+    /// characters, once redacted, hold no part of the key: the text is cut
+    /// after redaction, never before (a cut through the key would leave
+    /// its start).
+    pub fn redaction_window(&self, chars: usize) -> usize {
+        // UTF-8 characters are 4 bytes at most; a spelled key is at most 3
+        // bytes a character, plus the white space tolerated in between.
+        4 * chars + 8 * self.0.len() + 1024
     }
 
     /// The key's base64 forms, the longest first: the whole key's, padded
@@ -103,10 +123,14 @@ const REDACTED: &str = "[REDACTED]";
 /// Shortest base64 run taken for the key: shorter ones could be chance.
 const MIN_BASE64_CORE: usize = 8;
 
+/// The shortest run of the key's characters redacted on its own.
+pub const MIN_FRAGMENT: usize = 8;
+
 /// `text` with every spelling of `key` replaced: each of its bytes as is
-/// in any ASCII case, or percent-encoded, or (a space) as `+`.
-fn redact_spelled(key: &str, text: &str) -> String {
-    let (key, bytes) = (key.as_bytes(), text.as_bytes());
+/// in any ASCII case, or percent-encoded, or (a space) as `+`, with white
+/// space between them.
+fn redact_spelled(key: &[u8], text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
     while at < bytes.len() {
@@ -128,7 +152,10 @@ fn redact_spelled(key: &str, text: &str) -> String {
 /// The length of the spelling of `key` that `text` starts with, if any.
 fn spelled_at(key: &[u8], text: &[u8]) -> Option<usize> {
     let mut at = 0;
-    for &wanted in key {
+    for (i, &wanted) in key.iter().enumerate() {
+        if i > 0 && !wanted.is_ascii_whitespace() {
+            at += separator_len(&text[at..]);
+        }
         let next = *text.get(at)?;
         if next.eq_ignore_ascii_case(&wanted) || (wanted == b' ' && next == b'+') {
             at += 1;
@@ -147,11 +174,37 @@ fn spelled_at(key: &[u8], text: &[u8]) -> Option<usize> {
     Some(at)
 }
 
+/// The white space (and `\n`, `\r`, `\t` escapes) `text` starts with.
+fn separator_len(text: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        match text.get(at..) {
+            Some([c, ..]) if c.is_ascii_whitespace() => at += 1,
+            Some([b'\\', b'n' | b'r' | b't', ..]) => at += 2,
+            _ => return at,
+        }
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey([REDACTED])")
     }
 }
+
+/// The start of `text`, at most `bytes` long, cut at a character boundary.
+fn head_of(text: &str, bytes: usize) -> &str {
+    let mut end = bytes.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The most characters of an upstream error message that are logged and
+/// shown (an answer of hundreds of kilobytes must not become a log line or
+/// a landing page that size).
+const ERROR_MESSAGE_CHARS: usize = 300;
 
 /// The read endpoints the exporter uses, as they appear in the `endpoint`
 /// label of `certcentral_api_requests_total`.
@@ -740,8 +793,10 @@ impl Client {
     }
 
     /// CertCentral's `{"errors":[{"code","message"}]}`, or the start of
-    /// whatever else came back; redacted either way.
+    /// whatever else came back; redacted, then cut to
+    /// [`ERROR_MESSAGE_CHARS`] on one line, either way.
     fn error_message(&self, body: &[u8]) -> (Option<String>, String) {
+        let key = &self.settings.api_key;
         let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
             Ok(parsed) if !parsed.errors.is_empty() => {
                 let code = parsed.errors.iter().find_map(|e| e.code.clone());
@@ -759,21 +814,26 @@ impl Client {
                 (code, message)
             }
             _ => {
-                let text = String::from_utf8_lossy(body);
-                let snippet: String = text.chars().take(200).collect();
-                let snippet = snippet.split_whitespace().collect::<Vec<_>>().join(" ");
-                (
-                    None,
-                    if snippet.is_empty() {
-                        "(no body)".to_owned()
-                    } else {
-                        snippet
-                    },
-                )
+                let window = key.redaction_window(ERROR_MESSAGE_CHARS);
+                let head = body.get(..window).unwrap_or(body);
+                (None, String::from_utf8_lossy(head).into_owned())
             }
         };
-        let redact = |s: String| self.settings.api_key.redact(&s);
-        (code.map(redact), redact(message))
+        let shown = |text: &str| {
+            let redacted = key.redact(head_of(text, key.redaction_window(ERROR_MESSAGE_CHARS)));
+            let one_line = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
+            match one_line.char_indices().nth(ERROR_MESSAGE_CHARS) {
+                Some((cut, _)) => format!("{}…", &one_line[..cut]),
+                None => one_line,
+            }
+        };
+        let message = shown(&message);
+        let message = if message.is_empty() {
+            "(no body)".to_owned()
+        } else {
+            message
+        };
+        (code.map(|c| shown(&c)), message)
     }
 
     /// Reads a JSON answer; one that is not the documented object is an
@@ -1228,9 +1288,40 @@ mod tests {
         let plain = "HTTP 500: an unexpected error occurred (ünïcode kept) 100%";
         assert_eq!(api_key.redact(plain), plain);
         assert_eq!(
-            api_key.redact("x secret+sweep%2D7F1E2D3C4B5A y"),
-            "x secret+sweep%2D7F1E2D3C4B5A y",
+            api_key.redact("x secret+sweep y"),
+            "x secret+sweep y",
             "a '+' is a space only where the key has one"
+        );
+        // Most of the key, spelled, is redacted even when it is not all of
+        // it: every run of MIN_FRAGMENT of its characters goes.
+        let most = api_key.redact("x secret+sweep%2D7F1E2D3C4B5A y");
+        assert!(!most.contains("7F1E2D3C"), "{most}");
+    }
+
+    /// A key wrapped by white space or a `\n` escape, or split between two
+    /// fields, leaves no run of [`MIN_FRAGMENT`] of its characters; text
+    /// that merely shares fewer characters with it is kept.
+    #[test]
+    fn redaction_covers_a_key_wrapped_or_split() {
+        let key = "SECRET-SWEEP-7f1e2d3c4b5a";
+        let api_key = ApiKey::new(key).unwrap();
+        for text in [
+            "a SECRET-SWEEP\n-7f1e2d3c4b5a b",
+            "a SECRET-SWEEP-\\n7f1e2d3c4b5a b",
+            "a SECRET-SWEEP- \r\n 7f1e 2d3c 4b5a b",
+            "first: SECRET-SWEEP-; second: 7f1e2d3c4b5a",
+        ] {
+            let redacted = api_key.redact(text);
+            for window in key.as_bytes().windows(MIN_FRAGMENT) {
+                let window = std::str::from_utf8(window).unwrap();
+                assert!(!redacted.contains(window), "{window} in {redacted}");
+            }
+        }
+        assert_eq!(api_key.redact("SECRET-S"), REDACTED);
+        assert_eq!(
+            api_key.redact("SECRET-"),
+            "SECRET-",
+            "shorter runs are chance"
         );
     }
 }

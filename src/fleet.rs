@@ -452,8 +452,10 @@ pub struct Fleet {
 
 impl Fleet {
     /// Builds the fleet from every row of a complete report read, the
-    /// details known for them, and the subaccount listing. A row that
-    /// appears twice (offset paging while orders are added) counts once;
+    /// details known for them, and the subaccount listing. An order whose
+    /// row appears twice (offset paging while orders are added) counts
+    /// once, with the row of the later expiry (it was renewed or reissued
+    /// between the reads of the two pages; the first of equals is kept);
     /// so does an order that both the report and a subaccount list return.
     pub fn build(
         rows: impl IntoIterator<Item = impl Into<Arc<ReportRow>>>,
@@ -462,12 +464,21 @@ impl Fleet {
         skipped_rows: usize,
         read_at: DateTime<Utc>,
     ) -> Fleet {
-        let mut seen = HashSet::new();
-        let mut rows: Vec<Arc<ReportRow>> = rows
-            .into_iter()
-            .map(Into::into)
-            .filter(|row| seen.insert(row.order_id))
-            .collect();
+        let mut by_id: HashMap<u64, Arc<ReportRow>> = HashMap::new();
+        for row in rows.into_iter().map(Into::into) {
+            match by_id.entry(row.order_id) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(row);
+                }
+                std::collections::hash_map::Entry::Occupied(mut kept) => {
+                    if row.valid_till > kept.get().valid_till {
+                        kept.insert(row);
+                    }
+                }
+            }
+        }
+        let mut seen: HashSet<u64> = by_id.keys().copied().collect();
+        let mut rows: Vec<Arc<ReportRow>> = by_id.into_values().collect();
         rows.sort_unstable_by_key(|row| row.order_id);
         let renewed_by_newer: HashSet<u64> =
             rows.iter().filter_map(|row| row.renewed_order_id).collect();

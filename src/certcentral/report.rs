@@ -500,6 +500,15 @@ fn parse_row(
         csr_key: CsrKey::Missing,
     };
     row.csr_key = context.csr_keys.key(order_id, field(record, columns.csr));
+    // A validity that ends before it starts says nothing about how long the
+    // certificate is valid: its start is dropped, its end (the expiry) kept.
+    if row
+        .valid_from
+        .zip(row.valid_till)
+        .is_some_and(|(from, till)| from > till)
+    {
+        row.valid_from = None;
+    }
     Ok(row)
 }
 

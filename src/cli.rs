@@ -65,6 +65,10 @@ pub struct ExporterArgs {
     /// A connection with no request for this long after its last one is closed.
     #[arg(long = "web.idle-timeout", default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// A connection whose response the client takes nothing of for this
+    /// long (it does not read, or keeps an HTTP/2 window shut) is closed.
+    #[arg(long = "web.write-timeout", default_value = "30s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
     /// CertCentral API base, up to and including /services/v2 (EU accounts:
     /// https://certcentral.digicert.eu/services/v2) [default:
     /// https://www.digicert.com/services/v2]; with --config.file, of every
@@ -79,6 +83,11 @@ pub struct ExporterArgs {
     /// Orders per order-report page (at most 1000).
     #[arg(long = "certcentral.page-size", default_value_t = MAX_PAGE_SIZE, value_parser = parse_page_size)]
     pub page_size: usize,
+    /// The most orders a report or subaccount listing may hold: a poll
+    /// that reads more fails (keeping the last good data) instead of
+    /// growing without end.
+    #[arg(long = "certcentral.max-orders", default_value_t = 2_000_000, value_parser = clap::value_parser!(usize))]
+    pub max_orders: usize,
     /// Time allowed for one API request, body included.
     #[arg(long = "certcentral.timeout", default_value = "60s", value_parser = parse_duration)]
     pub request_timeout: Duration,
@@ -328,6 +337,7 @@ impl ExporterArgs {
                 max_connections: self.max_connections,
                 read_header_timeout: self.read_header_timeout,
                 idle_timeout: self.idle_timeout,
+                write_timeout: self.write_timeout,
             },
             reload,
             telemetry_path: self.telemetry_path,
@@ -336,6 +346,7 @@ impl ExporterArgs {
             poll_interval: self.poll_interval,
             poll_timeout: self.poll_timeout.unwrap_or(self.poll_interval),
             page_size: self.page_size,
+            max_orders: self.max_orders,
             request_timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
             render,

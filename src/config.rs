@@ -45,6 +45,8 @@ pub struct Config {
     /// A poll still running after this is cancelled and counted.
     pub poll_timeout: Duration,
     pub page_size: usize,
+    /// The most rows a report or subaccount listing may hold.
+    pub max_orders: usize,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub render: RenderSettings,
@@ -77,6 +79,8 @@ pub struct ServerLimits {
     pub max_connections: usize,
     pub read_header_timeout: Duration,
     pub idle_timeout: Duration,
+    /// A response the client takes nothing of for this long is closed.
+    pub write_timeout: Duration,
 }
 
 /// What SIGHUP needs to read `--config.file` again: the file, and the
@@ -272,9 +276,7 @@ impl FileMetrics {
                 .ok()
                 .and_then(|d| chrono::Duration::from_std(d).ok())
                 .ok_or_else(|| {
-                    ConfigError(format!(
-                        "{at}.per_order_horizon: '{text}' is not a duration like 90d"
-                    ))
+                    ConfigError(format!("{at}.per_order_horizon: not a duration like 90d"))
                 })?;
             limits.horizon = Some(parsed);
         }
@@ -314,15 +316,10 @@ impl FileCompliance {
             let Some(text) = value else {
                 return Ok(current);
             };
-            let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
-                ConfigError(format!(
-                    "{at}.{field}: '{text}' is not a duration like 30d ({e})"
-                ))
-            })?;
+            let parsed = humantime::parse_duration(text.trim())
+                .map_err(|_| ConfigError(format!("{at}.{field}: not a duration like 30d")))?;
             if parsed < Duration::from_secs(3600) {
-                return Err(ConfigError(format!(
-                    "{at}.{field}: '{text}' is shorter than an hour"
-                )));
+                return Err(ConfigError(format!("{at}.{field}: shorter than an hour")));
             }
             Ok(parsed)
         };
@@ -439,12 +436,20 @@ fn warn_if_world_readable(_path: &Path) {}
 
 /// Parses an API base URL, which must be http(s).
 pub fn parse_base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("'{text}' is not a URL: {e}"))?;
+    let url = Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("'{text}' is not an http(s) URL"));
+        return Err("not an http(s) URL".to_owned());
     }
     if url.cannot_be_a_base() || url.host().is_none() {
-        return Err(format!("'{text}' has no host"));
+        return Err("the URL has no host".to_owned());
+    }
+    // Whatever would carry a secret in a URL has no place in the API base,
+    // and the base is logged and shown on the landing page.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the URL has a user or password; the API key goes in a key file".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the URL has a query string or fragment; the API base takes none".to_owned());
     }
     Ok(url)
 }
@@ -531,7 +536,7 @@ pub fn read_config_file(
                 .filter(|d| *d >= MIN_VALIDATIONS_REFRESH)
                 .ok_or_else(|| {
                     ConfigError(format!(
-                        "{what}: validations.refresh_interval: '{text}' is not a duration of a minute or more, like 1h"
+                        "{what}: validations.refresh_interval: not a duration of a minute or more, like 1h"
                     ))
                 })
         })
@@ -595,7 +600,9 @@ fn accounts(
                     .ok()
                     .and_then(|v| ApiKey::new(&v))
                     .ok_or_else(|| {
-                        ConfigError(format!("{at}.api_key_env: ${var} is not set or empty"))
+                        ConfigError(format!(
+                            "{at}.api_key_env: the variable it names is not set or is empty (the name is not shown, in case it is the key itself)"
+                        ))
                     })?,
                 (None, None) => defaults.api_key()?.ok_or_else(|| {
                     ConfigError(format!(
@@ -640,17 +647,17 @@ pub fn parse_rate_limit(text: &str) -> Result<Vec<Window>, String> {
             let (limit, period) = part
                 .trim()
                 .split_once('/')
-                .ok_or_else(|| format!("'{part}' is not REQUESTS/PERIOD like 1000/3m"))?;
+                .ok_or_else(|| "not REQUESTS/PERIOD like 1000/3m".to_owned())?;
             let limit: usize = limit
                 .trim()
                 .parse()
                 .ok()
                 .filter(|&l| l > 0)
-                .ok_or_else(|| format!("'{limit}' is not a positive request count"))?;
+                .ok_or_else(|| "not a positive request count before the /".to_owned())?;
             let period = humantime::parse_duration(period.trim())
                 .ok()
                 .filter(|p| !p.is_zero())
-                .ok_or_else(|| format!("'{period}' is not a period like 3m or 5s"))?;
+                .ok_or_else(|| "not a period like 3m or 5s after the /".to_owned())?;
             Ok(Window { limit, period })
         })
         .collect()

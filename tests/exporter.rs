@@ -347,3 +347,130 @@ fn the_demo_starts_and_polls_without_a_warning() {
         .collect();
     assert!(loud.is_empty(), "{loud:#?}");
 }
+
+/// A report whose pages are always full of new orders (a broken or hostile
+/// upstream) stops at `--certcentral.max-orders` rows: the poll fails with
+/// a reason that names the flag, the last good fleet stays served, and
+/// memory does not grow until the poll's deadline.
+#[test]
+fn a_report_that_never_ends_stops_at_max_orders_and_keeps_the_last_good_data() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let sample = include_str!("data/report-sample.csv");
+    // The sample's first order (its CSR spans lines), as a template.
+    let mut reader = csv::Reader::from_reader(sample.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let template: Vec<String> = reader
+        .records()
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let page_of = move |ids: std::ops::Range<usize>| -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(&header).unwrap();
+        for id in ids {
+            let mut record = template.clone();
+            record[0] = (5_000_000 + id).to_string();
+            writer.write_record(&record).unwrap();
+        }
+        String::from_utf8(writer.into_inner().unwrap()).unwrap()
+    };
+    let endless = Arc::new(AtomicBool::new(false));
+    let pages = Arc::new(AtomicUsize::new(0));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/services/v2", listener.local_addr().unwrap());
+    let (serving, counted) = (endless.clone(), pages.clone());
+    // The thread ends with the test process.
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let query = |name: &str| -> usize {
+                request
+                    .split(['?', '&', ' '])
+                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            let body = if !request.contains("/report/order") {
+                "{\"errors\":[{\"code\":\"not_found\",\"message\":\"no\"}]}".to_owned()
+            } else if serving.load(Ordering::SeqCst) {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let (offset, limit) = (query("offset"), query("limit"));
+                page_of(offset..offset + limit)
+            } else {
+                sample.to_owned()
+            };
+            let status = if request.contains("/report/order") {
+                "200 OK"
+            } else {
+                "404 Not Found"
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    let exporter = Exporter::start(
+        BIN,
+        &[
+            "--certcentral.url",
+            &base,
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "2s",
+            "--certcentral.page-size",
+            "50",
+            "--certcentral.max-orders",
+            "500",
+        ],
+        &[("CERTCENTRAL_API_KEY", "endless-key")],
+    );
+    exporter.wait_ready();
+    let orders = |s: &Scrape| s.sum("certcentral_orders", &[]);
+    let good = exporter.scrape_until("the sample fleet", |s| orders(s) == 3.0);
+    let failures = |s: &Scrape| s.value("certcentral_poll_errors_total", &[("kind", "decode")]);
+    let before = failures(&good).unwrap_or(0.0);
+    endless.store(true, Ordering::SeqCst);
+    let after = wait_for("a poll stopped at the cap", Duration::from_secs(60), || {
+        assert!(exporter.process.is_running(), "{}", exporter.process.logs());
+        Some(exporter.scrape()).filter(|s| failures(s).is_some_and(|f| f > before))
+    });
+    assert_eq!(orders(&after), 3.0, "the last good fleet is still served");
+    assert_eq!(after.value("certcentral_up", &[]), Some(0.0));
+    let logs = exporter.process.logs();
+    assert!(
+        logs.contains("holds more than 500 rows (--certcentral.max-orders)"),
+        "{logs}"
+    );
+    let polls = after
+        .value("certcentral_polls_total", &[("result", "failure")])
+        .unwrap_or(1.0);
+    let asked = pages.load(Ordering::SeqCst) as f64;
+    assert!(
+        asked <= (polls + 1.0) * 14.0,
+        "{asked} pages asked for in {polls} failed polls"
+    );
+}

@@ -76,6 +76,15 @@ enum PollError {
     /// Detail requests kept failing: the API is struggling.
     #[error("order details stopped after {failures} failures in a row; last: {last}")]
     DetailsUnreachable { failures: usize, last: ApiError },
+    /// A listing holds more rows than `--certcentral.max-orders`: an
+    /// answer that never ends is refused before it takes the memory.
+    #[error(
+        "{endpoint} holds more than {limit} rows (--certcentral.max-orders); the read stopped there"
+    )]
+    TooManyRows {
+        endpoint: &'static str,
+        limit: usize,
+    },
     /// The poll (or its steps after the report) ran out of time.
     #[error("the poll ran past its {0:?} deadline and was cancelled")]
     Deadline(Duration),
@@ -86,7 +95,9 @@ impl PollError {
     fn kind(&self) -> ErrorKind {
         match self {
             PollError::Api(err) | PollError::DetailsUnreachable { last: err, .. } => err.kind(),
-            PollError::Report { .. } | PollError::PagingStuck { .. } => ErrorKind::Decode,
+            PollError::Report { .. }
+            | PollError::PagingStuck { .. }
+            | PollError::TooManyRows { .. } => ErrorKind::Decode,
             PollError::Deadline(_) => ErrorKind::Deadline,
         }
     }
@@ -107,6 +118,8 @@ pub struct PollSettings {
     pub interval: Duration,
     /// Orders per report page.
     pub page_size: usize,
+    /// The most rows a report or subaccount listing may hold.
+    pub max_orders: usize,
     /// Detail and reissue requests allowed in one poll.
     pub detail_budget: usize,
     /// Details older than this are read again (spread over polls).

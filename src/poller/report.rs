@@ -172,6 +172,12 @@ impl Poller {
                     });
                 }
             }
+            if offset + page.records > self.settings.max_orders {
+                return Err(PollError::TooManyRows {
+                    endpoint: "report",
+                    limit: self.settings.max_orders,
+                });
+            }
             let last = page.records < page_size;
             pages.push(known);
             if last {

@@ -139,6 +139,12 @@ impl Poller {
                 }
             }
             offset += page.count;
+            if offset > self.settings.max_orders {
+                return Err(PollError::TooManyRows {
+                    endpoint: "subaccount_orders",
+                    limit: self.settings.max_orders,
+                });
+            }
             let page_total = page.total;
             let page_full = page.count == SUBACCOUNT_PAGE_SIZE;
             let done = page.count == 0

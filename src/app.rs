@@ -20,10 +20,10 @@ use crate::metrics::{self, Exposition, RenderSettings};
 use crate::poller::{PollSettings, PollTelemetry, Poller};
 use crate::server::auth::CheckPool;
 use crate::server::listen::{self, Limits};
-use crate::server::live::LiveWeb;
+use crate::server::live::{LiveWeb, WebConfigTelemetry};
 use crate::server::{self, Guard, Landing, ServerState};
 use crate::shutdown::Hangups;
-use crate::store::Store;
+use crate::store::{Store, StoreLock};
 
 /// Largest API answer accepted (a report page of 1000 orders with their
 /// CSRs is a few MB).
@@ -74,9 +74,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Before any poller starts: a poll that ends before the renderer's
     // first wait is then still a change it sees, not one it missed.
     let board_changes = board.subscribe();
-    if let Some(dir) = &config.storage_path {
-        tracing::info!(path = %dir.display(), "keeping state across restarts");
-    }
+    // Held until the exporter stops: one exporter per storage directory.
+    let _store_lock = match &config.storage_path {
+        Some(dir) => {
+            let lock = StoreLock::acquire(dir).map_err(StartupError)?;
+            tracing::info!(path = %dir.display(), "keeping state across restarts");
+            Some(lock)
+        }
+        None => None,
+    };
     // The rate limit is per API key: accounts that share a key share a limiter.
     let mut limiters: HashMap<String, Arc<RateLimiter>> = HashMap::new();
     let mut pollers = Vec::new();
@@ -104,6 +110,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let settings = PollSettings {
             interval: config.poll_interval,
             page_size: config.page_size,
+            max_orders: config.max_orders,
             detail_budget,
             detail_max_age: chrono::Duration::from_std(config.detail_max_age)
                 .unwrap_or(chrono::Duration::days(1)),
@@ -145,9 +152,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     tracing::info!(address = %listener.local_addr()?, path = %config.telemetry_path, "serving metrics");
+    let web_telemetry = match &config.web_config_file {
+        Some(_) => Some(WebConfigTelemetry::register(&registry)?),
+        None => None,
+    };
     let web = Arc::new(LiveWeb::new(
         config.web_config_file.clone(),
         config.web.clone(),
+        web_telemetry,
     ));
     let web_for_server = web.clone();
     let guard = match &config.web_config_file {
@@ -160,6 +172,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let limits = Limits {
         read_header_timeout: config.server.read_header_timeout,
         idle_timeout: config.server.idle_timeout,
+        write_timeout: config.server.write_timeout,
         max_connections: match config.server.max_connections {
             0 => listen::default_max_connections(open_files),
             n => n,
@@ -368,13 +381,23 @@ async fn render_on_change(
     telemetry: RenderTelemetry,
     exposition: watch::Sender<Arc<Exposition>>,
 ) {
+    // The day boundary the latest render was made before. The wall clock
+    // is looked at again at least every CLOCK_CHECK: after a step of the
+    // clock (a suspended VM, a corrected NTP offset) the days remaining
+    // follow within that, not at the next poll.
+    let mut boundary = crate::fleet::next_day_boundary(Utc::now());
     loop {
-        let until_day_ends = until_next_day_boundary(Utc::now());
+        let wait = until_next_day_boundary(Utc::now()).min(CLOCK_CHECK);
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { return },
             changed = settings.changed() => if changed.is_err() { return },
-            () = tokio::time::sleep(until_day_ends) => {},
+            () = tokio::time::sleep(wait) => {
+                if crate::fleet::next_day_boundary(Utc::now()) == boundary {
+                    continue;
+                }
+            },
         }
+        boundary = crate::fleet::next_day_boundary(Utc::now());
         let states = board.states();
         let settings = settings.borrow_and_update().clone();
         let previous = exposition.borrow().clone();
@@ -395,6 +418,10 @@ async fn render_on_change(
         }
     }
 }
+
+/// How often, at most, the renderer looks at the wall clock for a day
+/// boundary passed by a step of the clock.
+const CLOCK_CHECK: Duration = Duration::from_secs(10);
 
 /// Time from `now` to just after the next instant at which days remaining
 /// change (23:59:59 UTC).

@@ -82,8 +82,9 @@ fn days(scrape: &Scrape) -> std::collections::BTreeMap<String, f64> {
     scrape.by_label("certcentral_certificate_days_remaining", "order_id")
 }
 
-#[test]
-fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
+/// The exporter polling [`certcentral`] once an hour under libfaketime,
+/// with `clock` (the FAKETIME variables), and where it listens.
+fn start_faked(clock: &[(&str, &str)]) -> (Process, String) {
     assert!(
         std::process::Command::new("faketime")
             .args(["-f", "+0", "true"])
@@ -93,7 +94,12 @@ fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
     );
     let url = format!("{}/services/v2", certcentral());
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut process = BIN.spawn(
+    let mut env = vec![
+        ("CERTCENTRAL_API_KEY", "midnight-key"),
+        ("LD_PRELOAD", LIBFAKETIME),
+    ];
+    env.extend_from_slice(clock);
+    let process = BIN.spawn(
         &[
             "--web.listen-address",
             &listen,
@@ -104,23 +110,63 @@ fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
             "--poll.interval",
             "1h",
         ],
-        &[
-            ("CERTCENTRAL_API_KEY", "midnight-key"),
-            ("LD_PRELOAD", LIBFAKETIME),
-            // Starts at this instant and runs at the real speed.
-            ("FAKETIME", "@2026-12-02 23:59:30"),
-        ],
+        &env,
     );
-    let scrape = |process: &mut Process| {
-        assert!(process.is_running(), "{}", process.logs());
-        let text = http()
-            .get(format!("http://{listen}/metrics"))
-            .send()
-            .ok()?
-            .text()
-            .ok()?;
-        Some(Scrape::parse(&text))
-    };
+    (process, listen)
+}
+
+/// One scrape of the exporter at `listen`, once it answers.
+fn scrape_at(process: &mut Process, listen: &str) -> Option<Scrape> {
+    assert!(process.is_running(), "{}", process.logs());
+    let text = http()
+        .get(format!("http://{listen}/metrics"))
+        .send()
+        .ok()?
+        .text()
+        .ok()?;
+    Some(Scrape::parse(&text))
+}
+
+/// A step of the wall clock (a resumed VM, an NTP correction) moves every
+/// day count within seconds, without a poll: the renderer does not only
+/// wait for the next day boundary it computed before the step.
+#[test]
+fn a_step_of_the_wall_clock_moves_every_days_remaining() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("faketime");
+    // Dates of its own, not today's: the report's dates are fixed.
+    std::fs::write(&spec, "@2026-12-01 12:00:00\n").unwrap();
+    let spec_path = spec.to_str().unwrap().to_owned();
+    let (mut process, listen) = start_faked(&[
+        ("FAKETIME_TIMESTAMP_FILE", &spec_path),
+        ("FAKETIME_CACHE_DURATION", "1"),
+        // Timers run on the real monotonic clock: only the wall clock steps.
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+    ]);
+    let before = wait_for("the first poll", Duration::from_secs(30), || {
+        scrape_at(&mut process, &listen).filter(|s| days(s).len() == 3)
+    });
+    let polls = before.sum("certcentral_polls_total", &[]);
+    std::fs::write(&spec, "@2026-12-03 12:00:00\n").unwrap();
+    let after = wait_for("the render after the step", Duration::from_secs(40), || {
+        scrape_at(&mut process, &listen)
+            .filter(|s| days(s).get("123454") == Some(&(days(&before)["123454"] - 2.0)))
+    });
+    assert_eq!(
+        after.sum("certcentral_polls_total", &[]),
+        polls,
+        "no poll in between"
+    );
+    for (order, was) in days(&before) {
+        assert_eq!(days(&after)[&order], was - 2.0, "order {order}");
+    }
+}
+
+#[test]
+fn as_the_utc_day_ends_every_days_remaining_moves_expired_ones_included() {
+    // Starts at this instant and runs at the real speed.
+    let (mut process, listen) = start_faked(&[("FAKETIME", "@2026-12-02 23:59:30")]);
+    let scrape = |process: &mut Process| scrape_at(process, &listen);
     let evening = wait_for("the first poll", Duration::from_secs(30), || {
         scrape(&mut process).filter(|s| days(s).len() == 3)
     });

@@ -821,3 +821,72 @@ fn the_key_echoed_in_any_spelling_is_redacted_in_every_log_format_and_page() {
         assert!(logs.contains("[REDACTED]"), "{logs}");
     }
 }
+
+/// The key in an answer where a cut, a line break or two fields would
+/// leave part of it: across the point where a long text body is cut for
+/// the log, wrapped by a newline (as is and as a `\n` escape), split
+/// between two errors of a JSON answer. No part of it is logged or shown,
+/// and a 200 KB answer makes a short line, not a 200 KB one.
+#[test]
+fn the_key_cut_wrapped_or_split_in_an_answer_leaves_no_part_of_it() {
+    let (head, tail) = KEY.split_at(13);
+    let bodies: Vec<(&str, String)> = vec![
+        (
+            "500 Internal Server Error",
+            format!("{}{KEY} and more", "x".repeat(188)),
+        ),
+        (
+            "500 Internal Server Error",
+            format!("wrapped {head}\n{tail} here"),
+        ),
+        (
+            "500 Internal Server Error",
+            format!("escaped {head}\\n{tail} here"),
+        ),
+        (
+            "400 Bad Request",
+            serde_json::json!({"errors": [
+                {"code": "invalid_input", "message": format!("begins {head}")},
+                {"code": "invalid_input", "message": format!("{tail} ends")},
+            ]})
+            .to_string(),
+        ),
+        ("502 Bad Gateway", "y".repeat(200_000)),
+    ];
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let answers = bodies.clone();
+    let base = stand_in(move |stream, _| {
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        let (status, body) = &answers[n % answers.len()];
+        respond(stream, status, &[], body);
+    });
+    let url = format!("{base}/services/v2");
+    let run = Run::with_key(&[
+        "--certcentral.url",
+        &url,
+        "--poll.interval",
+        "1s",
+        "--certcentral.max-retries",
+        "0",
+    ]);
+    wait_for("every answer served", Duration::from_secs(60), || {
+        (served.load(Ordering::SeqCst) > bodies.len()).then_some(())
+    });
+    let page = http()
+        .get(run.exporter.url("/"))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    assert!(
+        page.len() < 20_000,
+        "the landing page is {} bytes",
+        page.len()
+    );
+    let logs = run.sweep("cut, wrapped and split keys");
+    for part in [&KEY[..8], &KEY[5..13], tail] {
+        assert!(!logs.contains(part), "{part:?} is in the logs: {logs}");
+    }
+    let longest = logs.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 5_000, "a log line of {longest} bytes");
+}

@@ -503,3 +503,368 @@ fn sighup_reloads_the_compliance_settings_of_the_config_file() {
     );
     assert!(exporter.process.is_running());
 }
+
+/// A web config rewritten without its users (empty, only a comment,
+/// `basic_auth_users:` with no value, only `tls_server_config:`), as a
+/// truncating copy leaves it for a moment, does not turn authentication
+/// off: the change is refused, logged and counted, the previous users stay
+/// in force, and the file restored applies again.
+#[test]
+fn a_web_config_rewritten_without_its_users_does_not_turn_auth_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("web.yml");
+    let users = format!(
+        "basic_auth_users:\n  prometheus: {}\n",
+        bcrypt::hash("secret", 4).unwrap()
+    );
+    std::fs::write(&config, &users).unwrap();
+    let exporter = Exporter::start(
+        BIN,
+        &["--demo", "--web.config.file", config.to_str().unwrap()],
+        &[],
+    );
+    let get = |login: bool| {
+        let request = http().get(format!("{}/metrics", exporter.base));
+        let request = if login {
+            request.header("Authorization", basic("prometheus", "secret"))
+        } else {
+            request
+        };
+        request.send().ok()
+    };
+    let scrape = || {
+        get(true)
+            .filter(|r| r.status() == 200)
+            .and_then(|r| r.text().ok())
+            .map(|text| Scrape::parse(&text))
+    };
+    let refused = |s: &Scrape| {
+        s.value(
+            "certcentral_exporter_web_config_reloads_total",
+            &[("result", "refused")],
+        )
+    };
+    let first = wait_for("the exporter to let us in", Duration::from_secs(30), scrape);
+    assert_eq!(refused(&first), Some(0.0), "counted from 0");
+    for (i, rewritten) in [
+        "",
+        "# rotated\n",
+        "basic_auth_users:\n",
+        "tls_server_config:\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // In place, as `cp` or `>` write it.
+        std::fs::write(&config, rewritten).unwrap();
+        let after = wait_for("the change refused", Duration::from_secs(10), || {
+            scrape().filter(|s| refused(s) == Some(i as f64 + 1.0))
+        });
+        assert_eq!(
+            after.value(
+                "certcentral_exporter_web_config_last_reload_successful",
+                &[]
+            ),
+            Some(0.0)
+        );
+        let anonymous = get(false).map(|r| r.status().as_u16());
+        assert_eq!(anonymous, Some(401), "{rewritten:?} turned auth off");
+    }
+    assert!(
+        exporter
+            .process
+            .logs()
+            .contains("would turn protections off; that takes a restart"),
+        "{}",
+        exporter.process.logs()
+    );
+    std::fs::write(&config, &users).unwrap();
+    wait_for("the file restored", Duration::from_secs(10), || {
+        scrape().filter(|s| {
+            s.value(
+                "certcentral_exporter_web_config_last_reload_successful",
+                &[],
+            ) == Some(1.0)
+        })
+    });
+    assert_eq!(get(false).map(|r| r.status().as_u16()), Some(401));
+}
+
+// ---------------------------------------------------------------------------
+// Clients that take responses slowly or never.
+
+/// The exporter's resident memory, from /proc.
+fn rss_bytes(exporter: &Exporter) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", exporter.process.pid()))
+        .expect("the exporter's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .expect("VmRSS")
+}
+
+/// A scrape on a fresh connection, as Prometheus makes it: how long it
+/// took, or why it failed.
+fn timed_scrape(exporter: &Exporter) -> Result<Duration, String> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let response = client
+        .get(format!("{}/metrics", exporter.base))
+        .send()
+        .map_err(|e| e.to_string())?;
+    if response.status() != 200 {
+        return Err(format!("status {}", response.status()));
+    }
+    let body = response.text().map_err(|e| e.to_string())?;
+    if !body.contains("certcentral_up") {
+        return Err("an incomplete body".to_owned());
+    }
+    Ok(started.elapsed())
+}
+
+/// A demo exporter of a few thousand orders (a body of megabytes) under a
+/// 1,024-file limit, ready; and its resident memory then.
+fn large_exporter(extra: &[&str]) -> (Exporter, u64) {
+    // Few details a poll: the first poll ends at once, the report's
+    // series make the body.
+    let mut args = vec![
+        "--demo",
+        "--demo.orders",
+        "3000",
+        "--certcentral.detail-budget",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    let exporter =
+        Exporter::start_wrapped(BIN, &["prlimit", "--nofile=1024:1024", "--"], &args, &[]);
+    exporter.wait_ready_within(Duration::from_secs(120));
+    let idle = rss_bytes(&exporter);
+    (exporter, idle)
+}
+
+/// 950 connections that pipeline `GET /metrics` and never read (4 KB
+/// receive buffers), under a 1,024-file limit: Prometheus' scrape still
+/// gets through within seconds (a response stalled for a second is closed
+/// to make room at the bound), and the exporter's memory stays within
+/// 300 MB of idle (responses are taken a 64 KB chunk at a time, not
+/// buffered whole).
+#[test]
+fn clients_that_never_read_cannot_lock_prometheus_out() {
+    certcentral_exporter::server::listen::raise_open_file_limit();
+    let (exporter, idle) = large_exporter(&[]);
+    let target = addr(&exporter);
+    let request = "GET /metrics HTTP/1.1\r\nHost: flood\r\n\r\n".repeat(20);
+    let mut flood = Vec::new();
+    for _ in 0..950 {
+        let socket = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )
+        .expect("a socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        if socket
+            .connect_timeout(&target.into(), Duration::from_secs(1))
+            .is_err()
+        {
+            continue;
+        }
+        socket.set_nonblocking(true).expect("non-blocking");
+        let mut stream = TcpStream::from(socket);
+        let _ = stream.write(request.as_bytes());
+        flood.push(stream);
+    }
+    eprintln!("{} non-reading connections open", flood.len());
+    assert!(flood.len() >= 900, "only {} connected", flood.len());
+    // Each has had time to stall; then Prometheus scrapes, five times.
+    let mut worst = Duration::ZERO;
+    let mut peak = rss_bytes(&exporter);
+    for _ in 0..5 {
+        let took = timed_scrape(&exporter).unwrap_or_else(|e| {
+            panic!(
+                "a scrape under the flood failed: {e}\n{}",
+                exporter.process.logs()
+            )
+        });
+        worst = worst.max(took);
+        peak = peak.max(rss_bytes(&exporter));
+    }
+    eprintln!(
+        "worst scrape {worst:?}; RSS idle {} MB, peak {} MB",
+        idle >> 20,
+        peak >> 20
+    );
+    assert!(worst < Duration::from_secs(5), "{worst:?}");
+    assert!(
+        peak < idle + (300 << 20),
+        "RSS grew from {} MB to {} MB",
+        idle >> 20,
+        peak >> 20
+    );
+    drop(flood);
+    assert!(exporter.process.is_running());
+}
+
+/// 20 HTTP/2 (h2c) connections that each open as many `GET /metrics`
+/// streams as they may with a flow-control window of 0: the streams per
+/// connection are bounded, memory stays within 300 MB of idle, a scrape
+/// gets through, and the connections, making no progress, are closed after
+/// the write timeout.
+#[test]
+fn http2_streams_with_a_shut_window_are_bounded_and_closed() {
+    let (exporter, idle) = large_exporter(&["--web.write-timeout", "4s"]);
+    let target = addr(&exporter);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let (streams, peak, ended) = runtime.block_on(async {
+        let mut connections = Vec::new();
+        let mut responses = Vec::new();
+        for _ in 0..20 {
+            let tcp = tokio::net::TcpStream::connect(target)
+                .await
+                .expect("connect");
+            let (client, connection) = h2::client::Builder::new()
+                .initial_window_size(0)
+                .handshake::<_, bytes::Bytes>(tcp)
+                .await
+                .expect("an h2c handshake");
+            connections.push(tokio::spawn(connection));
+            let mut client = client;
+            for _ in 0..200 {
+                let ready = tokio::time::timeout(Duration::from_millis(200), client.ready()).await;
+                let Ok(Ok(ready)) = ready else { break };
+                client = ready;
+                let request = http::Request::get(format!("http://{target}/metrics"))
+                    .body(())
+                    .expect("a request");
+                let Ok((response, _)) = client.send_request(request, true) else {
+                    break;
+                };
+                responses.push(response);
+            }
+        }
+        // Every stream's response has begun (its body waits on the window)
+        // before memory is read.
+        let mut begun = Vec::new();
+        for response in responses {
+            if let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(10), response).await
+            {
+                begun.push(response);
+            }
+        }
+        let peak = rss_bytes(&exporter);
+        // Streams past the bound are refused (RST_STREAM) rather than
+        // served: what counts is how many got a response.
+        let streams = begun.len();
+        let ended = tokio::time::timeout(Duration::from_secs(30), async {
+            for connection in connections {
+                let _ = connection.await;
+            }
+        })
+        .await
+        .is_ok();
+        drop(begun);
+        (streams, peak, ended)
+    });
+    eprintln!(
+        "{streams} streams answered on 20 connections; RSS idle {} MB, after {} MB; closed: {ended}",
+        idle >> 20,
+        peak >> 20
+    );
+    assert!(streams <= 20 * 8, "{streams} streams answered at once");
+    assert!(streams >= 20, "only {streams} streams answered");
+    assert!(ended, "the stalled connections are still open after 30 s");
+    assert!(peak < idle + (300 << 20), "RSS {} MB", peak >> 20);
+    timed_scrape(&exporter).expect("a scrape after the flood");
+}
+
+/// 30 clients sending new wrong passwords without pause do not keep a
+/// right password that is not remembered yet out: each of three users'
+/// first login gets through within seconds (checks wait their turn instead
+/// of being turned away, and no one client takes every place); and a
+/// SIGHUP that leaves the users as they are keeps what was remembered, so
+/// Prometheus' next scrape costs no bcrypt.
+#[test]
+fn a_flood_of_wrong_passwords_cannot_keep_a_right_one_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = ["prometheus", "grafana", "oncall"];
+    let mut file = String::from("basic_auth_users:\n");
+    for user in users {
+        let hash = bcrypt::hash(format!("{user}-secret"), 10).unwrap();
+        file.push_str(&format!("  {user}: {hash}\n"));
+    }
+    file.push_str("auth_excluded_paths: [/-/healthy]\n");
+    let config = dir.path().join("web.yml");
+    std::fs::write(&config, &file).unwrap();
+    let exporter = Exporter::start(
+        BIN,
+        &["--demo", "--web.config.file", config.to_str().unwrap()],
+        &[],
+    );
+    exporter.wait_healthy(Duration::from_secs(30));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flood: Vec<_> = (0..30)
+        .map(|thread| {
+            let (stop, sent, base) = (stop.clone(), sent.clone(), exporter.base.clone());
+            std::thread::spawn(move || {
+                let client = http();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let _ = client
+                        .get(format!("{base}/metrics"))
+                        .header(
+                            "Authorization",
+                            basic("prometheus", &format!("wrong-{thread}-{n}")),
+                        )
+                        .send();
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    wait_for("the flood under way", Duration::from_secs(30), || {
+        (sent.load(Ordering::Relaxed) >= 60).then_some(())
+    });
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap();
+    let mut slowest = Duration::ZERO;
+    for user in users {
+        let started = Instant::now();
+        let status = client
+            .get(format!("{}/metrics", exporter.base))
+            .header("Authorization", basic(user, &format!("{user}-secret")))
+            .send()
+            .map(|r| r.status().as_u16());
+        let took = started.elapsed();
+        slowest = slowest.max(took);
+        assert_eq!(
+            status.ok(),
+            Some(200),
+            "{user}'s first login under the flood"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for thread in flood {
+        thread.join().unwrap();
+    }
+    eprintln!("slowest first login under the flood: {slowest:?}");
+    assert!(slowest < Duration::from_secs(8), "{slowest:?}");
+
+    let right = basic("prometheus", "prometheus-secret");
+    let before = verifications(&exporter, &right);
+    hangup_until_logged(&exporter.process, "read the web config again");
+    assert_eq!(
+        verifications(&exporter, &right),
+        before,
+        "a reload with the same users forgot the remembered logins"
+    );
+}

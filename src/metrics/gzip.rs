@@ -217,8 +217,8 @@ pub struct TextChunks {
 }
 
 /// Text inflated per chunk: large enough for few calls into the inflater,
-/// small enough that a scrape holds little (about 0.2 ms of work each).
-const TEXT_CHUNK: usize = 256 * 1024;
+/// small enough that a response the client does not read holds little.
+const TEXT_CHUNK: usize = 64 * 1024;
 
 impl Iterator for TextChunks {
     type Item = Bytes;

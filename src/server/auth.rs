@@ -1,11 +1,17 @@
 //! Basic auth on a bounded pool: bcrypt is slow by design, so wrong
 //! passwords must not be able to take the CPU from scrapes, nor keep the
-//! process from stopping.
+//! process from stopping, nor keep a new right password out: checks wait
+//! their turn first come, first served, and no one client may hold more
+//! than a share of the places, so a flood of wrong passwords delays a
+//! right one by a round of checks instead of turning it away.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use prometheus::{IntCounter, Registry};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::web_config::{BasicAuth, Credentials};
 
@@ -20,7 +26,14 @@ pub enum Verdict {
 }
 
 /// Checks waiting for a place beside those running; more are turned away.
-const QUEUED_CHECKS: usize = 8;
+const QUEUED_CHECKS: usize = 128;
+
+/// Checks one client address may have running or waiting at once.
+const CHECKS_PER_CLIENT: usize = 32;
+
+/// Longest wait for a place to run; past it the request is answered 503
+/// (a scrape would have timed out anyway).
+const CHECK_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs bcrypt checks a few at a time (half the cores, one to four), off
 /// the async workers, with a short queue. A check whose outcome is
@@ -30,8 +43,34 @@ pub struct CheckPool {
     admitted: Arc<Semaphore>,
     /// Places for checks running.
     running: Arc<Semaphore>,
+    /// Checks running or waiting, per client address.
+    per_client: ClientCounts,
     verifications: IntCounter,
     turned_away: IntCounter,
+}
+
+/// Checks running or waiting, per client address.
+type ClientCounts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// A check's place in the pool and its client's count, given back when
+/// the check ends (or its request gives up).
+struct Admission {
+    _place: OwnedSemaphorePermit,
+    client: Option<(IpAddr, ClientCounts)>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if let Some((ip, counts)) = &self.client
+            && let Ok(mut counts) = counts.lock()
+            && let Some(count) = counts.get_mut(ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(ip);
+            }
+        }
+    }
 }
 
 impl CheckPool {
@@ -52,6 +91,7 @@ impl CheckPool {
         Ok(CheckPool {
             admitted: Arc::new(Semaphore::new(running + QUEUED_CHECKS)),
             running: Arc::new(Semaphore::new(running)),
+            per_client: Arc::default(),
             verifications,
             turned_away,
         })
@@ -64,19 +104,50 @@ impl CheckPool {
         self.running.close();
     }
 
-    /// Checks an `Authorization` header value against `auth`.
-    pub async fn check(&self, auth: &Arc<BasicAuth>, authorization: Option<&str>) -> Verdict {
+    /// A place for a check from `client`, unless the pool or the
+    /// client's share of it is full.
+    fn admit(&self, client: Option<IpAddr>) -> Option<Admission> {
+        let place = self.admitted.clone().try_acquire_owned().ok()?;
+        let client = match client {
+            None => None,
+            Some(ip) => {
+                let mut counts = self.per_client.lock().ok()?;
+                let count = counts.entry(ip).or_default();
+                if *count >= CHECKS_PER_CLIENT {
+                    return None;
+                }
+                *count += 1;
+                Some((ip, self.per_client.clone()))
+            }
+        };
+        Some(Admission {
+            _place: place,
+            client,
+        })
+    }
+
+    /// Checks an `Authorization` header value against `auth`, for a
+    /// request from `client`.
+    pub async fn check(
+        &self,
+        auth: &Arc<BasicAuth>,
+        authorization: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Verdict {
         let Some(credentials) = authorization.and_then(Credentials::parse) else {
             return Verdict::Denied;
         };
         if let Some(ok) = auth.remembered(&credentials) {
             return verdict(ok);
         }
-        let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
+        let Some(admitted) = self.admit(client) else {
             self.turned_away.inc();
             return Verdict::Busy;
         };
-        let Ok(running) = self.running.clone().acquire_owned().await else {
+        // First come, first served (tokio's semaphore is fair).
+        let waited = tokio::time::timeout(CHECK_WAIT, self.running.clone().acquire_owned()).await;
+        let Ok(Ok(running)) = waited else {
+            self.turned_away.inc();
             return Verdict::Busy;
         };
         // The same credentials may have been checked while this waited.

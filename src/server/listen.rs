@@ -1,9 +1,13 @@
 //! The listener: accepts connections and serves them with hyper, so that
-//! no client can hold on to the exporter's sockets. A connection that has
-//! sent no complete request head (or TLS handshake) within the header-read
-//! timeout, or that sits between requests past the idle timeout, is closed;
-//! at the connection bound, or when the process runs out of file
-//! descriptors, the connection idle the longest is closed to make room.
+//! no client can hold on to the exporter's sockets or memory. A connection
+//! that has sent no complete request head (or TLS handshake) within the
+//! header-read timeout, that sits between requests past the idle timeout,
+//! or whose response makes no progress (the client does not read, or an
+//! HTTP/2 flow-control window stays shut) for the write timeout, is
+//! closed; at the connection bound, or when the process runs out of file
+//! descriptors, the connection idle the longest, else the one stalled the
+//! longest, is closed to make room. What a connection can hold is bounded
+//! too: HTTP/2 streams and their send buffers, HTTP/1 write buffers.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -24,6 +28,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
+/// The address a request came from, in its extensions: basic auth keeps
+/// one client from taking every place in its queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::IpAddr);
+
 /// The bounds on connections.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -33,6 +42,8 @@ pub struct Limits {
     /// Time a connection may sit with no request in flight after its last
     /// request ended.
     pub idle_timeout: Duration,
+    /// Time a response may go without the client taking any of it.
+    pub write_timeout: Duration,
     /// Connections open at once.
     pub max_connections: usize,
 }
@@ -43,6 +54,15 @@ const RESERVED_FDS: u64 = 128;
 /// The default connection bound never exceeds this, whatever the
 /// open-file limit (each connection costs memory too).
 const MAX_DEFAULT_CONNECTIONS: u64 = 10_000;
+/// HTTP/2 streams open at once on one connection (a Prometheus scrape
+/// needs one).
+const MAX_H2_STREAMS: u32 = 8;
+/// Bytes buffered for sending, per HTTP/2 stream and per HTTP/1
+/// connection, before the body is asked for more.
+const MAX_SEND_BUFFER: usize = 64 * 1024;
+/// A response that has made no progress for this long may be closed to
+/// make room for a new connection at the bound.
+const STALLED: Duration = Duration::from_secs(1);
 
 /// The connection bound when none is configured: what the open-file
 /// limit leaves after [`RESERVED_FDS`], at least 16.
@@ -100,6 +120,8 @@ pub fn raise_open_file_limit() -> Option<u64> {
 struct Activity {
     in_flight: AtomicUsize,
     last_active: AtomicU64,
+    /// When a response in flight last had a piece of its body taken.
+    last_progress: AtomicU64,
     served: AtomicBool,
     close: Notify,
 }
@@ -125,6 +147,7 @@ impl Connections {
         let activity = Arc::new(Activity {
             in_flight: AtomicUsize::new(0),
             last_active: AtomicU64::new(self.now()),
+            last_progress: AtomicU64::new(self.now()),
             served: AtomicBool::new(false),
             close: Notify::new(),
         });
@@ -139,17 +162,30 @@ impl Connections {
     }
 
     /// Closes the connection without a request in flight that has been
-    /// idle the longest; false when every connection is busy.
-    fn evict_idlest(&self) -> bool {
+    /// idle the longest, else the one whose response has made no progress
+    /// the longest (for [`STALLED`] at least); false when every connection
+    /// is busy and moving.
+    fn evict_for_room(&self) -> bool {
         let Ok(mut open) = self.open.lock() else {
             return false;
         };
+        let busy = |a: &Activity| a.in_flight.load(Ordering::Acquire) > 0;
         let idlest = open
             .iter()
-            .filter(|(_, a)| a.in_flight.load(Ordering::Acquire) == 0)
+            .filter(|(_, a)| !busy(a))
             .min_by_key(|(_, a)| a.last_active.load(Ordering::Acquire))
             .map(|(id, _)| *id);
-        match idlest.and_then(|id| open.remove(&id)) {
+        let stalled_since = self.now().saturating_sub(millis(STALLED));
+        let stalled = || {
+            open.iter()
+                .filter(|(_, a)| busy(a))
+                .map(|(id, a)| (*id, a.last_progress.load(Ordering::Acquire)))
+                .filter(|(_, progress)| *progress <= stalled_since)
+                .min_by_key(|(_, progress)| *progress)
+                .map(|(id, _)| id)
+        };
+        let chosen = idlest.or_else(stalled);
+        match chosen.and_then(|id| open.remove(&id)) {
             Some(activity) => {
                 activity.close.notify_one();
                 true
@@ -166,18 +202,29 @@ struct Registration {
     activity: Arc<Activity>,
 }
 
+/// A duration in the milliseconds the activity stamps count.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Registration {
-    /// When the connection is due to be closed for idleness, if it has no
-    /// request in flight: `limit` after its last activity.
-    fn idle_deadline(&self, limit: Duration) -> Option<tokio::time::Instant> {
-        if self.activity.in_flight.load(Ordering::Acquire) > 0 {
-            return None;
-        }
-        let since = Duration::from_millis(self.activity.last_active.load(Ordering::Acquire));
-        Some(tokio::time::Instant::from_std(self.connections.epoch) + since + limit)
+    /// When the connection is due to be closed: `idle` after its last
+    /// activity when no request is in flight, else `write` after its
+    /// response last made progress.
+    fn deadline(&self, idle: Duration, write: Duration) -> tokio::time::Instant {
+        let (stamp, limit) = if self.activity.in_flight.load(Ordering::Acquire) > 0 {
+            (&self.activity.last_progress, write)
+        } else {
+            (&self.activity.last_active, idle)
+        };
+        let since = Duration::from_millis(stamp.load(Ordering::Acquire));
+        tokio::time::Instant::from_std(self.connections.epoch) + since + limit
     }
 
     fn begin_request(&self) -> RequestGuard {
+        self.activity
+            .last_progress
+            .store(self.connections.now(), Ordering::Release);
         self.activity.in_flight.fetch_add(1, Ordering::AcqRel);
         RequestGuard {
             connections: self.connections.clone(),
@@ -198,6 +245,15 @@ impl Drop for Registration {
 struct RequestGuard {
     connections: Arc<Connections>,
     activity: Arc<Activity>,
+}
+
+impl RequestGuard {
+    /// The client took a piece of the response.
+    fn progress(&self) {
+        self.activity
+            .last_progress
+            .store(self.connections.now(), Ordering::Release);
+    }
 }
 
 impl Drop for RequestGuard {
@@ -237,7 +293,13 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.read_header_timeout);
+        .header_read_timeout(limits.read_header_timeout)
+        .max_buf_size(MAX_SEND_BUFFER);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .max_send_buf_size(MAX_SEND_BUFFER);
     let builder = Arc::new(builder);
     let (stopping, stopped) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -261,16 +323,16 @@ where
                     );
                 }
                 if exhausted {
-                    connections.evict_idlest();
+                    connections.evict_for_room();
                 }
                 tokio::time::sleep(EXHAUSTED_PAUSE).await;
                 continue;
             }
         };
-        if connections.len() >= limits.max_connections && !connections.evict_idlest() {
+        if connections.len() >= limits.max_connections && !connections.evict_for_room() {
             tracing::debug!(
                 open = connections.len(),
-                "every connection is busy at the connection bound; closing the new one"
+                "every connection is busy and moving at the connection bound; closing the new one"
             );
             continue;
         }
@@ -319,8 +381,18 @@ async fn connection(
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let peer = stream.peer_addr().ok().map(|a| Peer(a.ip()));
     let Some(config) = tls else {
-        drive(stream, &builder, router, registration, limits, stopped).await;
+        drive(
+            stream,
+            peer,
+            &builder,
+            router,
+            registration,
+            limits,
+            stopped,
+        )
+        .await;
         return;
     };
     let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
@@ -339,13 +411,23 @@ async fn connection(
         () = registration.activity.close.notified() => return,
         _ = stopped.wait_for(|stop| *stop) => return,
     };
-    drive(stream, &builder, router, registration, limits, stopped).await;
+    drive(
+        stream,
+        peer,
+        &builder,
+        router,
+        registration,
+        limits,
+        stopped,
+    )
+    .await;
 }
 
 /// Serves requests on `io` until the client or the server ends the
 /// connection, closing it when idle past its limit or chosen to make room.
 async fn drive<I>(
     io: I,
+    peer: Option<Peer>,
     builder: &auto::Builder<TokioExecutor>,
     router: Router,
     registration: Registration,
@@ -357,15 +439,19 @@ async fn drive<I>(
     let registration = Arc::new(registration);
     let inner = TowerToHyperService::new(router);
     let tracked = registration.clone();
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(peer);
+        }
         let guard = tracked.begin_request();
         let response = hyper::service::Service::call(&inner, request);
         async move {
             let response = response.await?;
-            // The request stays in flight until its body has been sent.
+            // The request stays in flight until its body has been sent;
+            // each piece the connection takes is progress.
             Ok::<_, Infallible>(response.map(|body| {
                 Body::new(body.map_frame(move |frame| {
-                    let _in_flight = &guard;
+                    guard.progress();
                     frame
                 }))
             }))
@@ -375,14 +461,12 @@ async fn drive<I>(
     tokio::pin!(connection);
     let mut draining = false;
     loop {
-        let limit = if registration.activity.served.load(Ordering::Acquire) {
+        let idle = if registration.activity.served.load(Ordering::Acquire) {
             limits.idle_timeout
         } else {
             limits.read_header_timeout
         };
-        let deadline = registration
-            .idle_deadline(limit)
-            .unwrap_or_else(|| tokio::time::Instant::now() + limit);
+        let deadline = registration.deadline(idle, limits.write_timeout);
         tokio::select! {
             ended = connection.as_mut() => {
                 if let Err(err) = ended {
@@ -399,8 +483,13 @@ async fn drive<I>(
                 connection.as_mut().graceful_shutdown();
             }
             () = tokio::time::sleep_until(deadline) => {
-                if registration.idle_deadline(limit).is_some_and(|due| due <= tokio::time::Instant::now()) {
-                    tracing::debug!(?limit, "closing a connection idle past its limit");
+                if registration.deadline(idle, limits.write_timeout) <= tokio::time::Instant::now() {
+                    let busy = registration.activity.in_flight.load(Ordering::Acquire) > 0;
+                    tracing::debug!(
+                        limit = ?if busy { limits.write_timeout } else { idle },
+                        "closing a connection {}",
+                        if busy { "whose response made no progress" } else { "idle past its limit" }
+                    );
                     return;
                 }
             }

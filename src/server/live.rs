@@ -3,15 +3,62 @@
 //! setting to apply without a restart: the file is compared by content at
 //! most once a second (when a request or connection needs it) and on
 //! SIGHUP, and a file that cannot be used is logged and the previous
-//! configuration kept.
+//! configuration kept. So is a file that would drop a protection (basic
+//! auth, TLS, a required client certificate): a file rewritten empty or
+//! cut short by a careless copy must not open `/metrics` to everyone, so
+//! turning one off takes a restart (exporter-toolkit fails open here).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use sha2::{Digest, Sha256};
 
 use super::web_config::WebConfig;
+
+/// How reloads of the web config ended, for alerting on a file that is
+/// not in force.
+#[derive(Clone)]
+pub struct WebConfigTelemetry {
+    reloads: IntCounterVec,
+    last_successful: IntGauge,
+}
+
+/// The `result` label of `certcentral_exporter_web_config_reloads_total`.
+const RESULTS: [&str; 3] = ["applied", "invalid", "refused"];
+
+impl WebConfigTelemetry {
+    /// Registers the reload counters (each result from 0) and the gauge.
+    pub fn register(registry: &Registry) -> prometheus::Result<WebConfigTelemetry> {
+        let reloads = IntCounterVec::new(
+            Opts::new(
+                "certcentral_exporter_web_config_reloads_total",
+                "Changed web config files read, by result: applied, invalid (cannot be read or used) or refused (it would turn basic auth, TLS or a required client certificate off, which takes a restart).",
+            ),
+            &["result"],
+        )?;
+        for result in RESULTS {
+            reloads.with_label_values(&[result]);
+        }
+        let last_successful = IntGauge::new(
+            "certcentral_exporter_web_config_last_reload_successful",
+            "1 if the web config file as it is now is the one in force, 0 if its latest change was invalid or refused (the previous configuration is in force).",
+        )?;
+        last_successful.set(1);
+        registry.register(Box::new(reloads.clone()))?;
+        registry.register(Box::new(last_successful.clone()))?;
+        Ok(WebConfigTelemetry {
+            reloads,
+            last_successful,
+        })
+    }
+
+    fn count(&self, result: &str) {
+        self.reloads.with_label_values(&[result]).inc();
+        self.last_successful.set(i64::from(result == "applied"));
+    }
+}
 
 /// How often, at most, a request or connection makes the file be read.
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -20,6 +67,7 @@ const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 pub struct LiveWeb {
     path: Option<PathBuf>,
     state: Mutex<Loaded>,
+    telemetry: Option<WebConfigTelemetry>,
 }
 
 struct Loaded {
@@ -31,11 +79,16 @@ struct Loaded {
 
 impl LiveWeb {
     /// `config` as read at start-up from `path` (none: the default config,
-    /// never reloaded).
-    pub fn new(path: Option<PathBuf>, config: WebConfig) -> LiveWeb {
+    /// never reloaded), reloads counted in `telemetry`.
+    pub fn new(
+        path: Option<PathBuf>,
+        config: WebConfig,
+        telemetry: Option<WebConfigTelemetry>,
+    ) -> LiveWeb {
         let digest = path.as_ref().and_then(|p| file_digest(p).ok());
         LiveWeb {
             path,
+            telemetry,
             state: Mutex::new(Loaded {
                 config: Arc::new(config),
                 digest,
@@ -63,6 +116,12 @@ impl LiveWeb {
         }
     }
 
+    fn count(&self, result: &str) {
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.count(result);
+        }
+    }
+
     fn refresh(&self, state: &mut Loaded, forced: bool) {
         state.checked = Instant::now();
         let Some(path) = &self.path else {
@@ -73,6 +132,7 @@ impl LiveWeb {
             Err(err) => {
                 if forced || state.digest.is_some() {
                     tracing::error!(path = %path.display(), error = %err, "cannot read the web config again; keeping the previous one");
+                    self.count("invalid");
                 }
                 state.digest = None;
                 return;
@@ -84,6 +144,14 @@ impl LiveWeb {
         // Tried once per change, not at every request.
         state.digest = Some(digest);
         match WebConfig::load(path) {
+            Ok(config) if !state.config.dropped_by(&config).is_empty() => {
+                tracing::error!(
+                    path = %path.display(),
+                    dropped = %state.config.dropped_by(&config).join(", "),
+                    "the web config would turn protections off; that takes a restart: keeping the previous one"
+                );
+                self.count("refused");
+            }
             Ok(mut config) => {
                 if config.tls.is_some() != state.config.tls.is_some() {
                     tracing::warn!(
@@ -92,12 +160,19 @@ impl LiveWeb {
                     );
                     config.tls = state.config.tls.clone();
                 }
+                if let (Some(old), Some(new)) = (&state.config.auth, &config.auth)
+                    && let Some(kept) = new.remembering(old)
+                {
+                    config.auth = Some(kept);
+                }
                 let changes = describe_changes(&state.config, &config);
                 tracing::info!(path = %path.display(), changes = %changes, "read the web config again");
                 state.config = Arc::new(config);
+                self.count("applied");
             }
             Err(err) => {
                 tracing::error!(error = %err, "the web config cannot be used; keeping the previous one");
+                self.count("invalid");
             }
         }
     }

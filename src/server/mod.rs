@@ -25,7 +25,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::board::Board;
 use crate::metrics::Exposition;
 use auth::{CheckPool, Verdict};
-use listen::Limits;
+use listen::{Limits, Peer};
 use live::LiveWeb;
 
 /// What the handlers read: the latest rendered fleet metrics, the live
@@ -149,7 +149,12 @@ async fn require_auth(State(guard): State<Arc<Guard>>, request: Request, next: N
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    match guard.pool.check(auth, authorization.as_deref()).await {
+    let client = request.extensions().get::<Peer>().map(|peer| peer.0);
+    match guard
+        .pool
+        .check(auth, authorization.as_deref(), client)
+        .await
+    {
         Verdict::Allowed => next.run(request).await,
         Verdict::Busy => (
             StatusCode::SERVICE_UNAVAILABLE,

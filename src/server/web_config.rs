@@ -72,6 +72,30 @@ pub struct WebConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Basic auth, when users are configured.
     pub auth: Option<Arc<BasicAuth>>,
+    /// Whether TLS requires a verified client certificate
+    /// (`RequireAndVerifyClientCert`).
+    pub client_cert_required: bool,
+}
+
+impl WebConfig {
+    /// The protections `self` has that `new` would drop (basic auth, TLS,
+    /// a required client certificate), in words; empty when `new` keeps
+    /// them all. A reload may not drop one: that takes a restart.
+    pub fn dropped_by(&self, new: &WebConfig) -> Vec<&'static str> {
+        [
+            ("basic auth", self.auth.is_some(), new.auth.is_some()),
+            ("TLS", self.tls.is_some(), new.tls.is_some()),
+            (
+                "the required client certificate",
+                self.client_cert_required,
+                new.client_cert_required,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, had, has)| *had && !*has)
+        .map(|(what, _, _)| what)
+        .collect()
+    }
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -125,6 +149,11 @@ impl WebConfig {
             .map(|tls| tls_config(tls, base))
             .transpose()
             .map_err(|message| fail(format!("tls_server_config.{message}")))?;
+        let client_cert_required = file
+            .tls_server_config
+            .as_ref()
+            .and_then(|tls| tls.client_auth_type.as_deref())
+            == Some("RequireAndVerifyClientCert");
         let auth = (!file.basic_auth_users.is_empty()).then(|| {
             Arc::new(BasicAuth {
                 users: file.basic_auth_users,
@@ -132,7 +161,11 @@ impl WebConfig {
                 verdicts: Mutex::new(Verdicts::default()),
             })
         });
-        Ok(WebConfig { tls, auth })
+        Ok(WebConfig {
+            tls,
+            auth,
+            client_cert_required,
+        })
     }
 }
 
@@ -495,6 +528,24 @@ impl BasicAuth {
     /// The paths served without credentials.
     pub fn excluded_paths(&self) -> &[String] {
         &self.excluded_paths
+    }
+
+    /// `self` remembering the outcomes `old` remembered, when both have
+    /// the same users and hashes: a reload that leaves the users alone must
+    /// not make every login pay bcrypt again (Prometheus' among them).
+    pub fn remembering(&self, old: &BasicAuth) -> Option<Arc<BasicAuth>> {
+        if self.users != old.users {
+            return None;
+        }
+        let verdicts = old.verdicts.lock().ok()?;
+        Some(Arc::new(BasicAuth {
+            users: self.users.clone(),
+            excluded_paths: self.excluded_paths.clone(),
+            verdicts: Mutex::new(Verdicts {
+                outcomes: verdicts.outcomes.clone(),
+                tick: verdicts.tick,
+            }),
+        }))
     }
 
     /// The remembered outcome for these credentials, if any.

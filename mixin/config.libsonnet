@@ -52,6 +52,9 @@
     validationExpiringCriticalFor: '15m',
     // Names no active validation covers (severity info).
     namesUncoveredFor: '1h',
+    // The domain list says nothing of the account's names this long (the
+    // list is read hourly).
+    validationsInconclusiveFor: '2h',
 
     // The exporter itself.
     exporterDownFor: '5m',

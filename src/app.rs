@@ -51,6 +51,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 config.listen
             ))
         })?;
+    // Held until the exporter stops: one exporter per storage directory.
+    let _store_lock = match &config.storage_path {
+        Some(dir) => {
+            let lock = StoreLock::acquire(dir).map_err(StartupError)?;
+            tracing::info!(path = %dir.display(), "keeping state across restarts");
+            Some(lock)
+        }
+        None => None,
+    };
     let accounts = match &config.demo {
         None => config.accounts.clone(),
         Some(demo) => vec![start_demo(demo).await?],
@@ -74,15 +83,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Before any poller starts: a poll that ends before the renderer's
     // first wait is then still a change it sees, not one it missed.
     let board_changes = board.subscribe();
-    // Held until the exporter stops: one exporter per storage directory.
-    let _store_lock = match &config.storage_path {
-        Some(dir) => {
-            let lock = StoreLock::acquire(dir).map_err(StartupError)?;
-            tracing::info!(path = %dir.display(), "keeping state across restarts");
-            Some(lock)
-        }
-        None => None,
-    };
     // The rate limit is per API key: accounts that share a key share a limiter.
     let mut limiters: HashMap<String, Arc<RateLimiter>> = HashMap::new();
     let mut pollers = Vec::new();
@@ -401,6 +401,7 @@ async fn render_on_change(
         let states = board.states();
         let settings = settings.borrow_and_update().clone();
         let previous = exposition.borrow().clone();
+        let before = previous.clone();
         let started = Instant::now();
         let rendered = tokio::task::spawn_blocking(move || {
             metrics::render(&states, Utc::now(), &settings, Some(&previous))
@@ -408,6 +409,10 @@ async fn render_on_change(
         .await;
         match rendered {
             Ok(rendered) => {
+                say_domain_conclusions(
+                    &before.domains_inconclusive,
+                    &rendered.domains_inconclusive,
+                );
                 telemetry.renders.inc();
                 telemetry.duration.set(started.elapsed().as_secs_f64());
                 exposition.send_replace(Arc::new(rendered));
@@ -416,6 +421,20 @@ async fn render_on_change(
                 tracing::error!(error = %err, "rendering metrics failed; serving the previous render")
             }
         }
+    }
+}
+
+/// Says once, as it happens, that an account's domain list stopped (or
+/// started again) saying anything of its names.
+fn say_domain_conclusions(before: &[String], now: &[String]) {
+    for account in now.iter().filter(|a| !before.contains(a)) {
+        tracing::warn!(
+            %account,
+            "the domain list covers none of the names of the orders in use (or is empty): nothing is concluded from it, no name counts as uncovered and none holds up an order; does the key's user see the domains?"
+        );
+    }
+    for account in before.iter().filter(|a| !now.contains(a)) {
+        tracing::info!(%account, "the domain list covers the orders' names again");
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::certcentral::report::CsrKey;
-use crate::coverage::{RenewalNeeds, ValidationIndex, order_names};
+use crate::coverage::{RenewalNeeds, Scope, ValidationIndex, order_names, too_many_names};
 use crate::fleet::{Fleet, Order, days_until};
 
 /// A compliance rule: a value of the `rule` label.
@@ -30,11 +30,12 @@ pub enum Rule {
     ExpiredNotRenewed,
     ValidationExpiresBeforeRenewal,
     NameNotCovered,
+    TooManyNames,
 }
 
 impl Rule {
     /// Every rule, in label order.
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 14] = [
         Rule::WeakSignatureHash,
         Rule::WeakKey,
         Rule::CsrUnreadable,
@@ -48,6 +49,7 @@ impl Rule {
         Rule::ExpiredNotRenewed,
         Rule::ValidationExpiresBeforeRenewal,
         Rule::NameNotCovered,
+        Rule::TooManyNames,
     ];
 
     /// The `rule` label value.
@@ -66,6 +68,7 @@ impl Rule {
             Rule::ExpiredNotRenewed => "expired_not_renewed",
             Rule::ValidationExpiresBeforeRenewal => "validation_expires_before_renewal",
             Rule::NameNotCovered => "name_not_covered",
+            Rule::TooManyNames => "too_many_names",
         }
     }
 
@@ -221,8 +224,8 @@ pub struct Verdict {
     pub findings: Findings,
     /// Nothing will replace the certificate before it expires.
     pub actionable: bool,
-    /// Auto-renew or auto-reissue would act, but a validation its renewal
-    /// needs ends first, or a name has none: the reason it is actionable.
+    /// Auto-renew or auto-reissue would act, but a validation record its
+    /// renewal needs ends first: the reason it is actionable.
     pub renewal_blocked: bool,
     /// When the validation its renewal needs that ends first ends.
     pub first_validation_end: Option<DateTime<Utc>>,
@@ -293,6 +296,10 @@ pub fn judge(
             Rule::NameNotCovered,
             !order.renewed && needs.is_some_and(|n| !n.uncovered.is_empty()),
         );
+        flag(
+            Rule::TooManyNames,
+            too_many_names(&report.common_name, &report.dns_names),
+        );
     }
     let retention =
         chrono::Duration::from_std(settings.expired_retention).unwrap_or(chrono::Duration::MAX);
@@ -338,8 +345,10 @@ fn renewal_at(order: &Order, now: DateTime<Utc>, settings: &ComplianceSettings) 
 }
 
 /// True when automation would replace the certificate, but its renewal
-/// will stall: a validation it needs ends by the time it acts (or there is
-/// none), or a name is covered by no active validation.
+/// will stall: a validation record it needs says it ends by the time
+/// automation acts. Only such evidence blocks: a name that no record covers
+/// is the finding `name_not_covered`, not a page (the key may not see the
+/// domains, or the list may be incomplete).
 pub fn renewal_blocked(
     order: &Order,
     needs: Option<&RenewalNeeds<'_>>,
@@ -350,8 +359,7 @@ pub fn renewal_blocked(
     !order.renewed
         && order.expiry().is_some()
         && is_automated(order)
-        && (needs.validation_ends_by(renewal_at(order, now, settings))
-            || !needs.uncovered.is_empty())
+        && needs.validation_ends_by(renewal_at(order, now, settings))
 }
 
 /// True when nothing will replace the order's active certificate before
@@ -408,6 +416,12 @@ pub struct Assessment<'v> {
     /// with a validation, of those needing more than the threshold's
     /// revalidations a year).
     pub reuse_outlook: Vec<(u32, usize, usize)>,
+    /// Whether the domain list says anything of the account's names:
+    /// `Some(false)` when it is empty or covers none of the names of the
+    /// orders in use (a key that may not see the domains, a list cut
+    /// short), so that no name is held to be uncovered; `None` while the
+    /// list is not known.
+    pub domains_conclusive: Option<bool>,
 }
 
 /// The CA/Browser Forum's maximum domain validation reuse, by issue date
@@ -428,7 +442,7 @@ pub fn assess<'v>(
     now: DateTime<Utc>,
     settings: &ComplianceSettings,
 ) -> Assessment<'v> {
-    let needs: Vec<Option<RenewalNeeds<'v>>> = fleet
+    let mut needs: Vec<Option<RenewalNeeds<'v>>> = fleet
         .orders
         .iter()
         .map(|o| {
@@ -442,6 +456,20 @@ pub fn assess<'v>(
             ))
         })
         .collect();
+    let domains_conclusive = validations
+        .filter(|index| index.snapshot().domains.is_some())
+        .map(|_| {
+            needs
+                .iter()
+                .flatten()
+                .any(|n| n.needs.iter().any(|need| need.scope == Scope::Domain))
+        });
+    if domains_conclusive == Some(false) {
+        // Every name would look uncovered: no conclusion instead.
+        for n in needs.iter_mut().flatten() {
+            n.uncovered.clear();
+        }
+    }
     let verdicts: Vec<Verdict> = fleet
         .orders
         .iter()
@@ -464,8 +492,7 @@ pub fn assess<'v>(
     let manual = fleet
         .orders
         .iter()
-        .filter(|o| o.status().is_in_use() && !o.renewed)
-        .filter(|o| !o.report.auto_renew && !o.details.as_deref().is_some_and(|d| d.auto_reissue))
+        .filter(|o| o.status().is_in_use() && !o.renewed && !is_automated(o))
         .count();
     let outlook = future_baseline_steps(now.date_naive())
         .map(|(_, max_days)| {
@@ -506,6 +533,7 @@ pub fn assess<'v>(
         counts,
         outlook,
         reuse_outlook,
+        domains_conclusive,
     }
 }
 
@@ -972,9 +1000,11 @@ mod tests {
             (true, true, vec![Rule::ValidationExpiresBeforeRenewal]),
             "the organization's validation"
         );
+        // A name no record covers is a finding, not evidence that the
+        // renewal stalls: no page.
         assert_eq!(
             judge_with(later, later, "api.example.com,www.example.org", true),
-            (true, true, vec![Rule::NameNotCovered]),
+            (false, false, vec![Rule::NameNotCovered]),
             "a name no record covers"
         );
         // By hand: actionable anyway (auto-renew off); only the name finding.
@@ -982,6 +1012,93 @@ mod tests {
             judge_with("2026-12-01T07:00:00Z", later, "www.example.org", false),
             (true, false, vec![Rule::NameNotCovered])
         );
+    }
+
+    /// A domain list that covers none of the names (or is empty) is no
+    /// conclusion: no name is uncovered, no order held up by a name, and
+    /// the assessment says so; the organization's validation still counts.
+    #[test]
+    fn a_domain_list_that_covers_no_name_concludes_nothing() {
+        let later = "2027-06-01T06:00:00Z";
+        let assess_names = |names: &str, org_until: &str| {
+            let index = validations(later, org_until);
+            let fleet = Fleet {
+                orders: vec![order(ReportRow {
+                    common_name: names.into(),
+                    organization_id: Some(7),
+                    auto_renew: true,
+                    valid_till: Some(day(2027, 2, 1)),
+                    ..row()
+                })],
+                subaccount_orders: Vec::new(),
+                skipped_rows: 0,
+                read_at: now(),
+            };
+            let a = assess(&fleet, Some(&index), now(), &ComplianceSettings::default());
+            (
+                a.domains_conclusive,
+                a.verdicts[0].actionable,
+                a.verdicts[0].findings.iter().collect::<Vec<_>>(),
+                a.needs[0].as_ref().map_or(0, |n| n.uncovered.len()),
+            )
+        };
+        assert_eq!(
+            assess_names("www.example.com", later),
+            (Some(true), false, vec![], 0)
+        );
+        assert_eq!(
+            assess_names("www.elsewhere.org", later),
+            (Some(false), false, vec![], 0),
+            "nothing covered: no conclusion"
+        );
+        assert_eq!(
+            assess_names("www.elsewhere.org", "2026-12-20T07:00:00Z"),
+            (
+                Some(false),
+                true,
+                vec![Rule::ValidationExpiresBeforeRenewal],
+                0
+            ),
+            "the organization's validation is evidence still"
+        );
+        let fleet = Fleet {
+            orders: Vec::new(),
+            subaccount_orders: Vec::new(),
+            skipped_rows: 0,
+            read_at: now(),
+        };
+        let a = assess(&fleet, None, now(), &ComplianceSettings::default());
+        assert_eq!(a.domains_conclusive, None, "not read");
+    }
+
+    /// The outlook counts as automated what the verdict does: auto-reissue
+    /// only on a plan that runs past the certificate.
+    #[test]
+    fn the_outlook_and_the_verdict_agree_on_automation() {
+        let reissuing = |plan_end: NaiveDate| {
+            let mut o = order(ReportRow {
+                auto_renew: false,
+                valid_till: Some(day(2027, 2, 1)),
+                ..row()
+            });
+            o.details = Some(Arc::new(OrderDetails {
+                auto_reissue: true,
+                order_valid_till: Some(plan_end),
+                ..details()
+            }));
+            o
+        };
+        for (plan_end, manual) in [(day(2029, 1, 1), 0), (day(2027, 2, 1), 1)] {
+            let fleet = Fleet {
+                orders: vec![reissuing(plan_end)],
+                subaccount_orders: Vec::new(),
+                skipped_rows: 0,
+                read_at: now(),
+            };
+            let a = assess(&fleet, None, now(), &ComplianceSettings::default());
+            assert_eq!(a.outlook[0].1, manual, "plan ending {plan_end}");
+            assert_eq!(is_automated(&fleet.orders[0]), manual == 0);
+        }
     }
 
     #[test]

@@ -310,12 +310,14 @@ impl RenewalNeeds<'_> {
             .min_by_key(|n| n.until)
     }
 
-    /// Whether a renewal at `at` cannot reuse every validation it needs:
-    /// one ends by then, or there is none to reuse.
+    /// Whether a validation record the renewal needs says it ends by `at`
+    /// (or has ended): positive evidence that a renewal then stalls. A
+    /// need with no date (a record without a validation of the type) is
+    /// not evidence: nothing is concluded from what is missing.
     pub fn validation_ends_by(&self, at: DateTime<Utc>) -> bool {
         self.needs
             .iter()
-            .any(|n| n.until.is_none_or(|end| end <= at))
+            .any(|n| n.until.is_some_and(|end| end <= at))
     }
 }
 
@@ -485,16 +487,25 @@ pub const MAX_NAMES_PER_ORDER: usize = 1000;
 /// `dns_names` column (split on commas, semicolons and white space), at
 /// most [`MAX_NAMES_PER_ORDER`].
 pub fn order_names<'a>(common_name: &'a str, dns_names: &'a str) -> impl Iterator<Item = &'a str> {
+    all_order_names(common_name, dns_names).take(MAX_NAMES_PER_ORDER)
+}
+
+/// Whether an order names more than [`MAX_NAMES_PER_ORDER`] (the finding
+/// `too_many_names`: the rest are not judged).
+pub fn too_many_names(common_name: &str, dns_names: &str) -> bool {
+    all_order_names(common_name, dns_names)
+        .nth(MAX_NAMES_PER_ORDER)
+        .is_some()
+}
+
+fn all_order_names<'a>(common_name: &'a str, dns_names: &'a str) -> impl Iterator<Item = &'a str> {
     let common = common_name.trim();
-    std::iter::once(common)
-        .filter(|n| !n.is_empty())
-        .chain(
-            dns_names
-                .split([',', ';', ' ', '\n', '\t'])
-                .map(str::trim)
-                .filter(move |n| !n.is_empty() && !n.eq_ignore_ascii_case(common)),
-        )
-        .take(MAX_NAMES_PER_ORDER)
+    std::iter::once(common).filter(|n| !n.is_empty()).chain(
+        dns_names
+            .split([',', ';', ' ', '\n', '\t'])
+            .map(str::trim)
+            .filter(move |n| !n.is_empty() && !n.eq_ignore_ascii_case(common)),
+    )
 }
 
 #[cfg(test)]

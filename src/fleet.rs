@@ -298,8 +298,7 @@ impl Order {
     /// within the expired retention. The one rule behind per-order series
     /// and the details worth reading.
     pub fn counts_toward_expiry(&self, now: DateTime<Utc>, retention: chrono::Duration) -> bool {
-        let status = self.status();
-        status.is_in_use() || (status.is_expired() && self.within_expired_retention(now, retention))
+        counts_toward_expiry(self.status(), self.expiry(), now, retention)
     }
 
     /// Whether the order's certificate expired no more than `retention`
@@ -310,11 +309,7 @@ impl Order {
         now: DateTime<Utc>,
         retention: chrono::Duration,
     ) -> bool {
-        self.expiry().is_some_and(|expiry| {
-            expiry
-                .checked_add_signed(retention)
-                .is_none_or(|end| end > now)
-        })
+        within_expired_retention(self.expiry(), now, retention)
     }
 
     /// Expiry date of the active certificate: the latest issued reissue
@@ -424,6 +419,33 @@ impl SubaccountOrderRecord {
     pub fn expiry(&self) -> Option<DateTime<Utc>> {
         self.valid_till.map(end_of_day)
     }
+}
+
+/// Whether an order of `status` whose certificate expires at `expiry`
+/// counts toward expiry at `now`: a certificate in use, or one CertCentral
+/// says expired no more than `retention` ago. The one rule for report and
+/// subaccount orders alike.
+pub fn counts_toward_expiry(
+    status: OrderStatus<'_>,
+    expiry: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    retention: chrono::Duration,
+) -> bool {
+    status.is_in_use() || (status.is_expired() && within_expired_retention(expiry, now, retention))
+}
+
+/// Whether `expiry` is no more than `retention` before `now` (or still to
+/// come); no expiry is past it.
+fn within_expired_retention(
+    expiry: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    retention: chrono::Duration,
+) -> bool {
+    expiry.is_some_and(|expiry| {
+        expiry
+            .checked_add_signed(retention)
+            .is_none_or(|end| end > now)
+    })
 }
 
 /// What the subaccount listing gave, if the key may list it.
@@ -678,5 +700,45 @@ mod tests {
         let fleet = Fleet::build(rows, &HashMap::new(), &Subaccounts::Unknown, 0, Utc::now());
         let counts: Vec<(&str, usize)> = fleet.status_counts().into_iter().collect();
         assert_eq!(counts, [("awaiting_payment", 1), ("issued", 2)]);
+    }
+
+    /// An order read on two rows keeps the row of the later expiry, in
+    /// either order; rows that agree keep the first.
+    #[test]
+    fn an_order_on_two_rows_keeps_the_later_expiry() {
+        let till = |y| NaiveDate::from_ymd_opt(y, 6, 1);
+        let early = ReportRow {
+            valid_till: till(2026),
+            ..row()
+        };
+        let late = ReportRow {
+            valid_till: till(2031),
+            certificate_id: Some(10),
+            ..row()
+        };
+        for rows in [
+            vec![early.clone(), late.clone()],
+            vec![late.clone(), early.clone()],
+        ] {
+            let fleet = Fleet::build(rows, &HashMap::new(), &Subaccounts::Unknown, 0, Utc::now());
+            assert_eq!(fleet.orders.len(), 1);
+            assert_eq!(fleet.orders[0].report.valid_till, till(2031));
+        }
+        let twin = ReportRow {
+            certificate_id: Some(11),
+            ..early.clone()
+        };
+        let fleet = Fleet::build(
+            [early, twin],
+            &HashMap::new(),
+            &Subaccounts::Unknown,
+            0,
+            Utc::now(),
+        );
+        assert_eq!(
+            fleet.orders[0].report.certificate_id,
+            Some(9),
+            "the first of equals"
+        );
     }
 }

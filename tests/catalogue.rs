@@ -221,9 +221,84 @@ fn failing_details_scrape() -> String {
         &[("CERTCENTRAL_API_KEY", "catalogue-key")],
     );
     let scrape = exporter.scrape_until("retries and detail errors", |s| {
-        s.has("certcentral_api_retries_total") && s.has("certcentral_order_detail_errors_total")
+        s.sum("certcentral_api_retries_total", &[]) > 0.0
+            && s.sum("certcentral_order_detail_errors_total", &[]) > 0.0
     });
     scrape.text
+}
+
+/// Every labelled counter is served at 0 from the first scrape for every
+/// label value known in advance, so that `increase()` sees the first
+/// failure and a panel shows 0, not "no data".
+#[test]
+fn labelled_counters_start_at_zero_for_every_known_label_value() {
+    let exporter = Exporter::start(BIN, &["--demo", "--demo.orders", "5"], &[]);
+    exporter.wait_healthy(Duration::from_secs(30));
+    let scrape = exporter.scrape();
+    let kinds = [
+        "auth",
+        "rate_limited",
+        "api",
+        "server",
+        "timeout",
+        "transport",
+        "decode",
+        "deadline",
+        "panic",
+    ];
+    let mut missing = Vec::new();
+    let mut expect = |metric: &str, labels: &[(&str, &str)]| {
+        if scrape.value(metric, labels).is_none() {
+            missing.push(format!("{metric}{labels:?}"));
+        }
+    };
+    for result in ["success", "failure"] {
+        expect("certcentral_polls_total", &[("result", result)]);
+    }
+    for kind in kinds {
+        expect("certcentral_poll_errors_total", &[("kind", kind)]);
+        for step in ["subaccounts", "validations", "details"] {
+            expect(
+                "certcentral_poll_incomplete_total",
+                &[("step", step), ("kind", kind)],
+            );
+        }
+    }
+    for kind in &kinds[..7] {
+        for endpoint in ["order", "reissue"] {
+            expect(
+                "certcentral_order_detail_errors_total",
+                &[("endpoint", endpoint), ("kind", kind)],
+            );
+        }
+    }
+    for endpoint in [
+        "report",
+        "order",
+        "reissue",
+        "subaccount_orders",
+        "domains",
+        "organizations",
+        "subaccount_domains",
+    ] {
+        for kind in ["rate_limited", "server", "timeout", "transport"] {
+            expect(
+                "certcentral_api_retries_total",
+                &[("endpoint", endpoint), ("kind", kind)],
+            );
+        }
+    }
+    for endpoint in ["domains", "organizations", "subaccount_domains"] {
+        expect(
+            "certcentral_validation_lists_denied_total",
+            &[("endpoint", endpoint)],
+        );
+    }
+    expect("certcentral_api_redirects_refused_total", &[]);
+    assert!(
+        missing.is_empty(),
+        "not served from the start: {missing:#?}"
+    );
 }
 
 #[test]

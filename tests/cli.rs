@@ -187,3 +187,31 @@ fn a_bad_enum_value_lists_the_valid_ones() {
         "valid values: logfmt, json",
     );
 }
+
+/// Two exporters on one `--storage.path` would undo each other's saves:
+/// the second stops at start-up, naming the directory and the holder.
+#[test]
+fn a_second_exporter_on_the_same_storage_path_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let first = certcentral_test_support::Exporter::start(
+        BIN,
+        &["--demo", "--demo.orders", "5", "--storage.path", store],
+        &[],
+    );
+    first.wait_healthy(std::time::Duration::from_secs(30));
+    assert_one_line_error(
+        &[
+            "--demo",
+            "--storage.path",
+            store,
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ],
+        &[],
+        &format!(
+            "--storage.path {store}: another exporter uses it (pid {})",
+            first.process.pid()
+        ),
+    );
+}

@@ -670,12 +670,13 @@ fn sigterm_and_sigint_during_a_poll_exit_0_quickly_and_leave_the_store_whole() {
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    // (The state snapshot, and the validations kept beside it.)
+    // (The state snapshot, the validations kept beside it, and the lock
+    // file that keeps a second exporter out.)
     assert!(
         names.contains(&"default.state.json".to_owned())
-            && names
-                .iter()
-                .all(|n| n == "default.state.json" || n == "default.validations.json"),
+            && names.iter().all(|n| {
+                n == "default.state.json" || n == "default.validations.json" || n == "lock"
+            }),
         "{names:?}"
     );
     drop(sim);

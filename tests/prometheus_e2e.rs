@@ -87,6 +87,10 @@ struct Mode {
     /// budget far below the orders due: no false page may outlast the
     /// backlog, and every true one must fire.
     saturated: bool,
+    /// What the account's domain list shows (`all`; `empty`: a key whose
+    /// user may not see the domains, on a simulator of its own): with
+    /// nothing to conclude from, no page may rest on it.
+    domains: &'static str,
 }
 
 const FULL: Mode = Mode {
@@ -94,18 +98,28 @@ const FULL: Mode = Mode {
     args: &[],
     interval: "30s",
     saturated: false,
+    domains: "all",
 };
 const HORIZON: Mode = Mode {
     name: "horizon-91d",
     args: &["--metrics.per-order-horizon", "91d"],
     interval: "30s",
     saturated: false,
+    domains: "all",
 };
 const SATURATED: Mode = Mode {
     name: "saturated-budget",
     args: &["--certcentral.detail-budget", "10"],
     interval: "1s",
     saturated: true,
+    domains: "all",
+};
+const NO_DOMAINS: Mode = Mode {
+    name: "empty-domain-list",
+    args: &[],
+    interval: "30s",
+    saturated: false,
+    domains: "empty",
 };
 
 /// `promtool check metrics` findings that are not problems: (text the
@@ -424,6 +438,11 @@ fn expected_alerts(samples: &[Series], now: f64) -> BTreeSet<AlertKey> {
             expected.insert(alert_key("CertCentralDataStale", labels));
         }
     }
+    for (labels, &conclusive) in &by("certcentral_domain_validations_conclusive") {
+        if conclusive == 0.0 {
+            expected.insert(alert_key("CertCentralValidationsInconclusive", labels));
+        }
+    }
     for (labels, &skipped) in &by("certcentral_report_rows_skipped") {
         if skipped > 0.0 {
             expected.insert(alert_key("CertCentralReportRowsSkipped", labels));
@@ -597,6 +616,39 @@ fn active_alerts(prom: &Prometheus) -> Option<BTreeSet<AlertKey>> {
     Some(active)
 }
 
+/// No expiry alert is active for an auto-renewing order outside the
+/// grace period (14 days) while the domain list says nothing: such a page
+/// would rest on missing data.
+fn no_page_without_evidence(prom: &Prometheus, controls: &Controls) -> Vec<String> {
+    let orders = controls.orders();
+    let mut problems = Vec::new();
+    let mut paged = 0;
+    for (name, labels) in active_alerts(prom).unwrap_or_default() {
+        if !name.starts_with("CertCentralCertificateExpiring") {
+            continue;
+        }
+        let id = labels
+            .split(',')
+            .find_map(|part| part.strip_prefix("order_id="))
+            .and_then(|id| id.parse::<u64>().ok());
+        let Some(order) = orders.iter().find(|o| o["id"].as_u64() == id) else {
+            continue;
+        };
+        paged += 1;
+        if order["auto_renew"] == true && order["days_remaining"].as_i64().is_some_and(|d| d >= 14)
+        {
+            problems.push(format!(
+                "{name} pages auto-renewing order {} ({} days left) with no domain list to rest on",
+                order["id"], order["days_remaining"]
+            ));
+        }
+    }
+    if paged == 0 {
+        problems.push("no expiry alert at all: the check would pass on nothing".to_owned());
+    }
+    problems
+}
+
 /// What one mode's run found.
 struct Outcome {
     failures: Vec<String>,
@@ -607,14 +659,15 @@ struct Outcome {
 #[test]
 fn dashboards_and_alerts_against_a_real_prometheus() {
     let started = Instant::now();
-    let (full, cut, saturated) = std::thread::scope(|s| {
+    let (full, cut, saturated, no_domains) = std::thread::scope(|s| {
         let full = s.spawn(|| scenario(&FULL));
         let cut = s.spawn(|| scenario(&HORIZON));
         let saturated = s.spawn(|| scenario(&SATURATED));
+        let no_domains = s.spawn(|| scenario(&NO_DOMAINS));
         let join = |h: std::thread::ScopedJoinHandle<'_, Outcome>| {
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
         };
-        (join(full), join(cut), join(saturated))
+        (join(full), join(cut), join(saturated), join(no_domains))
     });
     let mut failures: Vec<String> = Vec::new();
     failures.extend(full.failures.iter().map(|f| format!("[{}] {f}", FULL.name)));
@@ -629,6 +682,12 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
             .iter()
             .map(|f| format!("[{}] {f}", SATURATED.name)),
     );
+    failures.extend(
+        no_domains
+            .failures
+            .iter()
+            .map(|f| format!("[{}] {f}", NO_DOMAINS.name)),
+    );
     // Cutting per-order series must not change which alerts fire: the
     // expiry alerts look at most 60 days ahead, the others use aggregates.
     let lost: Vec<_> = full.expected.difference(&cut.expected).collect();
@@ -640,13 +699,15 @@ fn dashboards_and_alerts_against_a_real_prometheus() {
     }
     eprintln!(
         "prometheus e2e, {}: {}\nprometheus e2e, {}: {}\nprometheus e2e, {}: {}\n\
-         prometheus e2e: total {:?}",
+         prometheus e2e, {}: {}\nprometheus e2e: total {:?}",
         FULL.name,
         full.summary,
         HORIZON.name,
         cut.summary,
         SATURATED.name,
         saturated.summary,
+        NO_DOMAINS.name,
+        no_domains.summary,
         started.elapsed()
     );
     assert!(
@@ -676,9 +737,15 @@ fn scenario(mode: &Mode) -> Outcome {
     args.extend(mode.args.iter().map(|a| a.to_string()));
     // The saturated mode's own simulator (the demo's fleet), its urgent
     // orders reissued behind the report's back.
-    let simulator = (mode.saturated && std::env::var("CERTCENTRAL_E2E_URL").is_err()).then(|| {
+    let own = mode.saturated || mode.domains != "all";
+    let simulator = (own && std::env::var("CERTCENTRAL_E2E_URL").is_err()).then(|| {
         let sim = Simulator::start(BIN, 300, 1, &[]);
-        sim.reissue_urgent_orders(3);
+        if mode.saturated {
+            sim.reissue_urgent_orders(3);
+        }
+        if mode.domains != "all" {
+            assert_eq!(sim.set_domains_shown(mode.domains), mode.domains);
+        }
         sim
     });
     let api_url = match (&simulator, std::env::var("CERTCENTRAL_E2E_URL")) {
@@ -776,10 +843,13 @@ fn scenario(mode: &Mode) -> Outcome {
 
     // 2. Every dashboard query parses and returns data.
     let (queries, variables) = dashboard_queries();
+    // Without a domain list the validation panels have nothing to show:
+    // that mode checks the alerts, and only that the queries run.
     let may_be_empty = |q: &Query| {
-        MAY_BE_EMPTY.iter().any(|(m, d, p, _)| {
-            (*m == "*" || *m == mode.name) && *d == q.dashboard && *p == q.panel
-        })
+        mode.domains != "all"
+            || MAY_BE_EMPTY.iter().any(|(m, d, p, _)| {
+                (*m == "*" || *m == mode.name) && *d == q.dashboard && *p == q.panel
+            })
     };
     let some_may_be_empty = |q: &Query| {
         SOME_QUERIES_MAY_BE_EMPTY
@@ -839,7 +909,7 @@ fn scenario(mode: &Mode) -> Outcome {
     }
     failures.extend(needs_action_problems(&prom, &queries));
     for ((dashboard, panel), has_data) in buckets {
-        if !has_data {
+        if !has_data && mode.domains == "all" {
             failures.push(format!(
                 "{dashboard} / {panel:?}: no query of the panel returns data"
             ));
@@ -964,6 +1034,23 @@ fn scenario(mode: &Mode) -> Outcome {
         "CertCentralRenewalValidationExpiringCritical",
         "CertCentralNamesUncovered",
     ];
+    // Without a domain list, nothing is concluded of names or domain
+    // validations: the warning about the list instead.
+    let must_have: Vec<&str> = if mode.domains == "all" {
+        must_have.to_vec()
+    } else {
+        vec![
+            "CertCentralCertificateExpiringSoon",
+            "CertCentralCertificateExpiringCritical",
+            "CertCentralCertificateExpired",
+            "CertCentralValidationsInconclusive",
+        ]
+    };
+    if mode.domains != "all"
+        && let Some(controls) = &controls
+    {
+        failures.extend(no_page_without_evidence(&prom, controls));
+    }
     for name in must_have {
         if !expected.iter().any(|(n, _)| n == name) {
             failures.push(format!(

@@ -520,6 +520,38 @@ fn the_key_is_never_a_flag_value_and_start_up_errors_do_not_show_it() {
         assert_eq!(code, Some(2), "{args:?}: {output}");
         assert_clean(&format!("the error for {args:?}"), &output);
     }
+    // The key pasted where a field's value belongs: the error names the
+    // field, never its value. A URL with a query string (a token) or a
+    // password is refused the same way.
+    for (field, value) in [
+        ("api_key_env", KEY.to_owned()),
+        ("url", format!("not a url {KEY}")),
+        (
+            "url",
+            format!("https://www.digicert.com/services/v2?token={KEY}"),
+        ),
+        (
+            "url",
+            format!("https://user:{KEY}@www.digicert.com/services/v2"),
+        ),
+        ("rate_limit", KEY.to_owned()),
+    ] {
+        let pasted = dir.path().join("pasted.yml");
+        let key_env = if field == "api_key_env" {
+            ""
+        } else {
+            "    api_key_env: PROD_KEY\n"
+        };
+        std::fs::write(
+            &pasted,
+            format!("accounts:\n  - name: prod\n{key_env}    {field}: \"{value}\"\n"),
+        )
+        .unwrap();
+        let (code, output) = run_to_exit(&["--config.file", pasted.to_str().unwrap()], &env);
+        assert_eq!(code, Some(2), "{field}: {output}");
+        assert!(output.contains(field), "names {field}: {output}");
+        assert_clean(&format!("the error for a key pasted into {field}"), &output);
+    }
     let (code, help) = run_to_exit(&["--help"], &env);
     assert_eq!(code, Some(0));
     assert!(!help.contains("--certcentral.api-key "), "no such flag");

@@ -402,3 +402,87 @@ fn a_key_without_permission_is_said_once_and_the_rest_keeps_working() {
         "access_denied|missing_permission"
     );
 }
+
+/// A page rests on evidence. A domain list that is empty (a key whose
+/// user may not see the domains), or one that covers none of the orders'
+/// names, is no conclusion: no auto-renewing order is actionable because
+/// of it, no name counts as uncovered, the health metric and a log line
+/// say why. With the real list back, the orders a domain validation holds
+/// up are actionable again, order by order as the simulator's truth says.
+#[test]
+fn a_domain_list_that_shows_none_of_the_names_pages_no_one() {
+    let sim = Simulator::start(BIN, 300, 11, &["--rate-limit", RATE]);
+    let truth_blocked = |sim: &Simulator| -> BTreeSet<String> {
+        sim.orders()
+            .iter()
+            .filter(|o| o["exported"] == true && o["renewal_blocked"] == true)
+            .map(|o| o["id"].to_string())
+            .collect()
+    };
+    let with_list = truth_blocked(&sim);
+    assert!(
+        !with_list.is_empty(),
+        "the fleet has orders a validation holds up"
+    );
+    for shown in ["empty", "foreign"] {
+        assert_eq!(sim.set_domains_shown(shown), shown);
+        // Only an organization validation can hold an order up now.
+        let blocked = truth_blocked(&sim);
+        assert!(
+            blocked.is_subset(&with_list) && blocked.len() < with_list.len(),
+            "{shown}: the truth expects fewer: {blocked:?} of {with_list:?}"
+        );
+        let exporter = exporter(&sim, &["--storage.path", ""]);
+        let scrape = exporter.scrape();
+        assert_eq!(
+            scrape.value(
+                "certcentral_validation_list_readable",
+                &[("list", "domains")]
+            ),
+            Some(1.0),
+            "{shown}: the list was read"
+        );
+        assert_eq!(
+            scrape.value("certcentral_domain_validations_conclusive", &[]),
+            Some(0.0),
+            "{shown}"
+        );
+        assert_eq!(scrape.value("certcentral_uncovered_names", &[]), Some(0.0));
+        let handled = scrape.by_label("certcentral_order_handled", "order_id");
+        let findings = findings(&scrape);
+        for order in sim.orders().iter().filter(|o| o["exported"] == true) {
+            let id = order["id"].to_string();
+            // Auto-renewing orders outside the grace period are handled:
+            // nothing pages for them.
+            assert_eq!(
+                handled.get(&id).copied(),
+                (order["actionable"] != true).then_some(1.0),
+                "{shown}: order {id}"
+            );
+            assert!(
+                !findings
+                    .get(&id)
+                    .is_some_and(|f| f.contains("name_not_covered")),
+                "{shown}: order {id} has a name counted as uncovered"
+            );
+        }
+        let logs = exporter.process.logs();
+        assert_eq!(
+            logs.matches("the domain list covers none of the names")
+                .count(),
+            1,
+            "{shown}: said once: {logs}"
+        );
+    }
+    assert_eq!(sim.set_domains_shown("all"), "all");
+    let exporter = exporter(&sim, &["--storage.path", ""]);
+    let scrape = exporter.scrape();
+    assert_eq!(
+        scrape.value("certcentral_domain_validations_conclusive", &[]),
+        Some(1.0)
+    );
+    let handled = scrape.by_label("certcentral_order_handled", "order_id");
+    for id in &with_list {
+        assert_eq!(handled.get(id), None, "order {id} pages again");
+    }
+}

@@ -68,6 +68,19 @@ local rule = import '../lib/rule.libsonnet';
             or on the "CertCentral validations" dashboard, and prevalidate their domains (see the runbook).
           |||,
         ),
+        rule.alert(
+          c,
+          'CertCentralValidationsInconclusive',
+          'certcentral_domain_validations_conclusive == 0',
+          c.validationsInconclusiveFor,
+          'warning',
+          "The domain list of CertCentral account {{ $labels.account }} covers none of its certificates' names",
+          |||
+            The domain list the API key reads for CertCentral account {{ $labels.account }} is empty, or covers none of the names on its certificates in use.
+            The exporter concludes nothing from it: no name counts as uncovered and no certificate pages for a domain validation, so a domain validation that ends before a renewal cannot be seen either.
+            Check that the key's user may see the account's domains (see the runbook).
+          |||,
+        ),
       ],
     }],
   },

@@ -50,6 +50,24 @@ local p = import '../lib/panels.libsonnet';
           th=th(['green', 1, 'orange']),
         ),
 
+        p.row('Validations'),
+        p.stat(
+          'Domain list conclusive',
+          "certcentral_domain_validations_conclusive per account: Yes when the domain list the key reads covers a name of at least one order in use. No: it is empty or covers none (the key's user may not see the domains), so nothing is concluded from it and no name holds up an order; CertCentralValidationsInconclusive warns.",
+          [t('certcentral_domain_validations_conclusive{%s}' % A, legend='{{account}}', instant=true)],
+          w=6,
+          th=th(['orange', 1, 'green']),
+          mappings=p.oneZero('Yes', 'green', 'No', 'orange'),
+        ),
+        p.stat(
+          'Validation lists readable',
+          'certcentral_validation_list_readable per account and list: No when the API key may not read the domain or organization list (403/404), and nothing is concluded from it.',
+          [t('certcentral_validation_list_readable{%s}' % A, legend='{{account}} {{list}}', instant=true)],
+          w=6,
+          th=th(['orange', 1, 'green']),
+          mappings=p.oneZero('Yes', 'green', 'No', 'orange'),
+        ),
+
         p.row('Order details'),
         p.stat(
           'Details backlog',

@@ -201,6 +201,12 @@ fn head_of(text: &str, bytes: usize) -> &str {
     &text[..end]
 }
 
+/// The failures a request is retried after with an exponential back-off
+/// (a 429 is retried too, after the rate limiter's back-off, within a bound
+/// of its own).
+const BACKED_OFF_KINDS: [ErrorKind; 3] =
+    [ErrorKind::Server, ErrorKind::Timeout, ErrorKind::Transport];
+
 /// The most characters of an upstream error message that are logged and
 /// shown (an answer of hundreds of kilobytes must not become a log line or
 /// a landing page that size).
@@ -487,12 +493,18 @@ impl Client {
             .redirect(redirect_policy(&settings.base_url))
             .referer(false)
             .build()?;
-        // The series alerts watch exist from the start at 0.
+        // The series alerts and dashboards watch exist from the start at 0
+        // (the HTTP statuses beyond these are not known in advance).
         for endpoint in Endpoint::ALL {
             for code in ["200", "429"] {
                 telemetry
                     .requests
                     .with_label_values(&[account, endpoint.as_str(), code]);
+            }
+            for kind in std::iter::once(ErrorKind::RateLimited).chain(BACKED_OFF_KINDS) {
+                telemetry
+                    .retries
+                    .with_label_values(&[account, endpoint.as_str(), kind.as_str()]);
             }
         }
         telemetry.limiter_wait.with_label_values(&[account]);
@@ -600,13 +612,7 @@ impl Client {
                     self.limiter.back_off(until).await;
                     Some(Duration::ZERO)
                 }
-                _ if matches!(
-                    kind,
-                    ErrorKind::Server | ErrorKind::Timeout | ErrorKind::Transport
-                ) =>
-                {
-                    backoff.next()
-                }
+                _ if BACKED_OFF_KINDS.contains(&kind) => backoff.next(),
                 _ => None,
             };
             let Some(delay) = delay else { return Err(err) };

@@ -76,6 +76,17 @@ impl ErrorKind {
         ErrorKind::Panic,
     ];
 
+    /// The kinds a request's failure may be ([`ApiError::kind`]).
+    pub const REQUEST: [ErrorKind; 7] = [
+        ErrorKind::Auth,
+        ErrorKind::RateLimited,
+        ErrorKind::Api,
+        ErrorKind::Server,
+        ErrorKind::Timeout,
+        ErrorKind::Transport,
+        ErrorKind::Decode,
+    ];
+
     /// The label value for metrics.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -680,6 +680,18 @@ mod tests {
         ));
     }
 
+    /// A validity that ends before it starts keeps its end (the expiry)
+    /// and loses its start.
+    #[test]
+    fn a_valid_from_after_valid_till_is_dropped_and_the_expiry_kept() {
+        let page = parse(
+            "\"order_id\",\"valid_from\",\"valid_till\"\n\"7\",\"2027-01-01\",\"2026-06-01\"\n\"8\",\"2026-01-01\",\"2026-06-01\"\n",
+        );
+        assert_eq!(page.rows[0].valid_from, None);
+        assert_eq!(page.rows[0].valid_till, Some(day("2026-06-01")));
+        assert_eq!(page.rows[1].valid_from, Some(day("2026-01-01")));
+    }
+
     #[test]
     fn empty_and_header_only_pages_have_no_records() {
         assert_eq!(parse("").records, 0);

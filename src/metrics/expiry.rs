@@ -48,6 +48,7 @@ fn by_expiry(
     for (labels, expiry) in report.map(|r| (&r.labels, r.order.expiry())).chain(
         view.subaccount_rows
             .iter()
+            .filter(|r| r.series)
             .map(|r| (&r.labels, r.order.expiry())),
     ) {
         if let Some(expiry) = expiry {

@@ -190,6 +190,11 @@ pub(crate) const VALIDATION_LIST_READABLE: Family = gauge(
     &["account", "list"],
     "1 if the latest validation refresh could read the list (domains, organizations), 0 if the API key may not (403/404: nothing is concluded from it); absent before the first refresh.",
 );
+pub(crate) const DOMAIN_VALIDATIONS_CONCLUSIVE: Family = gauge(
+    "certcentral_domain_validations_conclusive",
+    &["account"],
+    "1 if the domain list covers a name of at least one order in use, 0 if it is empty or covers none (the key may not see the domains, or the list is not this account's): then no name counts as uncovered and no order is held up by a name; absent while the list is not read.",
+);
 pub(crate) const VALIDATIONS_REFRESH: Family = gauge(
     "certcentral_validations_refresh_timestamp_seconds",
     &["account"],
@@ -299,6 +304,7 @@ pub const ALL: &[&Family] = &[
     &ORDERS_EXCEEDING_MANUAL_RENEWAL_THRESHOLD,
     &COMPLIANCE_VIOLATION,
     &VALIDATION_LIST_READABLE,
+    &DOMAIN_VALIDATIONS_CONCLUSIVE,
     &VALIDATIONS_REFRESH,
     &DOMAIN_VALIDATION_EXPIRY,
     &ORGANIZATION_VALIDATION_EXPIRY,

@@ -42,7 +42,7 @@ pub(crate) use gzip::GzipPrefix;
 use crate::board::AccountState;
 use crate::compliance::{Assessment, ComplianceSettings, Verdict, assess};
 use crate::coverage::RenewalNeeds;
-use crate::fleet::Order;
+use crate::fleet::{Order, OrderStatus};
 use subaccounts::SubaccountRow;
 
 /// Choices that shape the rendered metrics.
@@ -105,6 +105,9 @@ pub struct Exposition {
     /// Every account had finished a poll when this was rendered: readiness
     /// follows what `/metrics` serves, not what the poller knows.
     pub(crate) all_polled: bool,
+    /// Accounts whose domain list says nothing of their names (empty, or
+    /// covering none), for the log to say once.
+    pub(crate) domains_inconclusive: Vec<String>,
 }
 
 /// Whether an order gets per-order series at `now`.
@@ -115,17 +118,28 @@ fn is_exported(order: &Order, now: DateTime<Utc>, settings: &RenderSettings) -> 
 /// Whether an order keeps its per-order series under the cardinality
 /// limits (`--metrics.per-order-statuses`, `--metrics.per-order-horizon`).
 fn wants_series(order: &Order, now: DateTime<Utc>, limits: &PerOrderLimits) -> bool {
+    // An order waiting on approval keeps its series: the approval alert
+    // needs them, whatever the certificate's expiry.
+    within_limits(order.status(), order.expiry(), now, limits) || has_waiting_requests(order)
+}
+
+/// Whether an order of `status` expiring at `expiry` is within the
+/// cardinality limits: the one test for report and subaccount orders.
+fn within_limits(
+    status: OrderStatus<'_>,
+    expiry: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    limits: &PerOrderLimits,
+) -> bool {
     let status_ok = limits
         .statuses
         .as_ref()
-        .is_none_or(|statuses| statuses.iter().any(|s| s == order.status().as_str()));
-    let horizon_ok = match (limits.horizon, order.expiry()) {
+        .is_none_or(|statuses| statuses.iter().any(|s| s == status.as_str()));
+    let horizon_ok = match (limits.horizon, expiry) {
         (Some(horizon), Some(expiry)) => expiry - now <= horizon,
         _ => true,
     };
-    // An order waiting on approval keeps its series: the approval alert
-    // needs them, whatever the certificate's expiry.
-    (status_ok && horizon_ok) || has_waiting_requests(order)
+    status_ok && horizon_ok
 }
 
 /// Whether an order gets any series at all: a certificate, or a request
@@ -209,7 +223,7 @@ pub fn render(
 ) -> Exposition {
     let accounts = accounts(states, now, settings);
     let rows = rows(&accounts, now, settings);
-    let subaccount_rows = subaccounts::rows(&accounts);
+    let subaccount_rows = subaccounts::rows(&accounts, now, settings);
     let view = FleetView {
         now,
         settings,
@@ -224,9 +238,19 @@ pub fn render(
     compliance::write(&mut w, &view);
     validations::write(&mut w, &view);
     subaccounts::write(&mut w, &view);
+    let domains_inconclusive = accounts
+        .iter()
+        .filter(|a| {
+            a.assessment
+                .as_ref()
+                .is_some_and(|a| a.domains_conclusive == Some(false))
+        })
+        .map(|a| a.state.account.clone())
+        .collect();
     Exposition {
         body: w.finish(),
         all_polled: states.iter().all(|s| s.last_poll.is_some()),
+        domains_inconclusive,
     }
 }
 
@@ -326,7 +350,7 @@ fn unix_seconds(at: DateTime<Utc>) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::{BTreeSet, HashMap, HashSet};
     use std::time::Duration;
 
     use chrono::{NaiveDate, TimeZone};
@@ -777,6 +801,94 @@ mod tests {
         };
         let text = String::from_utf8(render(&[state()], now(), &own, None).body.text()).unwrap();
         assert!(text.contains("order_id=\"5\""), "no limit for this account");
+    }
+
+    /// Subaccount orders follow the series policy of report orders: the
+    /// expired retention, the statuses filter and the horizon; the
+    /// aggregates count those the limits cut.
+    #[test]
+    fn subaccount_orders_follow_the_one_series_policy() {
+        let sub = |id: u64, status: &str, till: NaiveDate| crate::fleet::SubaccountOrderRecord {
+            order_id: id,
+            subaccount_id: 77,
+            subaccount_organization: "Sub".into(),
+            status: status.into(),
+            common_name: format!("s{id}.example").into(),
+            product: "ssl_plus".into(),
+            valid_till: Some(till),
+            cost: vec![],
+        };
+        let subaccounts = Subaccounts::Listed(vec![
+            sub(901, "issued", day(2026, 12, 10)),
+            sub(902, "issued", day(2027, 2, 1)),
+            sub(903, "expired", day(2026, 11, 10)),
+            sub(904, "expired", day(2026, 9, 1)),
+        ]);
+        let fleet = Fleet::build(
+            Vec::<ReportRow>::new(),
+            &HashMap::new(),
+            &subaccounts,
+            0,
+            now(),
+        );
+        let state = Arc::new(AccountState {
+            fleet: Some(Arc::new(fleet)),
+            ..(*state()).clone()
+        });
+        let exported = |settings: &RenderSettings| -> BTreeSet<String> {
+            let text = String::from_utf8(
+                render(std::slice::from_ref(&state), now(), settings, None)
+                    .body
+                    .text(),
+            )
+            .unwrap();
+            parse(&text)
+                .into_iter()
+                .filter(|s| s.metric == "certcentral_certificate_days_remaining")
+                .filter_map(|s| s.labels.get("order_id").map(str::to_owned))
+                .collect()
+        };
+        let ids = |list: &[&str]| {
+            list.iter()
+                .map(|s| (*s).to_owned())
+                .collect::<BTreeSet<_>>()
+        };
+        assert_eq!(
+            exported(&RenderSettings::default()),
+            ids(&["901", "902", "903"]),
+            "expired 13 days ago is within the 30-day retention, 83 days ago is not"
+        );
+        let horizon = RenderSettings {
+            per_order: PerOrderLimits {
+                horizon: Some(chrono::Duration::days(30)),
+                statuses: None,
+            },
+            ..RenderSettings::default()
+        };
+        assert_eq!(exported(&horizon), ids(&["901", "903"]));
+        let text = String::from_utf8(
+            render(std::slice::from_ref(&state), now(), &horizon, None)
+                .body
+                .text(),
+        )
+        .unwrap();
+        assert_eq!(
+            value(
+                &parse(&text),
+                "certcentral_certificates_expiring",
+                &[("within", "90d")]
+            ),
+            Some(2.0),
+            "the aggregate counts the order past the horizon"
+        );
+        let statuses = RenderSettings {
+            per_order: PerOrderLimits {
+                horizon: None,
+                statuses: Some(vec!["expired".into()]),
+            },
+            ..RenderSettings::default()
+        };
+        assert_eq!(exported(&statuses), ids(&["903"]));
     }
 
     #[test]

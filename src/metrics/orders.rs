@@ -29,7 +29,7 @@ pub(super) fn write(w: &mut TextWriter, view: &FleetView<'_>) {
     for row in view.rows.iter().filter(|r| r.series) {
         info.sample(&info_labels(&row.labels, row.order), 1.0);
     }
-    for row in view.subaccount_rows {
+    for row in view.subaccount_rows.iter().filter(|r| r.series) {
         info.sample(&row.info_labels, 1.0);
     }
     per_order(w, view.rows, &ORDER_AUTO_RENEW, |row| {

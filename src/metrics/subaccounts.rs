@@ -1,33 +1,52 @@
 //! The subaccounts writer: subaccount orders counted by status and costed
-//! by currency, per subaccount; and the issued subaccount orders the report
-//! does not hold, whose expiry and info series the expiry and orders
-//! writers write with the report's.
+//! by currency, per subaccount; and the subaccount orders the report does
+//! not hold that count toward expiry, whose expiry and info series the
+//! expiry and orders writers write with the report's, under the same
+//! series policy (retention, statuses, horizon).
 
 use std::collections::BTreeMap;
 
-use super::families::{SUBACCOUNT_ORDER_COST, SUBACCOUNT_ORDERS};
-use super::{Account, FleetView, LabelBlock, TextWriter, order_labels};
-use crate::fleet::OrderStatus;
-use crate::fleet::SubaccountOrderRecord;
+use chrono::{DateTime, Utc};
 
-/// An issued subaccount order (that the report does not hold), with its
-/// label blocks: it shares the expiry families, and its info series
-/// carries `subaccount_id`.
+use super::families::{SUBACCOUNT_ORDER_COST, SUBACCOUNT_ORDERS};
+use super::{
+    Account, FleetView, LabelBlock, RenderSettings, TextWriter, order_labels, within_limits,
+};
+use crate::fleet::{OrderStatus, SubaccountOrderRecord, counts_toward_expiry};
+
+/// A subaccount order that counts toward expiry (the report does not
+/// hold it), with its label blocks: it shares the expiry families, and
+/// its info series carries `subaccount_id`.
 pub(super) struct SubaccountRow<'a> {
     pub(super) account: &'a str,
     pub(super) labels: String,
     pub(super) info_labels: String,
     pub(super) order: &'a SubaccountOrderRecord,
+    /// Whether it gets per-order series: within the per-order limits
+    /// (`--metrics.per-order-statuses`, `--metrics.per-order-horizon`), as
+    /// report orders; the aggregates count it either way.
+    pub(super) series: bool,
 }
 
-/// The issued subaccount orders of every account.
-pub(super) fn rows<'a>(accounts: &[Account<'a>]) -> Vec<SubaccountRow<'a>> {
+/// The subaccount orders of every account that count toward expiry at
+/// `now` (a certificate in use, or expired within the retention) and
+/// show an expiry.
+pub(super) fn rows<'a>(
+    accounts: &[Account<'a>],
+    now: DateTime<Utc>,
+    settings: &RenderSettings,
+) -> Vec<SubaccountRow<'a>> {
     let mut rows = Vec::new();
     for account in accounts {
         let state = account.state;
         let Some(fleet) = &state.fleet else { continue };
+        let limits = settings.per_order_for(&state.account);
         for order in &fleet.subaccount_orders {
-            if OrderStatus::parse(&order.status).is_in_use() && order.valid_till.is_some() {
+            let status = OrderStatus::parse(&order.status);
+            let expiry = order.expiry();
+            if expiry.is_some()
+                && counts_toward_expiry(status, expiry, now, settings.expired_retention)
+            {
                 let labels = order_labels(&state.account, order.order_id);
                 let mut info = LabelBlock::continuing(&labels);
                 info.push("common_name", &order.common_name);
@@ -40,6 +59,7 @@ pub(super) fn rows<'a>(accounts: &[Account<'a>]) -> Vec<SubaccountRow<'a>> {
                     info_labels: info.finish(),
                     labels,
                     order,
+                    series: within_limits(status, expiry, now, limits),
                 });
             }
         }

@@ -11,9 +11,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::compliance::outlook;
 use super::families::{
-    DOMAIN_VALIDATION_EXPIRY, DOMAINS_EXCEEDING_REVALIDATION_THRESHOLD, ORDER_UNCOVERED_NAMES,
-    ORDER_VALIDATION_EXPIRY, ORGANIZATION_VALIDATION_EXPIRY, UNCOVERED_NAMES, VALIDATED_DOMAINS,
-    VALIDATION_LIST_READABLE, VALIDATIONS_EXPIRED, VALIDATIONS_EXPIRING, VALIDATIONS_REFRESH,
+    DOMAIN_VALIDATION_EXPIRY, DOMAIN_VALIDATIONS_CONCLUSIVE,
+    DOMAINS_EXCEEDING_REVALIDATION_THRESHOLD, ORDER_UNCOVERED_NAMES, ORDER_VALIDATION_EXPIRY,
+    ORGANIZATION_VALIDATION_EXPIRY, UNCOVERED_NAMES, VALIDATED_DOMAINS, VALIDATION_LIST_READABLE,
+    VALIDATIONS_EXPIRED, VALIDATIONS_EXPIRING, VALIDATIONS_REFRESH,
 };
 use super::{FleetView, LabelBlock, PerOrderLimits, TextWriter, flag, unix_seconds};
 use crate::board::AccountState;
@@ -49,6 +50,16 @@ fn lists(w: &mut TextWriter, view: &FleetView<'_>) {
                 &LabelBlock::extend(&account.labels, "list", list),
                 flag(read),
             );
+        }
+    }
+    let mut conclusive = w.family(&DOMAIN_VALIDATIONS_CONCLUSIVE);
+    for account in view.accounts {
+        let known = account
+            .assessment
+            .as_ref()
+            .and_then(|a| a.domains_conclusive);
+        if let Some(known) = known {
+            conclusive.sample(&account.labels, flag(known));
         }
     }
     let mut refreshed = w.family(&VALIDATIONS_REFRESH);

@@ -137,8 +137,6 @@ pub struct PollSettings {
     pub validations_refresh: Duration,
 }
 
-/// The steps after the report, as the `step` label names them.
-const STEPS: [&str; 3] = ["subaccounts", "validations", "details"];
 /// How long the steps after the report may take before the report's fleet
 /// is published on its own: long enough for a quick poll to be rendered
 /// once, short enough that slow detail reads never hold back expiry data.
@@ -216,19 +214,7 @@ impl Poller {
                 }
             })
             .map(|snapshot| Arc::new(ValidationIndex::new(Arc::new(snapshot))));
-        // Known series exist from the start at 0, so that increase() sees
-        // the first failure.
-        for result in ["success", "failure"] {
-            telemetry.polls.with_label_values(&[&account, result]);
-        }
-        for kind in ErrorKind::ALL.map(ErrorKind::as_str) {
-            telemetry.errors.with_label_values(&[&account, kind]);
-            for step in STEPS {
-                telemetry
-                    .incomplete
-                    .with_label_values(&[&account, step, kind]);
-            }
-        }
+        telemetry.start_account(&account);
         Poller {
             account,
             client: Arc::new(client),

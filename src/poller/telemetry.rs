@@ -4,7 +4,7 @@
 
 use prometheus::{IntCounterVec, Opts, Registry};
 
-use crate::certcentral::ErrorKind;
+use crate::certcentral::{Endpoint, ErrorKind};
 
 /// Poll counters shared by every account's poller.
 #[derive(Clone)]
@@ -65,6 +65,43 @@ impl PollTelemetry {
         })
     }
 }
+
+impl PollTelemetry {
+    /// Every series of `account` whose label values are known in advance,
+    /// at 0, as the instrumentation guidelines ask: a dashboard's
+    /// `increase()` then shows the first failure, and a panel shows 0, not
+    /// "no data".
+    pub fn start_account(&self, account: &str) {
+        for result in ["success", "failure"] {
+            self.polls.with_label_values(&[account, result]);
+        }
+        for kind in ErrorKind::ALL {
+            self.errors.with_label_values(&[account, kind.as_str()]);
+            for step in STEPS {
+                self.incomplete
+                    .with_label_values(&[account, step, kind.as_str()]);
+            }
+        }
+        for kind in ErrorKind::REQUEST {
+            for endpoint in [Endpoint::Order, Endpoint::Reissue] {
+                self.detail_errors
+                    .with_label_values(&[account, endpoint.as_str(), kind.as_str()]);
+            }
+        }
+        for endpoint in [
+            Endpoint::Domains,
+            Endpoint::Organizations,
+            Endpoint::SubaccountDomains,
+        ] {
+            self.validation_denied
+                .with_label_values(&[account, endpoint.as_str()]);
+        }
+    }
+}
+
+/// The steps of a poll after the report (the `step` label of
+/// `certcentral_poll_incomplete_total`).
+const STEPS: [&str; 3] = ["subaccounts", "validations", "details"];
 
 /// A counter family with these labels.
 fn counter(name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {

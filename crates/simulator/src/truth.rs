@@ -25,7 +25,7 @@ use super::validations::{OrderValidationTruth, order_truth};
 /// spelled as the exporter's `rule` label. The simulator keeps its own list
 /// (an oracle does not borrow from what it checks); the exporter's tests
 /// check that the two lists agree.
-pub const RULES: [&str; 13] = [
+pub const RULES: [&str; 14] = [
     "weak_signature_hash",
     "weak_key",
     "csr_unreadable",
@@ -39,6 +39,7 @@ pub const RULES: [&str; 13] = [
     "expired_not_renewed",
     "validation_expires_before_renewal",
     "name_not_covered",
+    "too_many_names",
 ];
 
 const DAY: i64 = 86_400;
@@ -269,8 +270,8 @@ pub(crate) fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTr
     let renewal = expiry.map(|e| (e - AUTO_RENEW_LEAD_DAYS * DAY).max(now.timestamp()));
     let validation_ends = renewal.is_some_and(|at| validation.validation_ends_by(at));
     let uncovered = !renewed && !validation.uncovered_names.is_empty();
-    let renewal_blocked =
-        in_use && automated && !renewed && expiry.is_some() && (validation_ends || uncovered);
+    // Only a record that ends is evidence; an uncovered name is a finding.
+    let renewal_blocked = in_use && automated && !renewed && expiry.is_some() && validation_ends;
     let actionable = ((in_use || expired)
         && !renewed
         && days.is_some_and(|d| !automated || d < AUTO_RENEW_GRACE_DAYS))
@@ -321,6 +322,9 @@ pub(crate) fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTr
         }
         if uncovered {
             findings.push("name_not_covered");
+        }
+        if order.dns_names().len() > crate::validations::truth::MAX_NAMES {
+            findings.push("too_many_names");
         }
     }
     if oldest

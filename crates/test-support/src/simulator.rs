@@ -271,6 +271,19 @@ impl Controls {
         answer["permitted"].as_bool().expect("permitted: a boolean")
     }
 
+    /// `PUT /_simulator/validations`: what the account's domain list
+    /// shows (`all`, `empty`, or `foreign`: records that cover none of the
+    /// orders' names); answers what is now in force.
+    pub fn set_domains_shown(&self, shown: &str) -> String {
+        let body = serde_json::json!({ "domains": shown });
+        let request = self.client.put(self.control("validations")).json(&body);
+        let answer = self.json(request, "set what the domain list shows");
+        answer["domains"]
+            .as_str()
+            .expect("domains: a string")
+            .to_owned()
+    }
+
     /// Issued orders that could page on the report's date (0 to 29 days
     /// left), reissued with the report still showing the old certificate
     /// (`report_lags`), the new one valid 106 days more: the false page that

@@ -34,7 +34,7 @@ fn push(drafts: &mut Vec<Draft>, lineage: u32, order: Order) {
 /// The fixed scenarios, most important first: a fleet of n orders has the
 /// first ones that fit. The first twenty cover the expiry horizons and
 /// every status.
-pub(super) const SCENARIOS: [Scenario; 34] = [
+pub(super) const SCENARIOS: [Scenario; 35] = [
     // 0-3: due today, tomorrow, within 7 days, within 30 days.
     |w, r, l, d| push(d, l, plain(w, r, l, 0)),
     |w, r, l, d| push(d, l, plain(w, r, l, 1)),
@@ -325,6 +325,16 @@ pub(super) const SCENARIOS: [Scenario; 34] = [
         let mut o = plain(w, r, l, 45);
         o.csr = Csr::Ec384;
         o.signature_hash = Hash::Sha384;
+        push(d, l, o);
+    },
+    // 34: 1,001 names, more than the exporter judges (too_many_names),
+    // the 1,000 after the common name under a domain nothing validates,
+    // expiring in 200 days.
+    |w, r, l, d| {
+        let mut o = plain(w, r, l, 200);
+        let mut names = vec![o.common_name()];
+        names.extend((0..1000).map(|i| format!("host{i}.too-many-names.test")));
+        o.extra_mut().dns_names = Some(names);
         push(d, l, o);
     },
 ];

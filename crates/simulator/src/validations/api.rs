@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::{DomainRecord, MAX_VALIDATION_LIMIT, Validations, mountain_midnight, rfc3339};
+use super::{
+    DomainRecord, DomainsShown, MAX_VALIDATION_LIMIT, Validations, mountain_midnight, rfc3339,
+};
 use crate::Shared;
 use crate::api::{self, paging, query};
 use crate::catalog::{ORGANIZATIONS, SUBACCOUNTS};
@@ -148,14 +150,25 @@ pub(crate) async fn domains(
     };
     let utc = flag(&query, "include_dcv_expiration_time");
     let reuse = flag(&query, "filters[include_validation_reuse_status]");
-    let items = validations
-        .domains
+    let shown: Vec<DomainRecord> = match validations.domains_shown {
+        DomainsShown::All => validations.domains.clone(),
+        DomainsShown::Empty => Vec::new(),
+        DomainsShown::Foreign => validations
+            .domains
+            .iter()
+            .map(|r| DomainRecord {
+                name: format!("unrelated{}.invalid", r.id),
+                ..r.clone()
+            })
+            .collect(),
+    };
+    let items = shown
         .iter()
         .skip(offset)
         .take(limit)
         .map(|r| domain_json(r, utc, reuse, true))
         .collect();
-    page("domains", items, validations.domains.len(), limit, offset)
+    page("domains", items, shown.len(), limit, offset)
 }
 
 /// `GET /account/subaccount/{id}/domain`: bare Mountain Time dates always

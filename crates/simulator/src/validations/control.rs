@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{DomainRecord, OrganizationRecord, mountain_midnight};
+use super::{DomainRecord, DomainsShown, OrganizationRecord, mountain_midnight};
 use crate::Shared;
 
 /// The truth about the validations, for tests: every record with its
@@ -75,11 +75,13 @@ pub(crate) async fn truth(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// A change to the validations: `{"permitted": false}` makes the three
-/// endpoints answer 403.
+/// endpoints answer 403; `{"domains": "empty"}` (or `"foreign"`, `"all"`)
+/// sets what the account's domain list shows.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ValidationsChange {
     permitted: Option<bool>,
+    domains: Option<DomainsShown>,
 }
 
 /// `PUT /_simulator/validations`.
@@ -91,5 +93,12 @@ pub(crate) async fn change(
     if let Some(permitted) = change.permitted {
         world.validations.permitted = permitted;
     }
-    Json(json!({"permitted": world.validations.permitted})).into_response()
+    if let Some(shown) = change.domains {
+        world.validations.domains_shown = shown;
+    }
+    Json(json!({
+        "permitted": world.validations.permitted,
+        "domains": world.validations.domains_shown,
+    }))
+    .into_response()
 }

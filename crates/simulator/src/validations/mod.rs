@@ -33,7 +33,7 @@
 
 pub(crate) mod api;
 pub(crate) mod control;
-mod truth;
+pub(crate) mod truth;
 
 pub(crate) use truth::{OrderValidationTruth, order_truth};
 
@@ -137,6 +137,21 @@ pub(crate) struct Validations {
     pub(crate) subaccount_domains: Vec<(u64, Vec<DomainRecord>)>,
     /// The key may read these endpoints; `false` answers 403 on all three.
     pub(crate) permitted: bool,
+    /// What the account's domain list shows.
+    pub(crate) domains_shown: DomainsShown,
+}
+
+/// What the account's domain list shows: its records, none (a key whose
+/// user may not see the domains), or records that cover none of the
+/// orders' names (a list from elsewhere). In the last two the exporter
+/// can conclude nothing of a name, and the truth expects nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum DomainsShown {
+    #[default]
+    All,
+    Empty,
+    Foreign,
 }
 
 /// Midnight at the start of `day` in US Mountain Time, Unix seconds:
@@ -281,6 +296,7 @@ impl Validations {
             organizations,
             subaccount_domains,
             permitted: true,
+            domains_shown: DomainsShown::All,
         }
     }
 }

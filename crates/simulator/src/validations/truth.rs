@@ -5,9 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{DomainRecord, generated_names, mountain_midnight};
+use super::{DomainRecord, DomainsShown, generated_names, mountain_midnight};
 use crate::catalog::DOMAINS;
 use crate::fleet::{Order, World};
+
+/// The most names of one order the exporter judges (the rest are the
+/// finding `too_many_names`).
+pub(crate) const MAX_NAMES: usize = 1000;
 
 /// One validation a renewal needs, as the exporter should report it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,12 +44,13 @@ impl OrderValidationTruth {
             .min_by_key(|n| n.expiry_timestamp)
     }
 
-    /// Whether a renewal at `renewal` (Unix seconds) cannot reuse every
-    /// validation it needs: one ends by then, or there is none to reuse.
+    /// Whether a validation record the renewal at `renewal` (Unix
+    /// seconds) needs ends by then: the evidence that it stalls (a need
+    /// with no date is none).
     pub(crate) fn validation_ends_by(&self, renewal: i64) -> bool {
         self.needs
             .iter()
-            .any(|n| n.expiry_timestamp.is_none_or(|end| end <= renewal))
+            .any(|n| n.expiry_timestamp.is_some_and(|end| end <= renewal))
     }
 }
 
@@ -76,7 +81,12 @@ pub(crate) fn order_truth(
     let o = order.organization;
     let base = order.base_name();
     let generated = generated_names(order);
-    for name in order.dns_names() {
+    // A domain list that shows nothing of the names: no conclusion.
+    let names = match validations.domains_shown {
+        DomainsShown::All => order.dns_names(),
+        DomainsShown::Empty | DomainsShown::Foreign => Vec::new(),
+    };
+    for name in names.into_iter().take(MAX_NAMES) {
         // The records that may cover the name, nearest first.
         let candidates: Vec<&DomainRecord> = if generated {
             let relation = if name == base {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::certcentral::report::ReportRow;
 use crate::certcentral::wire::{OrderInfo, ReissueList, SubaccountOrder};
+use crate::identity::CertificateId;
 
 /// An order's status as the report sends it: the statuses the exporter
 /// asks questions of, by name, and any other as its raw text. CertCentral
@@ -135,6 +136,10 @@ pub struct OrderDetails {
     pub requests: Vec<Request>,
     /// Fetched when the order has reissues or is a multi-year plan.
     pub reissues: Option<Reissues>,
+    /// The thumbprint and serial of the certificate the details show, to
+    /// recognise it where it is served. Absent in stores written before.
+    #[serde(default, skip_serializing_if = "CertificateId::is_empty")]
+    pub identity: CertificateId,
 }
 
 /// A request on an order, as the details list it.
@@ -166,6 +171,22 @@ pub struct Reissues {
     /// (such a list is due).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched_at: Option<DateTime<Utc>>,
+    /// Each certificate of the list (archived ones too), to recognise it
+    /// where it is served and to tell what replaced it. Absent in stores
+    /// written before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<ReissuedCertificateRecord>,
+}
+
+/// One certificate of an order's reissue list, as kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReissuedCertificateRecord {
+    pub id: Option<u64>,
+    pub identity: CertificateId,
+    pub status: Box<str>,
+    pub valid_till: Option<NaiveDate>,
+    pub issued: Option<DateTime<Utc>>,
+    pub archived: bool,
 }
 
 impl OrderDetails {
@@ -197,6 +218,10 @@ impl OrderDetails {
                 })
                 .collect(),
             reissues: None,
+            identity: CertificateId::new(
+                certificate.thumbprint.as_deref(),
+                certificate.serial_number.as_deref(),
+            ),
         }
     }
 
@@ -224,6 +249,18 @@ impl Reissues {
         let order_key = |c: &crate::certcentral::wire::ReissuedCertificate| {
             (c.date_issued.or(c.date_created), c.id)
         };
+        reissues.certificates = list
+            .certificates
+            .iter()
+            .map(|c| ReissuedCertificateRecord {
+                id: c.id,
+                identity: CertificateId::new(c.thumbprint.as_deref(), c.serial_number.as_deref()),
+                status: c.status.as_deref().unwrap_or("unknown").into(),
+                valid_till: c.valid_till,
+                issued: c.date_issued.or(c.date_created),
+                archived: c.archived == Some(true),
+            })
+            .collect();
         for cert in list
             .certificates
             .iter()
@@ -380,6 +417,9 @@ pub struct SubaccountOrderRecord {
     pub valid_till: Option<NaiveDate>,
     /// Order cost (and reissue costs in other currencies), by currency.
     pub cost: Vec<(Arc<str>, f64)>,
+    /// The issued certificate's thumbprint and serial, where the listing
+    /// gives them.
+    pub identity: CertificateId,
 }
 
 impl SubaccountOrderRecord {
@@ -411,6 +451,10 @@ impl SubaccountOrderRecord {
                     .unwrap_or(""),
             ),
             valid_till: certificate.valid_till,
+            identity: CertificateId::new(
+                certificate.thumbprint.as_deref(),
+                certificate.serial_number.as_deref(),
+            ),
             cost,
         })
     }
@@ -611,6 +655,7 @@ pub mod fixtures {
             was_renewed_by_order_id: None,
             requests: Vec::new(),
             reissues: None,
+            identity: CertificateId::default(),
         }
     }
 }

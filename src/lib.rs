@@ -12,7 +12,8 @@
 //!   organizations.
 //! - `fleet`: one immutable snapshot of an account's orders, built from
 //!   the parsed records; `OrderStatus` answers what the code asks of a
-//!   status (in use, waiting, settled, counts toward expiry).
+//!   status (in use, waiting, settled, counts toward expiry). `identity`
+//!   keeps each certificate's thumbprint and serial in one normal form.
 //! - `coverage`: which validations each order's renewal needs, and which of
 //!   its names no active validation covers.
 //! - [`compliance`]: the findings per order, and whether an order still
@@ -45,6 +46,7 @@ pub mod compliance;
 pub(crate) mod config;
 pub(crate) mod coverage;
 pub(crate) mod fleet;
+pub(crate) mod identity;
 pub mod logging;
 pub mod metrics;
 pub(crate) mod poller;

@@ -134,6 +134,10 @@ pub struct ReissuedCertificate {
     pub key_size: Option<u64>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub archived: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub thumbprint: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub serial_number: Option<String>,
 }
 
 /// `GET /account/subaccount/order`.
@@ -186,6 +190,11 @@ pub struct SubaccountCertificate {
     pub valid_till: Option<NaiveDate>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub signature_hash: Option<String>,
+    /// Only for issued certificates.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub thumbprint: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub serial_number: Option<String>,
 }
 
 /// Which subaccount placed an order.

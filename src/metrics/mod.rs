@@ -421,6 +421,7 @@ mod tests {
                 product: "ssl_plus".into(),
                 valid_till: Some(day(2030, 1, 1)),
                 cost: vec![],
+                identity: Default::default(),
             },
             crate::fleet::SubaccountOrderRecord {
                 order_id: 900,
@@ -431,6 +432,7 @@ mod tests {
                 product: "ssl_plus".into(),
                 valid_till: Some(day(2026, 12, 24)),
                 cost: vec![("USD".into(), 100.0), ("EUR".into(), 5.5)],
+                identity: Default::default(),
             },
         ]);
         let fleet = Fleet::build(rows, &detail_map, &subaccounts, 2, now());
@@ -817,6 +819,7 @@ mod tests {
             product: "ssl_plus".into(),
             valid_till: Some(till),
             cost: vec![],
+            identity: Default::default(),
         };
         let subaccounts = Subaccounts::Listed(vec![
             sub(901, "issued", day(2026, 12, 10)),

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Scrape, Simulator, exporter_binary, raw_http, wait_for,
+    Binary, Exporter, Scrape, Simulator, exporter_binary, raw_http, stand_in, wait_for,
 };
 
 const BIN: Binary = exporter_binary!();
@@ -354,7 +354,6 @@ fn the_demo_starts_and_polls_without_a_warning() {
 /// memory does not grow until the poll's deadline.
 #[test]
 fn a_report_that_never_ends_stops_at_max_orders_and_keeps_the_last_good_data() {
-    use std::io::{BufRead, BufReader, Write};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -387,51 +386,27 @@ fn a_report_that_never_ends_stops_at_max_orders_and_keeps_the_last_good_data() {
     };
     let endless = Arc::new(AtomicBool::new(false));
     let pages = Arc::new(AtomicUsize::new(0));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/services/v2", listener.local_addr().unwrap());
     let (serving, counted) = (endless.clone(), pages.clone());
-    // The thread ends with the test process.
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let query = |name: &str| -> usize {
-                request
-                    .split(['?', '&', ' '])
-                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0)
-            };
-            let body = if !request.contains("/report/order") {
-                "{\"errors\":[{\"code\":\"not_found\",\"message\":\"no\"}]}".to_owned()
-            } else if serving.load(Ordering::SeqCst) {
-                counted.fetch_add(1, Ordering::SeqCst);
-                let (offset, limit) = (query("offset"), query("limit"));
-                page_of(offset..offset + limit)
-            } else {
-                sample.to_owned()
-            };
-            let status = if request.contains("/report/order") {
-                "200 OK"
-            } else {
-                "404 Not Found"
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body.as_bytes());
+    let base = stand_in(move |request| {
+        let query = |name: &str| -> usize {
+            request
+                .split(['?', '&', ' '])
+                .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        if !request.contains("/report/order") {
+            let error = "{\"errors\":[{\"code\":\"not_found\",\"message\":\"no\"}]}";
+            ("404 Not Found", error.to_owned())
+        } else if serving.load(Ordering::SeqCst) {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let (offset, limit) = (query("offset"), query("limit"));
+            ("200 OK", page_of(offset..offset + limit))
+        } else {
+            ("200 OK", sample.to_owned())
         }
     });
+    let base = format!("{base}/services/v2");
     let exporter = Exporter::start(
         BIN,
         &[

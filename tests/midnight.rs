@@ -2,14 +2,13 @@
 //! `faketime`): the exporter starts 29 seconds before 23:59:59, polls
 //! once, and its render as the day ends must move every order's days
 //! remaining, expired ones included, without another poll. An order on
-//! its last valid day reads 0 and is not expired until then.
+//! its last valid day reads 0 and is not expired until then. A step of the
+//! wall clock moves them too, without a poll.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Process, Scrape, exporter_binary, free_port, http, wait_for,
+    Binary, Process, Scrape, exporter_binary, free_port, http, stand_in, wait_for,
 };
 
 const BIN: Binary = exporter_binary!();
@@ -46,36 +45,14 @@ fn report() -> String {
 
 /// Serves the report, and a 404 for anything else; its base URL.
 fn certcentral() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let report = report();
-    // The thread ends with the test process.
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            let _ = reader.read_line(&mut request);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let (status, body) = if request.contains("/report/order") {
-                ("200 OK", report.as_str())
-            } else {
-                ("404 Not Found", "{}")
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body.as_bytes());
+    stand_in(move |request| {
+        if request.contains("/report/order") {
+            ("200 OK", report.clone())
+        } else {
+            ("404 Not Found", "{}".to_owned())
         }
-    });
-    base
+    })
 }
 
 fn days(scrape: &Scrape) -> std::collections::BTreeMap<String, f64> {

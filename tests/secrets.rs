@@ -54,6 +54,15 @@ impl Run {
         Run::start(args, &[("CERTCENTRAL_API_KEY", KEY)])
     }
 
+    /// With the key, polling the stand-in at `base` every second, and
+    /// `extra` flags.
+    fn polling(base: &str, extra: &[&str]) -> Run {
+        let url = format!("{base}/services/v2");
+        let mut args = vec!["--certcentral.url", &url, "--poll.interval", "1s"];
+        args.extend_from_slice(extra);
+        Run::with_key(&args)
+    }
+
     fn scrape(&mut self) -> Option<Scrape> {
         let process = &self.exporter.process;
         assert!(process.is_running(), "{}", process.logs());
@@ -821,17 +830,7 @@ fn spelling_echo() -> (String, Arc<AtomicUsize>) {
 fn the_key_echoed_in_any_spelling_is_redacted_in_every_log_format_and_page() {
     for format in ["logfmt", "json"] {
         let (base, served) = spelling_echo();
-        let url = format!("{base}/services/v2");
-        let run = Run::with_key(&[
-            "--certcentral.url",
-            &url,
-            "--poll.interval",
-            "1s",
-            "--log.level",
-            "trace",
-            "--log.format",
-            format,
-        ]);
+        let run = Run::polling(&base, &["--log.level", "trace", "--log.format", format]);
         let rounds = 2 * spellings().len();
         wait_for("every spelling echoed", Duration::from_secs(90), || {
             assert!(
@@ -893,15 +892,7 @@ fn the_key_cut_wrapped_or_split_in_an_answer_leaves_no_part_of_it() {
         let (status, body) = &answers[n % answers.len()];
         respond(stream, status, &[], body);
     });
-    let url = format!("{base}/services/v2");
-    let run = Run::with_key(&[
-        "--certcentral.url",
-        &url,
-        "--poll.interval",
-        "1s",
-        "--certcentral.max-retries",
-        "0",
-    ]);
+    let run = Run::polling(&base, &["--certcentral.max-retries", "0"]);
     wait_for("every answer served", Duration::from_secs(60), || {
         (served.load(Ordering::SeqCst) > bodies.len()).then_some(())
     });

@@ -63,18 +63,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in the order help texts list them.
-    pub const ALL: [ErrorKind; 9] = [
-        ErrorKind::Auth,
-        ErrorKind::RateLimited,
-        ErrorKind::Api,
-        ErrorKind::Server,
-        ErrorKind::Timeout,
-        ErrorKind::Transport,
-        ErrorKind::Decode,
-        ErrorKind::Deadline,
-        ErrorKind::Panic,
-    ];
+    /// Every kind, in the order help texts list them: a request's, then
+    /// the poller's own.
+    pub const ALL: [ErrorKind; 9] = {
+        let r = ErrorKind::REQUEST;
+        [
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            ErrorKind::Deadline,
+            ErrorKind::Panic,
+        ]
+    };
 
     /// The kinds a request's failure may be ([`ApiError::kind`]).
     pub const REQUEST: [ErrorKind; 7] = [

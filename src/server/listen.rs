@@ -338,15 +338,15 @@ where
         }
         let registration = connections.register();
         let tls = tls.as_ref().map(|config| config());
-        tokio::spawn(connection(
-            stream,
-            tls,
-            builder.clone(),
-            router.clone(),
+        let served = Served {
+            peer: stream.peer_addr().ok().map(|a| Peer(a.ip())),
+            builder: builder.clone(),
+            router: router.clone(),
             registration,
             limits,
-            stopped.clone(),
-        ));
+            stopped: stopped.clone(),
+        };
+        tokio::spawn(connection(stream, tls, served));
     }
     drop(listener);
     let _ = stopping.send(true);
@@ -371,30 +371,25 @@ fn out_of_descriptors(err: &std::io::Error) -> bool {
     }
 }
 
-/// One connection, from its TLS handshake (if any) to its end.
-async fn connection(
-    stream: TcpStream,
-    tls: Option<Arc<rustls::ServerConfig>>,
+/// What a connection is served with, whatever its transport.
+struct Served {
+    /// The client's address, for the requests' extensions.
+    peer: Option<Peer>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     router: Router,
     registration: Registration,
     limits: Limits,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let peer = stream.peer_addr().ok().map(|a| Peer(a.ip()));
+    stopped: watch::Receiver<bool>,
+}
+
+/// One connection, from its TLS handshake (if any) to its end.
+async fn connection(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, served: Served) {
     let Some(config) = tls else {
-        drive(
-            stream,
-            peer,
-            &builder,
-            router,
-            registration,
-            limits,
-            stopped,
-        )
-        .await;
+        drive(stream, served).await;
         return;
     };
+    let (limits, registration) = (served.limits, &served.registration);
+    let mut stopped = served.stopped.clone();
     let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
     let stream = tokio::select! {
         done = tokio::time::timeout(limits.read_header_timeout, handshake) => match done {
@@ -411,31 +406,23 @@ async fn connection(
         () = registration.activity.close.notified() => return,
         _ = stopped.wait_for(|stop| *stop) => return,
     };
-    drive(
-        stream,
-        peer,
-        &builder,
-        router,
-        registration,
-        limits,
-        stopped,
-    )
-    .await;
+    drive(stream, served).await;
 }
 
 /// Serves requests on `io` until the client or the server ends the
 /// connection, closing it when idle past its limit or chosen to make room.
-async fn drive<I>(
-    io: I,
-    peer: Option<Peer>,
-    builder: &auto::Builder<TokioExecutor>,
-    router: Router,
-    registration: Registration,
-    limits: Limits,
-    mut stopped: watch::Receiver<bool>,
-) where
+async fn drive<I>(io: I, served: Served)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Served {
+        peer,
+        builder,
+        router,
+        registration,
+        limits,
+        mut stopped,
+    } = served;
     let registration = Arc::new(registration);
     let inner = TowerToHyperService::new(router);
     let tracked = registration.clone();

@@ -29,12 +29,14 @@ mod process;
 mod prometheus;
 mod scrape;
 mod simulator;
+mod stand_in;
 
 pub use exporter::Exporter;
 pub use process::{Binary, Process, free_port, http, poll_until, raw_http, wait_for};
 pub use prometheus::{Prometheus, promtool_check_metrics, tool};
 pub use scrape::{Scrape, Series, value};
 pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings, faults_flag};
+pub use stand_in::stand_in;
 
 pub use prometheus_parse;
 pub use reqwest;

@@ -18,6 +18,7 @@ use crate::certcentral::{Client, ClientSettings, client::ApiTelemetry};
 use crate::config::{self, AccountConfig, Config, DemoConfig};
 use crate::metrics::{self, Exposition, RenderSettings};
 use crate::poller::{PollSettings, PollTelemetry, Poller};
+use crate::probe::Prober;
 use crate::server::auth::CheckPool;
 use crate::server::listen::{self, Limits};
 use crate::server::live::{LiveWeb, WebConfigTelemetry};
@@ -183,10 +184,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ?open_files,
         "connection bound"
     );
+    let prober = Arc::new(Prober::new(
+        board.clone(),
+        config.probe_roots.clone(),
+        config.probe_allowed.clone(),
+    ));
     let state = Arc::new(ServerState {
         exposition: exposition_rx,
         registry,
         board,
+        prober,
         telemetry_path: config.telemetry_path.clone(),
         landing: Landing {
             demo: config.demo.is_some(),

@@ -175,6 +175,12 @@ impl Board {
         states.get(account).cloned()
     }
 
+    /// How many states have been published: what was built from the board
+    /// at one version is current while the version is.
+    pub fn version(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
     /// A receiver that changes whenever an account's state is published.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()

@@ -17,6 +17,7 @@ use crate::config::{
     MAX_PAGE_SIZE, ServerLimits,
 };
 use crate::metrics::PerOrderLimits;
+use crate::probe::targets::AllowedTargets;
 use crate::server::web_config::WebConfig;
 
 /// Prometheus exporter for DigiCert CertCentral: certificate expiry, order
@@ -149,6 +150,15 @@ pub struct ExporterArgs {
     /// Per-order series only for orders in these statuses (comma-separated).
     #[arg(long = "metrics.per-order-statuses", value_delimiter = ',')]
     pub per_order_statuses: Option<Vec<String>>,
+    /// Targets /probe may connect to beside the names on in-use orders:
+    /// comma-separated host names, `*.` patterns and CIDR ranges (IP
+    /// literals only through these).
+    #[arg(long = "probe.allowed-targets", value_parser = AllowedTargets::parse)]
+    pub probe_allowed_targets: Option<AllowedTargets>,
+    /// PEM file of CA certificates /probe trusts beside the system's (for
+    /// endpoints with certificates of a private CA).
+    #[arg(long = "probe.ca-file")]
+    pub probe_ca_file: Option<PathBuf>,
     /// Poll the embedded CertCentral simulator instead of CertCentral (no key needed).
     #[arg(long)]
     pub demo: bool,
@@ -360,6 +370,9 @@ impl ExporterArgs {
             retry_delay: self.retry_delay,
             storage_path,
             validations_refresh,
+            probe_allowed: self.probe_allowed_targets.unwrap_or_default(),
+            probe_roots: crate::probe::trust_anchors(self.probe_ca_file.as_deref())
+                .map_err(ConfigError)?,
         })
     }
 }

@@ -68,6 +68,10 @@ pub struct Config {
     pub storage_path: Option<PathBuf>,
     /// How often the domain and organization validations are read.
     pub validations_refresh: Duration,
+    /// `--probe.allowed-targets`.
+    pub probe_allowed: crate::probe::targets::AllowedTargets,
+    /// What `/probe` trusts: the system's roots and `--probe.ca-file`.
+    pub probe_roots: rustls::RootCertStore,
 }
 
 /// The HTTP server's bounds (`--web.max-requests` and friends).

@@ -13,7 +13,9 @@
 //! - `fleet`: one immutable snapshot of an account's orders, built from
 //!   the parsed records; `OrderStatus` answers what the code asks of a
 //!   status (in use, waiting, settled, counts toward expiry). `identity`
-//!   keeps each certificate's thumbprint and serial in one normal form.
+//!   keeps each certificate's thumbprint and serial in one normal form;
+//!   `known` indexes every certificate of the fleets by them, active or
+//!   superseded (and by what).
 //! - `coverage`: which validations each order's renewal needs, and which of
 //!   its names no active validation covers.
 //! - [`compliance`]: the findings per order, and whether an order still
@@ -24,8 +26,10 @@
 //! - [`metrics`]: the families declared once (`metrics::families`), one
 //!   writer per concern (health, orders, expiry, compliance, subaccounts,
 //!   validations), the text exposition and its gzip.
-//! - [`server`]: HTTP: `/metrics`, the landing page, health and readiness,
-//!   TLS and basic auth from the web config, connection limits.
+//! - [`probe`]: `/probe`, one TLS handshake with an allowed endpoint, the
+//!   served certificate looked up in `known`.
+//! - [`server`]: HTTP: `/metrics`, `/probe`, the landing page, health and
+//!   readiness, TLS and basic auth from the web config, connection limits.
 //! - `poller`: drives the steps on a schedule: reads the report and the
 //!   subaccounts, plans and fetches order details, reads the validation
 //!   lists, rebuilds the fleet, publishes it on the board, saves the
@@ -47,9 +51,11 @@ pub(crate) mod config;
 pub(crate) mod coverage;
 pub(crate) mod fleet;
 pub(crate) mod identity;
+pub(crate) mod known;
 pub mod logging;
 pub mod metrics;
 pub(crate) mod poller;
+pub mod probe;
 pub mod server;
 pub(crate) mod shutdown;
 pub(crate) mod store;

@@ -7,13 +7,15 @@ pub mod listen;
 pub mod live;
 pub mod web_config;
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -24,6 +26,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::board::Board;
 use crate::metrics::Exposition;
+use crate::probe::{Prober, Refused};
 use auth::{CheckPool, Verdict};
 use listen::{Limits, Peer};
 use live::LiveWeb;
@@ -36,6 +39,8 @@ pub struct ServerState {
     pub board: Arc<Board>,
     pub telemetry_path: String,
     pub landing: Landing,
+    /// `/probe`.
+    pub prober: Arc<Prober>,
 }
 
 /// What the landing page says about where the data comes from, so that a
@@ -85,6 +90,7 @@ pub fn router(state: Arc<ServerState>, guard: Option<Arc<Guard>>, max_requests: 
     }
     let router = Router::new()
         .route(&state.telemetry_path, metrics_route)
+        .route("/probe", get(probe))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route("/", get(landing))
@@ -217,6 +223,62 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
             });
             (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
         })
+}
+
+/// Time kept back from Prometheus' scrape timeout for the answer to reach
+/// it.
+const PROBE_MARGIN: Duration = Duration::from_millis(500);
+/// The probe timeout without Prometheus' header, and the most it may be.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `GET /probe?target=HOST:PORT&server_name=NAME`, within the scrape
+/// timeout Prometheus sends (`X-Prometheus-Scrape-Timeout-Seconds`).
+async fn probe(
+    State(state): State<Arc<ServerState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let params: HashMap<String, String> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let Some(target) = params.get("target") else {
+        return (StatusCode::BAD_REQUEST, "target parameter is missing\n").into_response();
+    };
+    let timeout = headers
+        .get("X-Prometheus-Scrape-Timeout-Seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(PROBE_TIMEOUT, |s| {
+            Duration::from_secs_f64(s.min(MAX_PROBE_TIMEOUT.as_secs_f64()))
+                .saturating_sub(PROBE_MARGIN)
+        })
+        .max(Duration::from_millis(100));
+    match state
+        .prober
+        .probe(
+            target,
+            params.get("server_name").map(String::as_str),
+            timeout,
+        )
+        .await
+    {
+        Ok(answer) => {
+            let mut response = Response::new(Body::from((*answer).clone()));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT));
+            response
+        }
+        Err(refused @ Refused::NotAllowed(_)) => {
+            (StatusCode::FORBIDDEN, format!("{refused}\n")).into_response()
+        }
+        Err(refused @ Refused::BadTarget(_)) => {
+            (StatusCode::BAD_REQUEST, format!("{refused}\n")).into_response()
+        }
+    }
 }
 
 async fn healthy() -> &'static str {

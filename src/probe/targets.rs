@@ -1,0 +1,184 @@
+//! Which targets `/probe` may connect to: by default only hosts that are
+//! names on an in-use order of a polled account (exactly, or under one of
+//! its wildcard names), so that nobody turns the exporter into a port
+//! scanner; `--probe.allowed-targets` adds host names, `*.` patterns and
+//! CIDR ranges. An IP literal is allowed only inside an allowed range.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use crate::fleet::Fleet;
+
+/// `--probe.allowed-targets`: names, `*.` patterns and CIDR ranges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllowedTargets {
+    names: HashSet<String>,
+    /// Parents under which any name is allowed (`*.example.com` is
+    /// `example.com`).
+    parents: HashSet<String>,
+    ranges: Vec<(IpAddr, u8)>,
+}
+
+impl AllowedTargets {
+    /// Parses the comma-separated flag value.
+    pub fn parse(text: &str) -> Result<AllowedTargets, String> {
+        let mut allowed = AllowedTargets::default();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if let Some(parent) = item.strip_prefix("*.") {
+                allowed.parents.insert(host_key(parent)?);
+            } else if let Some((ip, bits)) = item.split_once('/') {
+                let ip: IpAddr = ip
+                    .parse()
+                    .map_err(|_| format!("'{item}' is not a CIDR range like 10.0.0.0/8"))?;
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                let bits: u8 = bits
+                    .parse()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| format!("'{item}' has no prefix length from 0 to {max}"))?;
+                allowed.ranges.push((ip, bits));
+            } else if let Ok(ip) = item.parse::<IpAddr>() {
+                allowed
+                    .ranges
+                    .push((ip, if ip.is_ipv4() { 32 } else { 128 }));
+            } else {
+                allowed.names.insert(host_key(item)?);
+            }
+        }
+        Ok(allowed)
+    }
+
+    /// Whether `host` (a name or an IP literal) may be probed, given the
+    /// names of the polled accounts' in-use orders.
+    pub fn allows(&self, host: &str, orders: &OrderNames) -> bool {
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+            return self
+                .ranges
+                .iter()
+                .any(|(net, bits)| in_range(ip, *net, *bits));
+        }
+        let Ok(host) = host_key(host) else {
+            return false;
+        };
+        let parent = host.split_once('.').map(|(_, p)| p);
+        self.names.contains(&host)
+            || orders.names.contains(&host)
+            || parent.is_some_and(|p| self.parents.contains(p) || orders.wildcards.contains(p))
+    }
+}
+
+/// The names on the in-use orders of the polled accounts.
+#[derive(Debug, Default)]
+pub struct OrderNames {
+    /// Exact names (not wildcards), lower-case ASCII.
+    pub(crate) names: HashSet<String>,
+    /// The parents of wildcard names (`*.example.com` is `example.com`).
+    pub(crate) wildcards: HashSet<String>,
+}
+
+impl OrderNames {
+    /// Adds the names of `fleet`'s in-use orders (report and subaccount).
+    pub fn add_fleet(&mut self, fleet: &Fleet) {
+        let in_use = fleet.orders.iter().filter(|o| o.status().is_in_use());
+        for order in in_use {
+            let report = &order.report;
+            for name in crate::coverage::order_names(&report.common_name, &report.dns_names) {
+                self.add(name);
+            }
+        }
+        for order in &fleet.subaccount_orders {
+            self.add(&order.common_name);
+        }
+    }
+
+    fn add(&mut self, name: &str) {
+        match name.strip_prefix("*.") {
+            Some(parent) => {
+                if let Ok(parent) = host_key(parent) {
+                    self.wildcards.insert(parent);
+                }
+            }
+            None => {
+                if let Ok(name) = host_key(name) {
+                    self.names.insert(name);
+                }
+            }
+        }
+    }
+}
+
+/// A host name as it is compared: lower case, no trailing dot, IDNs in
+/// their ASCII form.
+pub fn host_key(name: &str) -> Result<String, String> {
+    let name = name.trim().trim_end_matches('.');
+    match url::Host::parse(name) {
+        Ok(url::Host::Domain(ascii)) if !ascii.is_empty() => Ok(ascii),
+        _ => Err(format!("'{name}' is not a host name")),
+    }
+}
+
+fn in_range(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn orders(names: &[&str]) -> OrderNames {
+        let mut orders = OrderNames::default();
+        for name in names {
+            orders.add(name);
+        }
+        orders
+    }
+
+    #[test]
+    fn only_order_names_and_the_flags_targets_are_allowed() {
+        let orders = orders(&["shop.example.com", "*.api.example.com", "Bücher.example"]);
+        let none = AllowedTargets::default();
+        assert!(none.allows("shop.example.com", &orders));
+        assert!(none.allows("SHOP.example.com.", &orders));
+        assert!(none.allows("v1.api.example.com", &orders));
+        assert!(
+            !none.allows("a.v1.api.example.com", &orders),
+            "one label only"
+        );
+        assert!(
+            !none.allows("api.example.com", &orders),
+            "not the wildcard's parent"
+        );
+        assert!(
+            none.allows("xn--bcher-kva.example", &orders),
+            "IDN in ASCII"
+        );
+        assert!(!none.allows("intranet.example.com", &orders));
+        assert!(
+            !none.allows("127.0.0.1", &orders),
+            "no IP literal by default"
+        );
+
+        let flag =
+            AllowedTargets::parse("127.0.0.1, *.lab.test, db.internal, 10.0.0.0/8, ::1").unwrap();
+        assert!(flag.allows("127.0.0.1", &orders));
+        assert!(flag.allows("10.200.3.4", &orders));
+        assert!(!flag.allows("11.0.0.1", &orders));
+        assert!(flag.allows("[::1]", &orders));
+        assert!(flag.allows("x.lab.test", &orders));
+        assert!(flag.allows("db.internal", &orders));
+        assert!(!flag.allows("db2.internal", &orders));
+        for bad in ["10.0.0.0/33", "x/8", "a b"] {
+            assert!(AllowedTargets::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

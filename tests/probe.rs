@@ -149,16 +149,32 @@ fn report(active: &Leaf, old: &Leaf, renewal: &Leaf) -> String {
     let today = chrono::Utc::now().date_naive();
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(&header).unwrap();
-    for (id, name, leaf, days, renewed, previous) in [
-        (501, "active.example", active, 200, "0", ""),
-        (502, "renewed.example", old, 20, "1", ""),
-        (503, "renewed.example", renewal, 380, "0", "502"),
+    for (id, name, sans, leaf, days, renewed, previous) in [
+        (
+            501,
+            "active.example",
+            "active.example,*.wild.example,bücher.example",
+            active,
+            200,
+            "0",
+            "",
+        ),
+        (502, "renewed.example", "renewed.example", old, 20, "1", ""),
+        (
+            503,
+            "renewed.example",
+            "renewed.example",
+            renewal,
+            380,
+            "0",
+            "502",
+        ),
     ] {
         let mut record = template.clone();
         record[column("order_id")] = id.to_string();
         record[column("status")] = "issued".into();
         record[column("common_name")] = name.into();
-        record[column("dns_names")] = name.into();
+        record[column("dns_names")] = sans.into();
         record[column("thumbprint")] = leaf.thumbprint.clone();
         record[column("serial_number")] = leaf.serial.clone();
         record[column("certificate_tracker_id")] = (id * 10).to_string();
@@ -336,6 +352,25 @@ fn served_certificates_are_matched_against_what_certcentral_knows() {
         "{text}"
     );
     drop(silent);
+
+    // Service discovery: each name once, IDNs in ASCII, no wildcard, with
+    // the newest order that names it.
+    let discovered: serde_json::Value = http()
+        .get(exporter.url("/probe/targets"))
+        .send()
+        .and_then(|r| r.json())
+        .expect("the discovery JSON");
+    let groups = discovered.as_array().expect("a list of target groups");
+    let order_of = |target: &str| {
+        groups.iter().find(|g| g["targets"][0] == target).map(|g| {
+            assert_eq!(g["labels"]["account"], "default", "{g}");
+            g["labels"]["__meta_certcentral_order_id"].clone()
+        })
+    };
+    assert_eq!(order_of("active.example:443"), Some("501".into()));
+    assert_eq!(order_of("xn--bcher-kva.example:443"), Some("501".into()));
+    assert_eq!(order_of("renewed.example:443"), Some("503".into()));
+    assert_eq!(groups.len(), 3, "{discovered}");
 
     // Nothing but handshakes reached the endpoints, and the key never did.
     wait_for(

@@ -107,6 +107,45 @@ impl OrderNames {
     }
 }
 
+/// Prometheus HTTP service discovery (`/probe/targets`): the distinct
+/// non-wildcard names of the accounts' in-use orders, each `NAME:443` in a
+/// target group of its own, labelled with its `account` and, for
+/// relabelling, the newest order that names it (`__meta_certcentral_order_id`,
+/// `__meta_certcentral_container`, `__meta_certcentral_common_name`).
+pub fn discovery(states: &[std::sync::Arc<crate::board::AccountState>]) -> serde_json::Value {
+    use std::collections::BTreeMap;
+    let mut targets: BTreeMap<(String, String), serde_json::Value> = BTreeMap::new();
+    for state in states {
+        let Some(fleet) = &state.fleet else { continue };
+        let in_use = fleet.orders.iter().filter(|o| o.status().is_in_use());
+        // Oldest first, so that the newest order naming a host wins.
+        for order in in_use {
+            let report = &order.report;
+            for name in crate::coverage::order_names(&report.common_name, &report.dns_names) {
+                if name.starts_with("*.") {
+                    continue;
+                }
+                let Ok(name) = host_key(name) else { continue };
+                let labels = serde_json::json!({
+                    "account": state.account,
+                    "__meta_certcentral_order_id": order.id().to_string(),
+                    "__meta_certcentral_container": &*report.container_name,
+                    "__meta_certcentral_common_name": &*report.common_name,
+                });
+                targets.insert((state.account.clone(), name), labels);
+            }
+        }
+    }
+    serde_json::Value::Array(
+        targets
+            .into_iter()
+            .map(|((_, name), labels)| {
+                serde_json::json!({"targets": [format!("{name}:443")], "labels": labels})
+            })
+            .collect(),
+    )
+}
+
 /// A host name as it is compared: lower case, no trailing dot, IDNs in
 /// their ASCII form.
 pub fn host_key(name: &str) -> Result<String, String> {

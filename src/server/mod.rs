@@ -91,6 +91,7 @@ pub fn router(state: Arc<ServerState>, guard: Option<Arc<Guard>>, max_requests: 
     let router = Router::new()
         .route(&state.telemetry_path, metrics_route)
         .route("/probe", get(probe))
+        .route("/probe/targets", get(probe_targets))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
         .route("/", get(landing))
@@ -279,6 +280,12 @@ async fn probe(
             (StatusCode::BAD_REQUEST, format!("{refused}\n")).into_response()
         }
     }
+}
+
+/// `GET /probe/targets`: Prometheus HTTP service discovery of the names to
+/// probe.
+async fn probe_targets(State(state): State<Arc<ServerState>>) -> Response {
+    axum::Json(crate::probe::targets::discovery(&state.board.states())).into_response()
 }
 
 async fn healthy() -> &'static str {

@@ -56,6 +56,21 @@
     // list is read hourly).
     validationsInconclusiveFor: '2h',
 
+    // Deployment checks: the scrape job that probes endpoints through the
+    // exporter's /probe (docs/metrics.md, "Deployment checks").
+    probeJob: 'certcentral-probe',
+    probeJobSelector: 'job="%s"' % self.probeJob,
+    // An endpoint serving a replaced certificate, in days until it expires.
+    deploymentExpiringDays: 30,  // warning below this ...
+    deploymentExpiringFor: '10m',
+    deploymentExpiringCriticalDays: 7,  // ... critical below this
+    deploymentExpiringCriticalFor: '5m',
+    // An endpoint serving a certificate no polled account knows (info).
+    unknownCertificateExpiringDays: 14,
+    unknownCertificateExpiringFor: '1h',
+    // A probe that fails this long.
+    probeFailingFor: '15m',
+
     // The exporter itself.
     exporterDownFor: '5m',
     exporterAbsentFor: '15m',

@@ -301,6 +301,27 @@ fn labelled_counters_start_at_zero_for_every_known_label_value() {
     );
 }
 
+/// `/probe`'s families have their rows, as declared (they are not in a
+/// `/metrics` scrape; tests/probe.rs reads them from real answers).
+#[test]
+fn each_probe_family_has_the_row_its_declaration_says() {
+    let rows = catalogue();
+    for family in families::PROBE {
+        let row = rows
+            .get(family.name)
+            .unwrap_or_else(|| panic!("{} has no row in the catalogue", family.name));
+        assert_eq!(row.help, family.help, "{}", family.name);
+        assert_eq!(row.kind, family.kind.as_str(), "{}", family.name);
+        let declared: BTreeSet<String> = family
+            .labels
+            .iter()
+            .filter(|l| **l != "account")
+            .map(|l| l.to_string())
+            .collect();
+        assert_eq!(row.labels, declared, "{} labels", family.name);
+    }
+}
+
 #[test]
 fn every_served_family_has_its_row_and_every_row_is_served_or_declared() {
     let rows = catalogue();
@@ -324,7 +345,11 @@ fn every_served_family_has_its_row_and_every_row_is_served_or_declared() {
             "{name} carries {undocumented:?}, not in its row"
         );
     }
-    let declared: BTreeSet<&str> = families::ALL.iter().map(|f| f.name).collect();
+    let declared: BTreeSet<&str> = families::ALL
+        .iter()
+        .chain(&families::PROBE)
+        .map(|f| f.name)
+        .collect();
     for name in rows.keys() {
         assert!(
             families.contains_key(name) || declared.contains(name.as_str()),

@@ -304,7 +304,7 @@ fn served_certificates_are_matched_against_what_certcentral_knows() {
         scrape
             .value(
                 "certcentral_probe_replacement_expiry_timestamp_seconds",
-                &[("order_id", "503"), ("by", "renewal")]
+                &[("replacement_order_id", "503"), ("by", "renewal")]
             )
             .is_some(),
         "{text}"

@@ -4,3 +4,4 @@
 + (import 'compliance.libsonnet')
 + (import 'exporter.libsonnet')
 + (import 'validations.libsonnet')
++ (import 'deployments.libsonnet')

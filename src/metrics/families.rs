@@ -318,3 +318,40 @@ pub const ALL: &[&Family] = &[
     &SUBACCOUNT_ORDERS,
     &SUBACCOUNT_ORDER_COST,
 ];
+
+// ------------------------------------------------------------ /probe
+
+/// The families of a `/probe` answer (not of `/metrics`); none carries
+/// `account` but the status.
+pub const PROBE: [&Family; 6] = [
+    &gauge(
+        "certcentral_probe_success",
+        &[],
+        "1 when the handshake completed and a certificate was read.",
+    ),
+    &gauge(
+        "certcentral_probe_duration_seconds",
+        &[],
+        "How long the probe took.",
+    ),
+    &gauge(
+        "certcentral_probe_certificate_expiry_timestamp_seconds",
+        &[],
+        "The served leaf's notAfter, Unix seconds.",
+    ),
+    &gauge(
+        "certcentral_probe_certificate_status",
+        &["status", "account", "order_id"],
+        "1, with status: active (the order's active certificate), superseded (replaced by a reissue or a renewal that is not deployed here) or unknown (no polled account's certificate); account and order_id when known.",
+    ),
+    &gauge(
+        "certcentral_probe_certificate_verified",
+        &["reason"],
+        "1 if the served chain verifies for server_name against the trusted roots, 0 if not (reason says why).",
+    ),
+    &gauge(
+        "certcentral_probe_replacement_expiry_timestamp_seconds",
+        &["replacement_order_id", "by"],
+        "For a superseded certificate: when its replacement (replacement_order_id, by reissue or renewal) expires, Unix seconds; the certificate to install.",
+    ),
+];

@@ -25,6 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::board::Board;
 use crate::known::{KnownCertificates, Standing};
+use crate::metrics::families::PROBE;
 use handshake::{HandshakeError, Served};
 use targets::{AllowedTargets, OrderNames};
 
@@ -242,34 +243,6 @@ fn split_target(target: &str) -> Result<(&str, u16), Refused> {
     Ok((host, port))
 }
 
-/// The metric families of an answer, declared once: name, type and help.
-const FAMILIES: [(&str, &str); 6] = [
-    (
-        "certcentral_probe_success",
-        "1 when the handshake completed and a certificate was read.",
-    ),
-    (
-        "certcentral_probe_duration_seconds",
-        "How long the probe took.",
-    ),
-    (
-        "certcentral_probe_certificate_expiry_timestamp_seconds",
-        "The served leaf's notAfter, Unix seconds.",
-    ),
-    (
-        "certcentral_probe_certificate_status",
-        "1, with status: active (the order's active certificate), superseded (replaced by a reissue or a renewal that is not deployed here) or unknown (no polled account's certificate); account and order_id when known.",
-    ),
-    (
-        "certcentral_probe_certificate_verified",
-        "1 if the served chain verifies for server_name against the trusted roots, 0 if not (reason says why).",
-    ),
-    (
-        "certcentral_probe_replacement_expiry_timestamp_seconds",
-        "For a superseded certificate: when its replacement (order_id, by reissue or renewal) expires, Unix seconds; the certificate to install.",
-    ),
-];
-
 /// The answer to a probe, as exposition text.
 fn render(
     outcome: &Result<Served, HandshakeError>,
@@ -278,7 +251,7 @@ fn render(
 ) -> String {
     let mut out = String::new();
     let mut family = |index: usize, samples: &[(String, f64)]| {
-        let (name, help) = FAMILIES[index];
+        let (name, help) = (PROBE[index].name, PROBE[index].help);
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for (labels, value) in samples {
             let _ = writeln!(out, "{name}{labels} {value}");
@@ -323,7 +296,10 @@ fn render(
         .and_then(|by| {
             let expiry = by.expiry?;
             Some((
-                labels(&[("order_id", &by.order_id.to_string()), ("by", by.by)]),
+                labels(&[
+                    ("replacement_order_id", &by.order_id.to_string()),
+                    ("by", by.by),
+                ]),
                 expiry.timestamp() as f64,
             ))
         })

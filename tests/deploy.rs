@@ -159,3 +159,23 @@ fn every_document_puts_the_key_file_where_the_unit_reads_it() {
     }
     assert!(named >= 3, "the key file is named only {named} times");
 }
+
+/// The shipped scrape job for `/probe` is a valid Prometheus configuration
+/// that selects the job name the deployment alerts expect.
+#[test]
+fn the_probe_scrape_job_is_a_valid_prometheus_configuration() {
+    let path = root().join("deploy/prometheus/certcentral-probe.yml");
+    let promtool = certcentral_test_support::tool("PROMTOOL", "promtool");
+    run(
+        Command::new(promtool).args(["check", "config"]).arg(&path),
+        "promtool check config",
+    );
+    let config = std::fs::read_to_string(&path).expect("the scrape job");
+    let mixin = std::fs::read_to_string(root().join("mixin/config.libsonnet")).expect("the mixin");
+    assert!(config.contains("job_name: certcentral-probe"), "{config}");
+    assert!(
+        mixin.contains("probeJob: 'certcentral-probe'"),
+        "the alerts' job"
+    );
+    assert!(config.contains("/probe/targets") && config.contains("metrics_path: /probe"));
+}

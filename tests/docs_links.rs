@@ -4,7 +4,8 @@
 //! its target, by GitHub's anchor rules. The README was split into docs/
 //! (issue 15); this keeps the pages linked to each other as they move.
 //!
-//! Plain file reading: no network, no binary.
+//! Plain file reading: no network, no binary. The README's two set-up
+//! commands are checked too: CI runs the test command as written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -449,4 +450,35 @@ fn slug(heading: &str) -> String {
         .filter(|&c| c.is_alphanumeric() || c == '-' || c == '_' || c == ' ')
         .map(|c| if c == ' ' { '-' } else { c })
         .collect()
+}
+
+/// The README's Quick start has exactly two commands, the demo and the
+/// test command, and `.ci/run` runs the test command as it is written.
+#[test]
+fn ci_runs_the_readmes_test_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("## Quick start")
+        .expect("a Quick start section");
+    let end = readme[start + 1..]
+        .find("\n## ")
+        .map_or(readme.len(), |at| start + 1 + at);
+    let commands: Vec<&str> = readme[start..end]
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        commands,
+        ["cargo run --release -- --demo", "scripts/test"],
+        "the README's set-up commands"
+    );
+    let ci = fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|line| line.trim() == commands[1]),
+        ".ci/run does not run the README's test command {:?}",
+        commands[1]
+    );
 }

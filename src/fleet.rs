@@ -335,7 +335,8 @@ impl Order {
     /// within the expired retention. The one rule behind per-order series
     /// and the details worth reading.
     pub fn counts_toward_expiry(&self, now: DateTime<Utc>, retention: chrono::Duration) -> bool {
-        counts_toward_expiry(self.status(), self.expiry(), now, retention)
+        let status = self.status();
+        status.is_in_use() || (status.is_expired() && self.within_expired_retention(now, retention))
     }
 
     /// Whether the order's certificate expired no more than `retention`
@@ -346,7 +347,11 @@ impl Order {
         now: DateTime<Utc>,
         retention: chrono::Duration,
     ) -> bool {
-        within_expired_retention(self.expiry(), now, retention)
+        self.expiry().is_some_and(|expiry| {
+            expiry
+                .checked_add_signed(retention)
+                .is_none_or(|end| end > now)
+        })
     }
 
     /// Expiry date of the active certificate: the latest issued reissue
@@ -463,33 +468,6 @@ impl SubaccountOrderRecord {
     pub fn expiry(&self) -> Option<DateTime<Utc>> {
         self.valid_till.map(end_of_day)
     }
-}
-
-/// Whether an order of `status` whose certificate expires at `expiry`
-/// counts toward expiry at `now`: a certificate in use, or one CertCentral
-/// says expired no more than `retention` ago. The one rule for report and
-/// subaccount orders alike.
-pub fn counts_toward_expiry(
-    status: OrderStatus<'_>,
-    expiry: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    retention: chrono::Duration,
-) -> bool {
-    status.is_in_use() || (status.is_expired() && within_expired_retention(expiry, now, retention))
-}
-
-/// Whether `expiry` is no more than `retention` before `now` (or still to
-/// come); no expiry is past it.
-fn within_expired_retention(
-    expiry: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    retention: chrono::Duration,
-) -> bool {
-    expiry.is_some_and(|expiry| {
-        expiry
-            .checked_add_signed(retention)
-            .is_none_or(|end| end > now)
-    })
 }
 
 /// What the subaccount listing gave, if the key may list it.

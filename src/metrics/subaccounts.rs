@@ -1,8 +1,10 @@
 //! The subaccounts writer: subaccount orders counted by status and costed
 //! by currency, per subaccount; and the subaccount orders the report does
-//! not hold that count toward expiry, whose expiry and info series the
+//! not hold whose certificate is in use, whose expiry and info series the
 //! expiry and orders writers write with the report's, under the same
-//! series policy (retention, statuses, horizon).
+//! per-order limits (statuses, horizon). Expired ones get none: the
+//! listing says nothing of a renewal, and an expiry page for an order
+//! that was renewed would rest on that missing data.
 
 use std::collections::BTreeMap;
 
@@ -12,11 +14,11 @@ use super::families::{SUBACCOUNT_ORDER_COST, SUBACCOUNT_ORDERS};
 use super::{
     Account, FleetView, LabelBlock, RenderSettings, TextWriter, order_labels, within_limits,
 };
-use crate::fleet::{OrderStatus, SubaccountOrderRecord, counts_toward_expiry};
+use crate::fleet::{OrderStatus, SubaccountOrderRecord};
 
-/// A subaccount order that counts toward expiry (the report does not
-/// hold it), with its label blocks: it shares the expiry families, and
-/// its info series carries `subaccount_id`.
+/// A subaccount order in use (the report does not hold it), with its label
+/// blocks: it shares the expiry families, and its info series carries
+/// `subaccount_id`.
 pub(super) struct SubaccountRow<'a> {
     pub(super) account: &'a str,
     pub(super) labels: String,
@@ -28,9 +30,8 @@ pub(super) struct SubaccountRow<'a> {
     pub(super) series: bool,
 }
 
-/// The subaccount orders of every account that count toward expiry at
-/// `now` (a certificate in use, or expired within the retention) and
-/// show an expiry.
+/// The subaccount orders of every account whose certificate is in use
+/// and shows an expiry.
 pub(super) fn rows<'a>(
     accounts: &[Account<'a>],
     now: DateTime<Utc>,
@@ -44,9 +45,7 @@ pub(super) fn rows<'a>(
         for order in &fleet.subaccount_orders {
             let status = OrderStatus::parse(&order.status);
             let expiry = order.expiry();
-            if expiry.is_some()
-                && counts_toward_expiry(status, expiry, now, settings.expired_retention)
-            {
+            if expiry.is_some() && status.is_in_use() {
                 let labels = order_labels(&state.account, order.order_id);
                 let mut info = LabelBlock::continuing(&labels);
                 info.push("common_name", &order.common_name);

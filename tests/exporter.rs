@@ -6,7 +6,8 @@ use std::io::Read;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Scrape, Simulator, exporter_binary, raw_http, stand_in, wait_for,
+    Binary, Exporter, REPORT_SAMPLE, ReportTemplate, Scrape, Simulator, exporter_binary, raw_http,
+    stand_in, wait_for,
 };
 
 const BIN: Binary = exporter_binary!();
@@ -357,32 +358,10 @@ fn a_report_that_never_ends_stops_at_max_orders_and_keeps_the_last_good_data() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    let sample = include_str!("data/report-sample.csv");
     // The sample's first order (its CSR spans lines), as a template.
-    let mut reader = csv::Reader::from_reader(sample.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let template: Vec<String> = reader
-        .records()
-        .next()
-        .unwrap()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let template = ReportTemplate::sample();
     let page_of = move |ids: std::ops::Range<usize>| -> String {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(&header).unwrap();
-        for id in ids {
-            let mut record = template.clone();
-            record[0] = (5_000_000 + id).to_string();
-            writer.write_record(&record).unwrap();
-        }
-        String::from_utf8(writer.into_inner().unwrap()).unwrap()
+        template.page(ids.map(|id| template.row(&[("order_id", (5_000_000 + id).to_string())])))
     };
     let endless = Arc::new(AtomicBool::new(false));
     let pages = Arc::new(AtomicUsize::new(0));
@@ -403,7 +382,7 @@ fn a_report_that_never_ends_stops_at_max_orders_and_keeps_the_last_good_data() {
             let (offset, limit) = (query("offset"), query("limit"));
             ("200 OK", page_of(offset..offset + limit))
         } else {
-            ("200 OK", sample.to_owned())
+            ("200 OK", REPORT_SAMPLE.to_owned())
         }
     });
     let base = format!("{base}/services/v2");

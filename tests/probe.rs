@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Scrape, exporter_binary, http, stand_in, wait_for,
+    Binary, Exporter, ReportTemplate, Scrape, exporter_binary, http, stand_in, wait_for,
 };
 use sha1::{Digest, Sha1};
 
@@ -129,27 +129,9 @@ fn tls_endpoint(
 /// shows `active`; order 502 shows `old` and was renewed by order 503,
 /// which shows `renewal`.
 fn report(active: &Leaf, old: &Leaf, renewal: &Leaf) -> String {
-    let sample = include_str!("data/report-sample.csv");
-    let mut reader = csv::Reader::from_reader(sample.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let template: Vec<String> = reader
-        .records()
-        .next()
-        .unwrap()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let template = ReportTemplate::sample();
     let today = chrono::Utc::now().date_naive();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&header).unwrap();
-    for (id, name, sans, leaf, days, renewed, previous) in [
+    let rows = [
         (
             501,
             "active.example",
@@ -169,21 +151,28 @@ fn report(active: &Leaf, old: &Leaf, renewal: &Leaf) -> String {
             "0",
             "502",
         ),
-    ] {
-        let mut record = template.clone();
-        record[column("order_id")] = id.to_string();
-        record[column("status")] = "issued".into();
-        record[column("common_name")] = name.into();
-        record[column("dns_names")] = sans.into();
-        record[column("thumbprint")] = leaf.thumbprint.clone();
-        record[column("serial_number")] = leaf.serial.clone();
-        record[column("certificate_tracker_id")] = (id * 10).to_string();
-        record[column("valid_till")] = (today + chrono::Duration::days(days)).to_string();
-        record[column("is_renewed")] = renewed.into();
-        record[column("renewed_order_id")] = previous.into();
-        writer.write_record(&record).unwrap();
-    }
-    String::from_utf8(writer.into_inner().unwrap()).unwrap()
+    ];
+    template.page(
+        rows.into_iter()
+            .map(|(id, name, sans, leaf, days, renewed, previous)| {
+                template.row(&[
+                    ("order_id", id.to_string()),
+                    ("status", "issued".into()),
+                    ("common_name", name.into()),
+                    ("dns_names", sans.into()),
+                    ("thumbprint", leaf.thumbprint.clone()),
+                    ("serial_number", leaf.serial.clone()),
+                    ("certificate_tracker_id", (id * 10).to_string()),
+                    (
+                        "valid_till",
+                        (today + chrono::Duration::days(days)).to_string(),
+                    ),
+                    ("is_renewed", renewed.into()),
+                    ("renewed_order_id", previous.into()),
+                ])
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn probe(exporter: &Exporter, target: &str, name: &str) -> (u16, String) {

@@ -25,6 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::board::Board;
 use crate::known::{KnownCertificates, Standing};
+use crate::metrics::LabelBlock;
 use crate::metrics::families::PROBE;
 use handshake::{HandshakeError, Served};
 use targets::{AllowedTargets, OrderNames};
@@ -243,6 +244,16 @@ fn split_target(target: &str) -> Result<(&str, u16), Refused> {
     Ok((host, port))
 }
 
+/// A label block of `pairs` (values escaped as the text format wants).
+fn labels(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .fold(LabelBlock::new(), |block, (name, value)| {
+            block.with(name, value)
+        })
+        .finish()
+}
+
 /// The answer to a probe, as exposition text.
 fn render(
     outcome: &Result<Served, HandshakeError>,
@@ -307,21 +318,6 @@ fn render(
         .collect();
     family(5, &samples);
     out
-}
-
-/// A label block, values escaped as the text format wants.
-fn labels(pairs: &[(&str, &str)]) -> String {
-    let inner: Vec<String> = pairs
-        .iter()
-        .map(|(name, value)| {
-            let escaped = value
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            format!("{name}=\"{escaped}\"")
-        })
-        .collect();
-    format!("{{{}}}", inner.join(","))
 }
 
 #[cfg(test)]

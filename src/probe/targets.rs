@@ -92,17 +92,14 @@ impl OrderNames {
     }
 
     fn add(&mut self, name: &str) {
-        match name.strip_prefix("*.") {
-            Some(parent) => {
-                if let Ok(parent) = host_key(parent) {
-                    self.wildcards.insert(parent);
-                }
+        match crate::coverage::normalize(name) {
+            Some((parent, true)) => {
+                self.wildcards.insert(parent.into_owned());
             }
-            None => {
-                if let Ok(name) = host_key(name) {
-                    self.names.insert(name);
-                }
+            Some((name, false)) => {
+                self.names.insert(name.into_owned());
             }
+            None => {}
         }
     }
 }
@@ -122,9 +119,7 @@ pub fn discovery(states: &[std::sync::Arc<crate::board::AccountState>]) -> serde
         for order in in_use {
             let report = &order.report;
             for name in crate::coverage::order_names(&report.common_name, &report.dns_names) {
-                if name.starts_with("*.") {
-                    continue;
-                }
+                // Wildcards are not targets: host_key refuses them.
                 let Ok(name) = host_key(name) else { continue };
                 let labels = serde_json::json!({
                     "account": state.account,
@@ -146,13 +141,20 @@ pub fn discovery(states: &[std::sync::Arc<crate::board::AccountState>]) -> serde
     )
 }
 
-/// A host name as it is compared: lower case, no trailing dot, IDNs in
-/// their ASCII form.
-pub fn host_key(name: &str) -> Result<String, String> {
-    let name = name.trim().trim_end_matches('.');
-    match url::Host::parse(name) {
-        Ok(url::Host::Domain(ascii)) if !ascii.is_empty() => Ok(ascii),
-        _ => Err(format!("'{name}' is not a host name")),
+/// A host name as it is compared, as the coverage of names compares them
+/// ([`crate::coverage::normalize`]: lower case, no trailing dot, IDNs in
+/// their ASCII form); a wildcard, or anything but letters, digits, `-`,
+/// `_` and dots, is not a host name.
+fn host_key(name: &str) -> Result<String, String> {
+    match crate::coverage::normalize(name) {
+        Some((host, false))
+            if host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) =>
+        {
+            Ok(host.into_owned())
+        }
+        _ => Err(format!("'{}' is not a host name", name.trim())),
     }
 }
 

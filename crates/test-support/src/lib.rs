@@ -27,6 +27,7 @@
 mod exporter;
 mod process;
 mod prometheus;
+mod report;
 mod scrape;
 mod simulator;
 mod stand_in;
@@ -34,6 +35,7 @@ mod stand_in;
 pub use exporter::Exporter;
 pub use process::{Binary, Process, free_port, http, poll_until, raw_http, wait_for};
 pub use prometheus::{Prometheus, promtool_check_metrics, tool};
+pub use report::{ReportTemplate, SAMPLE as REPORT_SAMPLE};
 pub use scrape::{Scrape, Series, value};
 pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings, faults_flag};
 pub use stand_in::stand_in;

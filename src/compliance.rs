@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::certcentral::report::CsrKey;
-use crate::coverage::{RenewalNeeds, Scope, ValidationIndex, order_names, too_many_names};
+use crate::coverage::{
+    RenewalNeeds, Scope, ValidationIndex, ValidationType, order_names, too_many_names,
+};
 use crate::fleet::{Fleet, Order, days_until};
 
 /// A compliance rule: a value of the `rule` label.
@@ -456,13 +458,20 @@ pub fn assess<'v>(
             ))
         })
         .collect();
+    // Conclusive when some name is covered, or when no order in use needs
+    // a domain validation at all (DV products reuse none: there is nothing
+    // to conclude, and nothing to warn about).
+    let needs_domains = fleet.orders.iter().any(|o| {
+        o.status().is_in_use() && ValidationType::of_product(&o.report.product_name_id).is_some()
+    });
     let domains_conclusive = validations
         .filter(|index| index.snapshot().domains.is_some())
         .map(|_| {
-            needs
-                .iter()
-                .flatten()
-                .any(|n| n.needs.iter().any(|need| need.scope == Scope::Domain))
+            !needs_domains
+                || needs
+                    .iter()
+                    .flatten()
+                    .any(|n| n.needs.iter().any(|need| need.scope == Scope::Domain))
         });
     if domains_conclusive == Some(false) {
         // Every name would look uncovered: no conclusion instead.
@@ -1069,6 +1078,21 @@ mod tests {
         };
         let a = assess(&fleet, None, now(), &ComplianceSettings::default());
         assert_eq!(a.domains_conclusive, None, "not read");
+        // Only DV orders, whose renewals reuse no validation: nothing to
+        // conclude, nothing to warn about, whatever the list covers.
+        let index = validations(later, later);
+        let fleet = Fleet {
+            orders: vec![order(ReportRow {
+                common_name: "www.elsewhere.org".into(),
+                product_name_id: "ssl_dv_geotrust".into(),
+                ..row()
+            })],
+            subaccount_orders: Vec::new(),
+            skipped_rows: 0,
+            read_at: now(),
+        };
+        let a = assess(&fleet, Some(&index), now(), &ComplianceSettings::default());
+        assert_eq!(a.domains_conclusive, Some(true), "DV only");
     }
 
     /// The outlook counts as automated what the verdict does: auto-reissue

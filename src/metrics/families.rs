@@ -193,7 +193,7 @@ pub(crate) const VALIDATION_LIST_READABLE: Family = gauge(
 pub(crate) const DOMAIN_VALIDATIONS_CONCLUSIVE: Family = gauge(
     "certcentral_domain_validations_conclusive",
     &["account"],
-    "1 if the domain list covers a name of at least one order in use, 0 if it is empty or covers none (the key may not see the domains, or the list is not this account's): then no name counts as uncovered and no order is held up by a name; absent while the list is not read.",
+    "1 if the domain list covers a name of at least one order in use (or no order in use needs a domain validation: DV only), 0 if it is empty or covers none (the key may not see the domains, or the list is not this account's): then no name counts as uncovered and no order is held up by a name; absent while the list is not read.",
 );
 pub(crate) const VALIDATIONS_REFRESH: Family = gauge(
     "certcentral_validations_refresh_timestamp_seconds",

@@ -36,8 +36,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use exposition::{Family, Kind};
 use exposition::TextWriter;
+pub use exposition::{Family, Kind};
 pub(crate) use gzip::GzipPrefix;
 
 use crate::board::AccountState;

@@ -102,10 +102,19 @@ impl Exporter {
         Scrape::parse(&text)
     }
 
-    /// Scrapes until `check` holds (60 s at most).
+    /// Scrapes until `check` holds (60 s at most); a scrape that gets no
+    /// answer (the exporter not listening yet) counts as not yet.
     pub fn scrape_until(&self, what: &str, check: impl Fn(&Scrape) -> bool) -> Scrape {
         wait_for(what, Duration::from_secs(60), || {
-            Some(self.scrape()).filter(|s| check(s))
+            self.process.assert_running();
+            let text = self
+                .client
+                .get(self.url("/metrics"))
+                .send()
+                .ok()?
+                .text()
+                .ok()?;
+            Some(Scrape::parse(&text)).filter(|s| check(s))
         })
     }
 }

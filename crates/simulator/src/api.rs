@@ -18,7 +18,7 @@ use super::Shared;
 use super::catalog::{self, PRODUCTS, product_index};
 use super::fleet::{
     Approval, Certificate, NewOrder, Order, Status, SubaccountOrder, World, max_validity_days,
-    serial_number, thumbprint,
+    serial_number,
 };
 use super::report::{self, MAX_LIMIT};
 
@@ -257,7 +257,7 @@ fn order_json(order: &Order) -> Value {
         && let Some(cert) = certificate.as_object_mut()
     {
         cert.insert("id".into(), json!(c.id));
-        cert.insert("thumbprint".into(), json!(thumbprint(c.id)));
+        cert.insert("thumbprint".into(), json!(order.thumbprint(c)));
         cert.insert("serial_number".into(), json!(serial_number(c.id)));
         if let Some(from) = c.valid_from {
             cert.insert("valid_from".into(), json!(from.to_string()));
@@ -327,7 +327,7 @@ pub(crate) async fn reissues(
             let mut cert = Map::new();
             cert.insert("id".into(), json!(c.id));
             if c.issued.is_some() {
-                cert.insert("thumbprint".into(), json!(thumbprint(c.id)));
+                cert.insert("thumbprint".into(), json!(order.thumbprint(c)));
                 cert.insert("serial_number".into(), json!(serial_number(c.id)));
             }
             cert.insert("common_name".into(), json!(names[0]));
@@ -411,7 +411,7 @@ fn subaccount_json(world: &World, s: &SubaccountOrder) -> Value {
             }),
         );
         if s.status == Status::Issued && s.certificate_id != 0 {
-            certificate.insert("thumbprint".into(), json!(thumbprint(s.certificate_id)));
+            certificate.insert("thumbprint".into(), json!(s.thumbprint()));
             certificate.insert(
                 "serial_number".into(),
                 json!(serial_number(s.certificate_id)),

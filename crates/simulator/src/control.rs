@@ -36,7 +36,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::faults::Faults;
-use super::fleet::{Change, Status, serial_number, thumbprint};
+use super::fleet::{Change, Status, serial_number};
 use super::truth;
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
@@ -252,11 +252,16 @@ pub(crate) async fn reissue(
     ) else {
         return no_order(id);
     };
-    let valid_till = world.order(id).and_then(|o| o.valid_till());
+    let order = world.order(id);
+    let valid_till = order.and_then(|o| o.valid_till());
+    let thumbprint = order.and_then(|o| {
+        let c = o.certificates().find(|c| c.id == certificate)?;
+        Some(o.thumbprint(c))
+    });
     Json(json!({
         "id": id,
         "certificate_id": certificate,
-        "thumbprint": thumbprint(certificate),
+        "thumbprint": thumbprint,
         "serial_number": serial_number(certificate),
         "valid_till": valid_till,
     }))
@@ -320,6 +325,17 @@ pub(crate) async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -
 }
 
 /// `GET /_simulator/info`: what the simulator serves.
+/// `GET /_simulator/endpoints`: the TLS scenario endpoints, what a probe
+/// of each should find and what each has seen (see `endpoints`), and the
+/// CA that signs the account's certificates.
+pub(crate) async fn endpoints(State(shared): State<Arc<Shared>>) -> Response {
+    Json(json!({
+        "ca_pem": crate::ca_pem(),
+        "endpoints": shared.endpoints_json(),
+    }))
+    .into_response()
+}
+
 pub(crate) async fn info(State(shared): State<Arc<Shared>>) -> Response {
     let world = shared.world();
     Json(json!({

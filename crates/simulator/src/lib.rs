@@ -57,9 +57,11 @@
 mod api;
 mod catalog;
 mod control;
+mod endpoints;
 mod faults;
 mod fleet;
 mod gatekeeper;
+mod mint;
 mod ratelimit;
 mod report;
 mod settings;
@@ -87,7 +89,7 @@ pub use truth::RULES;
 /// truth and controls under `/_simulator`. Builds the fleet at once (a
 /// million orders take a second or so: call it off the async threads, as
 /// [`build`] does).
-fn router(config: &SimulatorConfig) -> Router {
+fn router(config: &SimulatorConfig) -> (Router, Arc<Shared>) {
     let shared = Arc::new(Shared::new(config));
     let api = Router::new()
         .route("/report/order", get(api::report_page))
@@ -108,7 +110,7 @@ fn router(config: &SimulatorConfig) -> Router {
             shared.clone(),
             gatekeeper::gatekeeper,
         ));
-    Router::new()
+    let router = Router::new()
         .nest("/services/v2", api)
         .route("/_simulator/orders", get(control::orders))
         .route(
@@ -130,16 +132,51 @@ fn router(config: &SimulatorConfig) -> Router {
             get(control::get_faults).put(control::put_faults),
         )
         .route("/_simulator/info", get(control::info))
+        .route("/_simulator/endpoints", get(control::endpoints))
         .route(
             "/_simulator/validations",
             get(validations::control::truth).put(validations::control::change),
         )
-        .with_state(shared)
+        .with_state(shared.clone());
+    (router, shared)
 }
 
-/// Builds the router on a blocking thread (generation is CPU work).
-async fn build(config: SimulatorConfig) -> anyhow::Result<Router> {
-    Ok(tokio::task::spawn_blocking(move || router(&config)).await?)
+/// Builds the router on a blocking thread (generation is CPU work), and
+/// starts the TLS scenario endpoints if the configuration asks.
+async fn build(config: SimulatorConfig) -> anyhow::Result<(Router, Arc<Shared>)> {
+    let endpoints = config.tls_endpoints;
+    let (router, shared) = tokio::task::spawn_blocking(move || router(&config)).await?;
+    if endpoints {
+        endpoints::start(&shared).await?;
+    }
+    Ok((router, shared))
+}
+
+/// A TLS scenario endpoint (`SimulatorConfig::tls_endpoints`): where it
+/// listens, and the server name to ask it for.
+#[derive(Debug, Clone)]
+pub struct ScenarioEndpoint {
+    /// `active`, `superseded-by-reissue`, ... (see `/_simulator/endpoints`).
+    pub scenario: &'static str,
+    /// Its loopback address and port.
+    pub address: SocketAddr,
+    /// The name to ask for (SNI).
+    pub server_name: String,
+}
+
+/// An embedded simulator ([`spawn_local`]).
+#[derive(Debug, Clone)]
+pub struct Local {
+    /// Where its API listens: the base URL is `http://ADDR/services/v2`.
+    pub address: SocketAddr,
+    /// Its TLS scenario endpoints, if it serves them.
+    pub endpoints: Vec<ScenarioEndpoint>,
+}
+
+/// The PEM of the CA that signs every certificate of the simulated
+/// account (for a client of its endpoints to trust).
+pub fn ca_pem() -> String {
+    mint::ca_pem(mint::Authority::Account).unwrap_or_default()
 }
 
 /// Runs `certcentral-exporter simulate` until `shutdown` resolves (the
@@ -154,7 +191,10 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("--listen {}: {e}", args.listen))?;
     let address = listener.local_addr()?;
     let started = Instant::now();
-    let app = build(config.clone()).await?;
+    let (app, shared) = build(config.clone()).await?;
+    for endpoint in shared.endpoint_addresses() {
+        tracing::info!(scenario = endpoint.scenario, address = %endpoint.address, server_name = %endpoint.server_name, "TLS scenario endpoint");
+    }
     tracing::info!(
         %address,
         orders = config.orders,
@@ -169,16 +209,19 @@ pub async fn run(
 }
 
 /// Starts a simulator inside this process on a private loopback port (for
-/// `--demo` and tests); returns the address it listens on. The API base
-/// URL is `http://ADDR/services/v2`.
-pub async fn spawn_local(config: SimulatorConfig) -> anyhow::Result<SocketAddr> {
+/// `--demo` and tests).
+pub async fn spawn_local(config: SimulatorConfig) -> anyhow::Result<Local> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = build(config).await?;
+    let address = listener.local_addr()?;
+    let (app, shared) = build(config).await?;
+    let local = Local {
+        address,
+        endpoints: shared.endpoint_addresses(),
+    };
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the embedded simulator stopped");
         }
     });
-    Ok(addr)
+    Ok(local)
 }

@@ -16,7 +16,7 @@
 
 use std::fmt::Write;
 
-use super::fleet::{Order, World, serial_number, thumbprint};
+use super::fleet::{Order, World, serial_number};
 
 /// The report's columns, in the documented order.
 pub const COLUMNS: [&str; 58] = [
@@ -206,7 +206,7 @@ fn row(out: &mut String, order: &Order) {
     });
     row.flag(order.auto_renew);
     row.text(order.renewal_message());
-    row.display(issued.map(|c| thumbprint(c.id)));
+    row.display(issued.map(|c| order.thumbprint(c)));
     row.display(issued.map(|c| serial_number(c.id)));
     row.number(ACCOUNT_ID);
     row.text(user.first_name);

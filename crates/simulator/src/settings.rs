@@ -41,6 +41,10 @@ pub struct SimulateArgs {
     /// How the account approves orders placed through the API.
     #[arg(long, value_enum, default_value_t = Approval::OneStep)]
     pub approval: Approval,
+    /// Serve the TLS scenario endpoints on loopback ports (listed at
+    /// /_simulator/endpoints).
+    #[arg(long = "tls-endpoints")]
+    pub tls_endpoints: bool,
 }
 
 /// Settings of one simulated CertCentral account.
@@ -62,6 +66,8 @@ pub struct SimulatorConfig {
     pub today: Option<NaiveDate>,
     /// How orders placed through the API are approved.
     pub approval: Approval,
+    /// Serve the TLS scenario endpoints (see `endpoints`).
+    pub tls_endpoints: bool,
 }
 
 /// The key is never printed, not even the simulator's.
@@ -91,6 +97,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("faults", &self.faults)
             .field("today", &self.today)
             .field("approval", &self.approval)
+            .field("tls_endpoints", &self.tls_endpoints)
             .finish()
     }
 }
@@ -108,6 +115,7 @@ impl SimulatorConfig {
             faults: Faults::default(),
             today: None,
             approval: Approval::OneStep,
+            tls_endpoints: false,
         }
     }
 }
@@ -123,6 +131,7 @@ impl From<&SimulateArgs> for SimulatorConfig {
             faults: args.faults.clone().unwrap_or_default(),
             today: args.today,
             approval: args.approval,
+            tls_endpoints: args.tls_endpoints,
         }
     }
 }

@@ -8,10 +8,11 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::SimulatorConfig;
+use crate::endpoints::Endpoint;
 use crate::faults::{Faults, Injector};
 use crate::fleet::{Approval, World};
 use crate::ratelimit::ServerLimits;
+use crate::{ScenarioEndpoint, SimulatorConfig};
 
 /// Requests served, by endpoint and status; and the good answers of the
 /// per-order endpoints by order, so that tests can tell whether an
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) limits: Mutex<ServerLimits>,
     pub(crate) injector: Mutex<Injector>,
     stats: Mutex<Stats>,
+    /// The TLS scenario endpoints, once started (`endpoints`).
+    endpoints: Mutex<Vec<Endpoint>>,
 }
 
 /// Locks `mutex`, poisoned or not: what it guards is changed in one step.
@@ -51,6 +54,7 @@ impl Shared {
             limits: Mutex::new(ServerLimits::new(config.rate_limit.clone())),
             injector: Mutex::new(Injector::new(config.faults.clone(), config.seed)),
             stats: Mutex::new(Stats::default()),
+            endpoints: Mutex::new(Vec::new()),
         }
     }
 
@@ -90,6 +94,27 @@ impl Shared {
             .or_default()
             .entry(order_id)
             .or_default() += 1;
+    }
+
+    pub(crate) fn set_endpoints(&self, endpoints: Vec<Endpoint>) {
+        *lock(&self.endpoints) = endpoints;
+    }
+
+    /// What a probe of each endpoint should find, and what it saw.
+    pub(crate) fn endpoints_json(&self) -> Vec<serde_json::Value> {
+        let world = self.world();
+        lock(&self.endpoints)
+            .iter()
+            .map(|e| e.truth(&world))
+            .collect()
+    }
+
+    /// Where each endpoint listens and the name to ask it for.
+    pub(crate) fn endpoint_addresses(&self) -> Vec<ScenarioEndpoint> {
+        lock(&self.endpoints)
+            .iter()
+            .map(Endpoint::address)
+            .collect()
     }
 
     pub(crate) fn reset_stats(&self) {

@@ -16,9 +16,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
 use super::catalog::Csr;
-use super::fleet::{
-    Hash, Order, SubaccountOrder, World, max_validity_days, serial_number, thumbprint,
-};
+use super::fleet::{Hash, Order, SubaccountOrder, World, max_validity_days, serial_number};
 use super::validations::{OrderValidationTruth, order_truth};
 
 /// The compliance rules the truth names in an order's `expected_findings`,
@@ -360,7 +358,7 @@ pub(crate) fn order(world: &World, order: &Order, now: DateTime<Utc>) -> OrderTr
         subaccount,
         date_created: time(order.created),
         certificate_id: active.map(|c| c.id),
-        thumbprint: active.map(|c| thumbprint(c.id)),
+        thumbprint: active.map(|c| order.thumbprint(c)),
         serial_number: active.map(|c| serial_number(c.id)),
         valid_from: active.and_then(|c| c.valid_from),
         valid_till,

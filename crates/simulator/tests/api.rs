@@ -29,7 +29,7 @@ fn config(orders: usize) -> SimulatorConfig {
 }
 
 async fn start(config: SimulatorConfig) -> String {
-    let addr = spawn_local(config).await.unwrap();
+    let addr = spawn_local(config).await.unwrap().address;
     format!("http://{addr}")
 }
 

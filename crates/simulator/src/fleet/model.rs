@@ -6,6 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::catalog::{self, CONTAINERS, Csr, DOMAINS, HOSTS, ORGANIZATIONS, PRODUCTS};
+use crate::mint::{self, Authority, Leaf};
 use crate::validations::Validations;
 
 /// An order status, as the glossary lists them.
@@ -369,6 +370,28 @@ impl Order {
             .or_else(|| self.active_certificate())
     }
 
+    /// Certificate `c` of this order as the simulator mints it (the
+    /// order's names, the certificate's serial and dates).
+    pub(crate) fn leaf(&self, c: &Certificate) -> Leaf {
+        let valid_from = c.valid_from.unwrap_or(c.requested.date());
+        Leaf {
+            common_name: self.common_name(),
+            dns_names: self.dns_names(),
+            serial: serial_number(c.id),
+            valid_from,
+            valid_till: c
+                .valid_till
+                .unwrap_or(valid_from + chrono::Duration::days(365)),
+            authority: Authority::Account,
+        }
+    }
+
+    /// The thumbprint of certificate `c` of this order: the SHA-1 of the
+    /// DER the simulator mints for it.
+    pub(crate) fn thumbprint(&self, c: &Certificate) -> String {
+        mint::thumbprint(&self.leaf(c))
+    }
+
     /// Expiry date of the active certificate.
     pub(crate) fn valid_till(&self) -> Option<NaiveDate> {
         self.active_certificate().and_then(|c| c.valid_till)
@@ -432,16 +455,6 @@ pub(crate) fn first_request_id(order_id: u64) -> u64 {
     order_id * 4
 }
 
-/// A certificate thumbprint (SHA-1 sized hex), stable for a certificate id.
-pub(crate) fn thumbprint(certificate_id: u64) -> String {
-    format!(
-        "{:016X}{:016X}{:08X}",
-        mix(certificate_id ^ 0x7468_756d_6270_7269),
-        mix(certificate_id ^ 0x6e74_0000_0000_0001),
-        mix(certificate_id ^ 0x0000_0000_0000_0002) >> 32
-    )
-}
-
 /// A certificate serial number (16 bytes of hex), stable for a certificate
 /// id.
 pub(crate) fn serial_number(certificate_id: u64) -> String {
@@ -501,6 +514,26 @@ pub(crate) struct SubaccountOrder {
 }
 
 impl SubaccountOrder {
+    /// Its certificate as the simulator mints it.
+    pub(crate) fn leaf(&self) -> Leaf {
+        let valid_from = self.issued.unwrap_or(self.created).date();
+        Leaf {
+            common_name: self.common_name(),
+            dns_names: vec![self.common_name()],
+            serial: serial_number(self.certificate_id),
+            valid_from,
+            valid_till: self
+                .valid_till
+                .unwrap_or(valid_from + chrono::Duration::days(365)),
+            authority: Authority::Account,
+        }
+    }
+
+    /// The thumbprint of its certificate.
+    pub(crate) fn thumbprint(&self) -> String {
+        mint::thumbprint(&self.leaf())
+    }
+
     /// The subaccount that placed it.
     pub(crate) fn subaccount(&self) -> &'static catalog::Subaccount {
         &catalog::SUBACCOUNTS[usize::from(self.subaccount) % catalog::SUBACCOUNTS.len()]
@@ -560,7 +593,11 @@ impl World {
         self.orders.iter().find(|o| {
             o.certificates().any(|c| {
                 c.status == CertStatus::Issued
-                    && (thumbprint(c.id) == key || serial_number(c.id) == key)
+                    && if key.len() == 32 {
+                        serial_number(c.id) == key
+                    } else {
+                        o.thumbprint(c) == key
+                    }
             })
         })
     }
@@ -584,7 +621,10 @@ mod tests {
             world.find(&order.id.to_string()).map(|o| o.id),
             Some(order.id)
         );
-        assert_eq!(world.find(&thumbprint(c.id)).map(|o| o.id), Some(order.id));
+        assert_eq!(
+            world.find(&order.thumbprint(c)).map(|o| o.id),
+            Some(order.id)
+        );
         assert_eq!(
             world
                 .find(&serial_number(c.id).to_lowercase())
@@ -593,7 +633,7 @@ mod tests {
         );
         assert!(world.find("nope").is_none());
         assert!(world.find("1").is_none());
-        assert_eq!(thumbprint(c.id).len(), 40);
+        assert_eq!(order.thumbprint(c).len(), 40);
         assert_eq!(serial_number(c.id).len(), 32);
     }
 }

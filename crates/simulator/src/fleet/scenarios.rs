@@ -31,10 +31,30 @@ fn push(drafts: &mut Vec<Draft>, lineage: u32, order: Order) {
     drafts.push(Draft { order, lineage });
 }
 
+/// An issued order expiring in `days`, renewed by a newer issued order.
+fn renewed(
+    world: &mut World,
+    rng: &mut fastrand::Rng,
+    lineage: u32,
+    drafts: &mut Vec<Draft>,
+    days: i64,
+) {
+    let mut old = plain(world, rng, lineage, days);
+    old.is_renewed = true;
+    let mut new = plain(world, rng, lineage, 180);
+    new.product = old.product;
+    new.domain = old.domain;
+    new.container = old.container;
+    new.organization = old.organization;
+    new.auto_renew = true;
+    push(drafts, lineage, old);
+    push(drafts, lineage, new);
+}
+
 /// The fixed scenarios, most important first: a fleet of n orders has the
 /// first ones that fit. The first twenty cover the expiry horizons and
 /// every status.
-pub(super) const SCENARIOS: [Scenario; 35] = [
+pub(super) const SCENARIOS: [Scenario; 36] = [
     // 0-3: due today, tomorrow, within 7 days, within 30 days.
     |w, r, l, d| push(d, l, plain(w, r, l, 0)),
     |w, r, l, d| push(d, l, plain(w, r, l, 1)),
@@ -117,18 +137,7 @@ pub(super) const SCENARIOS: [Scenario; 35] = [
         push(d, l, o);
     },
     // 12: expiring in 12 days but renewed by a newer issued order.
-    |w, r, l, d| {
-        let mut old = plain(w, r, l, 12);
-        old.is_renewed = true;
-        let mut new = plain(w, r, l, 180);
-        new.product = old.product;
-        new.domain = old.domain;
-        new.container = old.container;
-        new.organization = old.organization;
-        new.auto_renew = true;
-        push(d, l, old);
-        push(d, l, new);
-    },
+    |w, r, l, d| renewed(w, r, l, d, 12),
     // 13: auto-renew on, expiring in 21 days (not actionable yet).
     |w, r, l, d| {
         let mut o = plain(w, r, l, 21);
@@ -337,6 +346,9 @@ pub(super) const SCENARIOS: [Scenario; 35] = [
         o.extra_mut().dns_names = Some(names);
         push(d, l, o);
     },
+    // 35: expiring in 4 days, renewed by a newer issued order (the
+    // renewal the TLS endpoint `superseded-by-renewal-urgent` never got).
+    |w, r, l, d| renewed(w, r, l, d, 4),
 ];
 
 #[cfg(test)]

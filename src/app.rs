@@ -19,6 +19,7 @@ use crate::config::{self, AccountConfig, Config, DemoConfig};
 use crate::metrics::{self, Exposition, RenderSettings};
 use crate::poller::{PollSettings, PollTelemetry, Poller};
 use crate::probe::Prober;
+use crate::probe::targets::FixedTarget;
 use crate::server::auth::CheckPool;
 use crate::server::listen::{self, Limits};
 use crate::server::live::{LiveWeb, WebConfigTelemetry};
@@ -61,9 +62,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let accounts = match &config.demo {
-        None => config.accounts.clone(),
-        Some(demo) => vec![start_demo(demo).await?],
+    let (accounts, demo_probes) = match &config.demo {
+        None => (config.accounts.clone(), DemoProbes::default()),
+        Some(demo) => {
+            let (account, probes) = start_demo(demo).await?;
+            (vec![account], probes)
+        }
     };
 
     let registry = Registry::new();
@@ -184,10 +188,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ?open_files,
         "connection bound"
     );
+    let mut probe_roots = config.probe_roots.clone();
+    probe_roots.add_parsable_certificates(demo_probes.roots);
     let prober = Arc::new(Prober::new(
         board.clone(),
-        config.probe_roots.clone(),
+        probe_roots,
         config.probe_allowed.clone(),
+        demo_probes.targets,
     ));
     let state = Arc::new(ServerState {
         exposition: exposition_rx,
@@ -248,24 +255,54 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("serving HTTP")
 }
 
-/// `--demo`: starts the embedded simulator and returns the account that
-/// polls it.
+/// What `/probe` gets from the demo: the simulator's TLS scenario
+/// endpoints as fixed targets, and its CA to trust.
+#[derive(Default)]
+struct DemoProbes {
+    targets: Vec<FixedTarget>,
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+/// `--demo`: starts the embedded simulator, with its TLS scenario
+/// endpoints, and returns the account that polls it and the endpoints to
+/// probe.
 #[cfg(feature = "simulator")]
-async fn start_demo(demo: &DemoConfig) -> anyhow::Result<AccountConfig> {
+async fn start_demo(demo: &DemoConfig) -> anyhow::Result<(AccountConfig, DemoProbes)> {
     use certcentral_simulator::SimulatorConfig;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
     let mut sim = SimulatorConfig::new(demo.orders, demo.seed);
     sim.api_key = Some("demo".to_owned());
-    let addr = certcentral_simulator::spawn_local(sim)
+    sim.tls_endpoints = true;
+    let local = certcentral_simulator::spawn_local(sim)
         .await
         .context("starting the demo simulator")?;
-    let url = format!("http://{addr}/services/v2");
-    tracing::info!(%url, orders = demo.orders, "demo: polling the embedded CertCentral simulator");
-    Ok(AccountConfig {
+    let url = format!("http://{}/services/v2", local.address);
+    tracing::info!(%url, orders = demo.orders, endpoints = local.endpoints.len(), "demo: polling the embedded CertCentral simulator; /probe/targets lists its TLS endpoints");
+    let account = AccountConfig {
         name: "default".to_owned(),
         base_url: url::Url::parse(&url).context("simulator URL")?,
         api_key: crate::certcentral::ApiKey::new("demo").context("demo key")?,
         rate_limit: None,
-    })
+    };
+    let probes = DemoProbes {
+        targets: local
+            .endpoints
+            .into_iter()
+            .map(|e| FixedTarget {
+                target: e.address.to_string(),
+                server_name: e.server_name,
+                labels: vec![
+                    ("account".to_owned(), account.name.clone()),
+                    ("scenario".to_owned(), e.scenario.to_owned()),
+                ],
+            })
+            .collect(),
+        roots: CertificateDer::pem_slice_iter(certcentral_simulator::ca_pem().as_bytes())
+            .filter_map(Result::ok)
+            .collect(),
+    };
+    Ok((account, probes))
 }
 
 /// `certcentral-exporter simulate`: the simulator alone, until SIGTERM or
@@ -282,7 +319,7 @@ pub async fn simulate(args: certcentral_simulator::SimulateArgs) -> anyhow::Resu
 
 /// `--demo` in a build without the simulator: a one-line error, exit 2.
 #[cfg(not(feature = "simulator"))]
-async fn start_demo(_: &DemoConfig) -> anyhow::Result<AccountConfig> {
+async fn start_demo(_: &DemoConfig) -> anyhow::Result<(AccountConfig, DemoProbes)> {
     Err(StartupError(NO_SIMULATOR.to_owned()).into())
 }
 

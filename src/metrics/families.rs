@@ -347,7 +347,7 @@ pub const PROBE: [&Family; 6] = [
     &gauge(
         "certcentral_probe_certificate_verified",
         &["reason"],
-        "1 if the served chain verifies for server_name against the trusted roots, 0 if not (reason says why).",
+        "1 if the served chain verifies for server_name against the trusted roots, 0 if not; reason: expired, not_yet_valid, unknown_issuer, name_mismatch, revoked, bad_signature, wrong_purpose, invalid or no_trust_anchors (empty when verified).",
     ),
     &gauge(
         "certcentral_probe_replacement_expiry_timestamp_seconds",

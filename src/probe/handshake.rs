@@ -138,6 +138,28 @@ struct Recorder {
     seen: Mutex<Option<(Vec<CertificateDer<'static>>, Option<String>)>>,
 }
 
+/// Why a chain does not verify, in a few fixed words (a label value: the
+/// error's own text carries times and names that would make a new series
+/// at every probe).
+fn why_not_verified(error: &rustls::Error) -> &'static str {
+    use rustls::CertificateError as E;
+    let rustls::Error::InvalidCertificate(error) = error else {
+        return "invalid";
+    };
+    match error {
+        E::Expired | E::ExpiredContext { .. } => "expired",
+        E::NotValidYet | E::NotValidYetContext { .. } => "not_yet_valid",
+        E::UnknownIssuer => "unknown_issuer",
+        E::NotValidForName | E::NotValidForNameContext { .. } => "name_mismatch",
+        E::Revoked => "revoked",
+        E::BadSignature
+        | E::UnsupportedSignatureAlgorithmContext { .. }
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => "bad_signature",
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => "wrong_purpose",
+        _ => "invalid",
+    }
+}
+
 impl Recorder {
     fn new(roots: Arc<RootCertStore>, provider: Arc<rustls::crypto::CryptoProvider>) -> Recorder {
         let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
@@ -168,8 +190,8 @@ impl ServerCertVerifier for Recorder {
             Ok(verifier) => verifier
                 .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
                 .err()
-                .map(|e| e.to_string()),
-            Err(why) => Some(why.clone()),
+                .map(|e| why_not_verified(&e).to_owned()),
+            Err(_) => Some("no_trust_anchors".to_owned()),
         };
         let chain = std::iter::once(end_entity)
             .chain(intermediates)

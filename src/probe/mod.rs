@@ -28,7 +28,7 @@ use crate::known::{KnownCertificates, Standing};
 use crate::metrics::LabelBlock;
 use crate::metrics::families::PROBE;
 use handshake::{HandshakeError, Served};
-use targets::{AllowedTargets, OrderNames};
+use targets::{AllowedTargets, FixedTarget, OrderNames};
 
 /// Probes running at once; more wait (within their timeout).
 const MAX_PROBES: usize = 16;
@@ -62,6 +62,7 @@ pub struct Prober {
     board: Arc<Board>,
     roots: Arc<RootCertStore>,
     allowed: AllowedTargets,
+    fixed: Vec<FixedTarget>,
     slots: Semaphore,
     catalogue: Mutex<Option<(u64, Arc<Catalogue>)>>,
     recent: Mutex<HashMap<ProbeKey, (Instant, Arc<String>)>>,
@@ -107,12 +108,18 @@ pub fn trust_anchors(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
 
 impl Prober {
     /// A prober of the board's accounts, trusting `roots`, allowed the
-    /// order names and `allowed`.
-    pub fn new(board: Arc<Board>, roots: RootCertStore, allowed: AllowedTargets) -> Prober {
+    /// order names, `allowed` and the `fixed` targets.
+    pub fn new(
+        board: Arc<Board>,
+        roots: RootCertStore,
+        allowed: AllowedTargets,
+        fixed: Vec<FixedTarget>,
+    ) -> Prober {
         Prober {
             board,
             roots: Arc::new(roots),
             allowed,
+            fixed,
             slots: Semaphore::new(MAX_PROBES),
             catalogue: Mutex::new(None),
             recent: Mutex::new(HashMap::new()),
@@ -131,10 +138,12 @@ impl Prober {
         let (host, port) = split_target(target)?;
         let server_name = server_name.filter(|s| !s.is_empty()).unwrap_or(host);
         let catalogue = self.catalogue();
-        if !self.allowed.allows(host, &catalogue.names) {
+        let address = format!("{host}:{port}");
+        let fixed = self.fixed.iter().any(|f| f.target == address);
+        if !fixed && !self.allowed.allows(host, &catalogue.names) {
             return Err(Refused::NotAllowed(host.to_owned()));
         }
-        let key = (format!("{host}:{port}"), server_name.to_owned());
+        let key = (address, server_name.to_owned());
         if let Some(answer) = self.kept(&key) {
             return Ok(answer);
         }
@@ -170,6 +179,12 @@ impl Prober {
         })?;
         let left = timeout.saturating_sub(started.elapsed());
         handshake::handshake(address, server_name, self.roots.clone(), left).await
+    }
+
+    /// `/probe/targets`: Prometheus HTTP service discovery of the order
+    /// names and the fixed targets.
+    pub fn discovery(&self) -> serde_json::Value {
+        targets::discovery(&self.board.states(), &self.fixed)
     }
 
     /// The catalogue of the board as it is now.

@@ -104,12 +104,47 @@ impl OrderNames {
     }
 }
 
+/// A target probed by its address (an IP literal and port) with a server
+/// name of its own, allowed and discovered as it is: the demo's scenario
+/// endpoints, which listen on loopback ports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedTarget {
+    /// `ADDRESS:PORT`.
+    pub target: String,
+    /// The server name (SNI) to ask for.
+    pub server_name: String,
+    /// Labels for the discovered target.
+    pub labels: Vec<(String, String)>,
+}
+
+impl FixedTarget {
+    /// Its service discovery group: the server name as the
+    /// `__param_server_name` Prometheus passes to `/probe`.
+    fn group(&self) -> serde_json::Value {
+        let mut labels: serde_json::Map<String, serde_json::Value> = self
+            .labels
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().into()))
+            .collect();
+        labels.insert(
+            "__param_server_name".to_owned(),
+            self.server_name.as_str().into(),
+        );
+        serde_json::json!({"targets": [self.target], "labels": labels})
+    }
+}
+
 /// Prometheus HTTP service discovery (`/probe/targets`): the distinct
 /// non-wildcard names of the accounts' in-use orders, each `NAME:443` in a
 /// target group of its own, labelled with its `account` and, for
 /// relabelling, the newest order that names it (`__meta_certcentral_order_id`,
 /// `__meta_certcentral_container`, `__meta_certcentral_common_name`).
-pub fn discovery(states: &[std::sync::Arc<crate::board::AccountState>]) -> serde_json::Value {
+///
+/// The fixed targets come after them, as they are.
+pub fn discovery(
+    states: &[std::sync::Arc<crate::board::AccountState>],
+    fixed: &[FixedTarget],
+) -> serde_json::Value {
     use std::collections::BTreeMap;
     let mut targets: BTreeMap<(String, String), serde_json::Value> = BTreeMap::new();
     for state in states {
@@ -137,6 +172,7 @@ pub fn discovery(states: &[std::sync::Arc<crate::board::AccountState>]) -> serde
             .map(|((_, name), labels)| {
                 serde_json::json!({"targets": [format!("{name}:443")], "labels": labels})
             })
+            .chain(fixed.iter().map(FixedTarget::group))
             .collect(),
     )
 }

@@ -285,7 +285,7 @@ async fn probe(
 /// `GET /probe/targets`: Prometheus HTTP service discovery of the names to
 /// probe.
 async fn probe_targets(State(state): State<Arc<ServerState>>) -> Response {
-    axum::Json(crate::probe::targets::discovery(&state.board.states())).into_response()
+    axum::Json(state.prober.discovery()).into_response()
 }
 
 async fn healthy() -> &'static str {

@@ -4,7 +4,11 @@
 //! renewal (with what to install) or unknown; a target that is not allowed
 //! gets a 403 and no connection; an endpoint that never finishes its
 //! handshake costs one bounded probe; no endpoint receives anything but a
-//! handshake.
+//! handshake. Hostile endpoints (a chain of over 1 MB, garbage after the
+//! ServerHello, TLS 1.0 only) cost one bounded, failed probe each. The
+//! simulator's own TLS endpoints (`simulate --tls-endpoints`), one per
+//! status and failure, are judged exactly as its truth says, and never see
+//! the API key.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -12,7 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, ReportTemplate, Scrape, exporter_binary, http, stand_in, wait_for,
+    Binary, Exporter, Reissue, ReportTemplate, Scrape, Simulator, exporter_binary, http, stand_in,
+    wait_for,
 };
 use sha1::{Digest, Sha1};
 
@@ -84,11 +89,25 @@ fn tls_endpoint(
     connections: Arc<AtomicUsize>,
     bytes_after_handshake: Arc<AtomicUsize>,
 ) -> SocketAddr {
+    tls_endpoint_with(ip, leaf, Vec::new(), connections, bytes_after_handshake)
+}
+
+/// As [`tls_endpoint`], with `more` certificates after the leaf.
+fn tls_endpoint_with(
+    ip: &str,
+    leaf: &Leaf,
+    more: Vec<Vec<u8>>,
+    connections: Arc<AtomicUsize>,
+    bytes_after_handshake: Arc<AtomicUsize>,
+) -> SocketAddr {
     use rustls::pki_types::pem::PemObject;
     let listener = TcpListener::bind(format!("{ip}:0")).unwrap();
     let address = listener.local_addr().unwrap();
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap();
-    let chain = vec![rustls::pki_types::CertificateDer::from(leaf.der.clone())];
+    let chain = std::iter::once(leaf.der.clone())
+        .chain(more)
+        .map(rustls::pki_types::CertificateDer::from)
+        .collect();
     let config = Arc::new(
         rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::aws_lc_rs::default_provider(),
@@ -368,5 +387,322 @@ fn served_certificates_are_matched_against_what_certcentral_knows() {
         || (connections.load(Ordering::SeqCst) >= 3).then_some(()),
     );
     assert_eq!(sent.load(Ordering::SeqCst), 0, "bytes after a handshake");
+    assert!(exporter.process.is_running());
+}
+
+/// What is wrong with a probe's answer, judged against the simulator's
+/// truth about the endpoint.
+fn against_truth(answer: &Scrape, truth: &serde_json::Value) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let mut expect = |what: &str, got: Option<f64>, want: Option<f64>| {
+        if got != want {
+            wrong.push(format!("{what}: {got:?}, not {want:?}"));
+        }
+    };
+    let handshake = truth["handshake"] == true;
+    expect(
+        "success",
+        answer.value("certcentral_probe_success", &[]),
+        Some(f64::from(u8::from(handshake))),
+    );
+    if !handshake {
+        return wrong;
+    }
+    expect(
+        "expiry",
+        answer.value(
+            "certcentral_probe_certificate_expiry_timestamp_seconds",
+            &[],
+        ),
+        truth["not_after"].as_f64(),
+    );
+    let status = truth["status"].as_str().unwrap_or("?");
+    let order = truth["order_id"].as_u64().map(|id| id.to_string());
+    let mut labels = vec![("status", status)];
+    if let Some(order) = &order {
+        labels.push(("order_id", order));
+    }
+    expect(
+        "status",
+        answer.value("certcentral_probe_certificate_status", &labels),
+        Some(1.0),
+    );
+    let problem = truth["verify_problem"].as_str().unwrap_or("?");
+    let (reason, verified) = match problem {
+        "none" => ("", 1.0),
+        reason => (reason, 0.0),
+    };
+    expect(
+        "verified",
+        answer.value(
+            "certcentral_probe_certificate_verified",
+            &[("reason", reason)],
+        ),
+        Some(verified),
+    );
+    let replacement = truth["replacement_order_id"]
+        .as_u64()
+        .map(|id| id.to_string());
+    let got = answer
+        .series()
+        .into_iter()
+        .find(|s| s.name == "certcentral_probe_replacement_expiry_timestamp_seconds")
+        .map(|s| {
+            (
+                s.labels.get("replacement_order_id").cloned(),
+                s.labels.get("by").cloned(),
+                s.value,
+            )
+        });
+    let want = replacement.map(|id| {
+        (
+            Some(id),
+            truth["by"].as_str().map(str::to_owned),
+            truth["replacement_not_after"].as_f64().unwrap_or(f64::NAN),
+        )
+    });
+    if got != want {
+        wrong.push(format!("replacement: {got:?}, not {want:?}"));
+    }
+    wrong
+}
+
+#[test]
+fn the_simulators_endpoints_are_judged_as_its_truth_says() {
+    const KEY: &str = "endpoint-test-key-5d1f";
+    let sim = Simulator::start(BIN, 300, 3, &["--tls-endpoints", "--api-key", KEY]);
+    let truth = sim.endpoints();
+    let endpoints = truth["endpoints"].as_array().expect("a list").clone();
+    let scenarios: Vec<&str> = endpoints
+        .iter()
+        .filter_map(|e| e["scenario"].as_str())
+        .collect();
+    assert_eq!(
+        scenarios,
+        [
+            "active",
+            "superseded-by-reissue",
+            "superseded-by-renewal",
+            "superseded-by-renewal-urgent",
+            "unknown-ca",
+            "expired",
+            "wrong-name",
+            "stalled",
+            "reset"
+        ],
+        "a fleet of 300 has every scenario"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("simulator-ca.pem");
+    std::fs::write(&ca_file, truth["ca_pem"].as_str().unwrap()).unwrap();
+    let url = sim.api_url();
+    let exporter = Exporter::start(
+        BIN,
+        &[
+            "--certcentral.url",
+            &url,
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "1h",
+            "--probe.allowed-targets",
+            "127.0.0.1",
+            "--probe.ca-file",
+            ca_file.to_str().unwrap(),
+        ],
+        &[("CERTCENTRAL_API_KEY", KEY)],
+    );
+    exporter.wait_ready();
+    // The reissue lists are read in the details step after the report.
+    exporter.scrape_until("every due detail read", |s| {
+        s.has("certcentral_details_backlog") && s.sum("certcentral_details_backlog", &[]) == 0.0
+    });
+
+    for endpoint in &endpoints {
+        let (target, name) = (
+            endpoint["target"].as_str().unwrap(),
+            endpoint["server_name"].as_str().unwrap(),
+        );
+        let started = std::time::Instant::now();
+        let (code, text) = probe(&exporter, target, name);
+        assert_eq!(code, 200, "{endpoint}: {text}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{endpoint}: {:?}",
+            started.elapsed()
+        );
+        let wrong = against_truth(&Scrape::parse(&text), endpoint);
+        assert!(wrong.is_empty(), "{endpoint}\n{text}\n{wrong:#?}");
+    }
+
+    // Each endpoint saw one connection (the stalled one too: one bounded
+    // probe), no byte after a handshake, and never the key.
+    let seen = wait_for(
+        "the endpoints to count their connections",
+        Duration::from_secs(10),
+        || {
+            let after = sim.endpoints();
+            let all = after["endpoints"].as_array()?.clone();
+            all.iter()
+                .all(|e| e["connections"].as_u64() >= Some(1))
+                .then_some(all)
+        },
+    );
+    for endpoint in seen {
+        assert_eq!(endpoint["connections"], 1, "{endpoint}");
+        assert_eq!(endpoint["key_seen"], false, "{endpoint}");
+        if endpoint["handshake"] == true {
+            assert_eq!(endpoint["application_bytes"], 0, "{endpoint}");
+        }
+    }
+
+    // A reissue through the controls makes the active endpoint's
+    // certificate a superseded one, once the exporter has polled.
+    let active = &endpoints[0];
+    let order = active["order_id"].as_u64().unwrap();
+    sim.reissue(order, &Reissue::default());
+    let after = sim.endpoints();
+    let active = &after["endpoints"][0];
+    assert_eq!(active["status"], "superseded", "{active}");
+    assert_eq!(active["by"], "reissue", "{active}");
+    assert!(exporter.process.is_running());
+}
+
+/// A loopback listener handing each connection to `serve` on a thread of
+/// its own; its address and the connections it accepted.
+fn raw_endpoint(
+    serve: impl Fn(std::net::TcpStream) + Send + Sync + 'static,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    (address, connections)
+}
+
+/// Waits (10 s at most) for the client to close.
+fn until_closed(stream: &mut std::net::TcpStream) {
+    use std::io::Read;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = [0u8; 4096];
+    while matches!(stream.read(&mut buf), Ok(1..)) {}
+}
+
+#[test]
+fn a_hostile_endpoint_costs_one_bounded_probe() {
+    use std::io::{Read, Write};
+    let pki = Pki::new();
+    let leaf = pki.leaf("hostile.example", 0x0e01);
+    // A chain of over 1 MB: the leaf and five certificates of 4,000
+    // long names each.
+    let filler: Vec<Vec<u8>> = (0..5)
+        .map(|n| {
+            let names: Vec<String> = (0..4000)
+                .map(|i| format!("filler-{n}-{i:05}-abcdefghijklmnopqrstuvwxyz.example.com"))
+                .collect();
+            let params = rcgen::CertificateParams::new(names).unwrap();
+            let key = rcgen::KeyPair::generate().unwrap();
+            params.self_signed(&key).unwrap().der().to_vec()
+        })
+        .collect();
+    let chain_size: usize = filler.iter().map(Vec::len).sum();
+    assert!(chain_size > 1_000_000, "{chain_size}");
+    let huge_connections = Arc::new(AtomicUsize::new(0));
+    let huge = tls_endpoint_with(
+        "127.0.0.1",
+        &leaf,
+        filler,
+        huge_connections.clone(),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    // A real server's ServerHello record, then garbage.
+    let upstream = tls_endpoint(
+        "127.0.0.1",
+        &leaf,
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let (garbage, garbage_connections) = raw_endpoint(move |mut client| {
+        let Ok(mut server) = std::net::TcpStream::connect(upstream) else {
+            return;
+        };
+        let (Ok(mut from_client), Ok(mut to_server)) = (client.try_clone(), server.try_clone())
+        else {
+            return;
+        };
+        std::thread::spawn(move || std::io::copy(&mut from_client, &mut to_server));
+        let mut header = [0u8; 5];
+        if server.read_exact(&mut header).is_err() {
+            return;
+        }
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+        if server.read_exact(&mut body).is_err() {
+            return;
+        }
+        let _ = client.write_all(&header);
+        let _ = client.write_all(&body);
+        let _ = client.write_all(&[0x5a; 65_536]);
+        until_closed(&mut client);
+    });
+    // A server that speaks TLS 1.0 only: a protocol_version alert.
+    let (tls10, tls10_connections) = raw_endpoint(|mut client| {
+        let mut hello = [0u8; 512];
+        let _ = client.read(&mut hello);
+        let _ = client.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+        until_closed(&mut client);
+    });
+
+    let base = stand_in(|_| ("404 Not Found", "{}".to_owned()));
+    let url = format!("{base}/services/v2");
+    let exporter = Exporter::start(
+        BIN,
+        &[
+            "--certcentral.url",
+            &url,
+            "--storage.path",
+            "",
+            "--poll.interval",
+            "1h",
+            "--probe.allowed-targets",
+            "127.0.0.1",
+        ],
+        &[("CERTCENTRAL_API_KEY", "hostile-test-key")],
+    );
+    exporter.wait_healthy(Duration::from_secs(30));
+    for (what, address, connections) in [
+        ("a 1 MB chain", huge, &huge_connections),
+        (
+            "garbage after the ServerHello",
+            garbage,
+            &garbage_connections,
+        ),
+        ("TLS 1.0 only", tls10, &tls10_connections),
+    ] {
+        for attempt in 0..2 {
+            let started = std::time::Instant::now();
+            let (code, text) = probe(&exporter, &address.to_string(), "hostile.example");
+            assert_eq!(code, 200, "{what}: {text}");
+            assert!(
+                started.elapsed() < Duration::from_secs(4),
+                "{what}: {:?}",
+                started.elapsed()
+            );
+            assert_eq!(
+                Scrape::parse(&text).value("certcentral_probe_success", &[]),
+                Some(0.0),
+                "{what} (probe {attempt}): {text}"
+            );
+        }
+        // The second probe is the first one's answer, kept.
+        assert_eq!(connections.load(Ordering::SeqCst), 1, "{what}");
+    }
     assert!(exporter.process.is_running());
 }

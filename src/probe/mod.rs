@@ -182,9 +182,16 @@ impl Prober {
     }
 
     /// `/probe/targets`: Prometheus HTTP service discovery of the order
-    /// names and the fixed targets.
+    /// names and the fixed targets; only the fixed targets when there are
+    /// some (`--demo`: its order names are made up, probes of them would
+    /// all fail).
     pub fn discovery(&self) -> serde_json::Value {
-        targets::discovery(&self.board.states(), &self.fixed)
+        let states = if self.fixed.is_empty() {
+            self.board.states()
+        } else {
+            Vec::new()
+        };
+        targets::discovery(&states, &self.fixed)
     }
 
     /// The catalogue of the board as it is now.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::process::{Binary, Process, free_port, http, poll_until, wait_for};
 use crate::scrape::Scrape;
+use crate::simulator::Controls;
 
 /// The exporter, stopped when dropped.
 pub struct Exporter {
@@ -89,6 +90,21 @@ impl Exporter {
             &[&self.process],
             || self.answers("/-/ready").then_some(()),
         );
+    }
+
+    /// The controls of the simulator a `--demo` exporter polls, from the
+    /// URL its log names (`None` before it is logged).
+    pub fn demo_simulator(&self) -> Option<Controls> {
+        let logs = self.process.logs();
+        let url = logs
+            .lines()
+            .find(|l| l.contains("embedded CertCentral simulator"))?
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("url="))?
+            .trim_matches('"');
+        Some(Controls::at(
+            url.trim_end_matches('/').trim_end_matches("/services/v2"),
+        ))
     }
 
     /// GET `path`; panics if there is no answer.

@@ -66,6 +66,15 @@ impl Prometheus {
     /// (evaluating `rules`, globs of rule files, as often); returns once it
     /// is ready.
     pub fn start(job: &str, target: &str, interval: Duration, rules: &[&Path]) -> Prometheus {
+        let jobs =
+            format!("  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n");
+        Prometheus::start_with(&jobs, interval, rules)
+    }
+
+    /// Runs the scrape jobs `jobs` (the items of `scrape_configs:`, YAML),
+    /// scraping and evaluating `rules` every `interval` unless a job says
+    /// otherwise; returns once it is ready.
+    pub fn start_with(jobs: &str, interval: Duration, rules: &[&Path]) -> Prometheus {
         let program = tool("PROMETHEUS", "prometheus");
         let home = tempfile::tempdir().expect("a directory for Prometheus");
         let config = home.path().join("prometheus.yml");
@@ -80,9 +89,8 @@ impl Prometheus {
                 yaml.push_str(&format!("  - {}\n", rule.display()));
             }
         }
-        yaml.push_str(&format!(
-            "scrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
-        ));
+        yaml.push_str("scrape_configs:\n");
+        yaml.push_str(jobs);
         std::fs::write(&config, yaml).expect("prometheus.yml");
         let listen = format!("127.0.0.1:{}", free_port());
         let mut command = Command::new(program);

@@ -172,6 +172,12 @@ impl Controls {
             .unwrap_or_else(|e| panic!("simulator, {what}: not JSON: {e}"))
     }
 
+    /// `GET /_simulator/endpoints`: the TLS scenario endpoints (what a
+    /// probe of each should find, what each has seen) and the CA PEM.
+    pub fn endpoints(&self) -> Value {
+        self.json(self.client.get(self.control("endpoints")), "the endpoints")
+    }
+
     /// `GET /_simulator/orders`: the truth about every order of the
     /// report, by ascending id.
     pub fn orders(&self) -> Vec<Value> {

@@ -8,16 +8,20 @@
 //! ServerHello, TLS 1.0 only) cost one bounded, failed probe each. The
 //! simulator's own TLS endpoints (`simulate --tls-endpoints`), one per
 //! status and failure, are judged exactly as its truth says, and never see
-//! the API key.
+//! the API key. A real Prometheus, with the shipped probe job and rules,
+//! scraping `--demo`'s `/probe/targets` and `/probe`, raises exactly the
+//! deployment alerts the simulator's truth calls for, among them the page
+//! for a renewed order whose renewal was never installed.
 
+use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Reissue, ReportTemplate, Scrape, Simulator, exporter_binary, http, stand_in,
-    wait_for,
+    Binary, Exporter, Prometheus, Reissue, ReportTemplate, Scrape, Simulator, exporter_binary,
+    http, poll_until, stand_in, wait_for,
 };
 use sha1::{Digest, Sha1};
 
@@ -705,4 +709,172 @@ fn a_hostile_endpoint_costs_one_bounded_probe() {
         assert_eq!(connections.load(Ordering::SeqCst), 1, "{what}");
     }
     assert!(exporter.process.is_running());
+}
+
+/// A number of the mixin's `_config` (`name: 30,`).
+fn mixin_config(name: &str) -> f64 {
+    let config = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mixin/config.libsonnet"),
+    )
+    .unwrap();
+    config
+        .lines()
+        .find_map(|line| {
+            let value = line.trim().strip_prefix(name)?.strip_prefix(':')?;
+            value
+                .split([',', ' '])
+                .find(|v| !v.is_empty())?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no {name} in mixin/config.libsonnet"))
+}
+
+/// The deployment alerts the simulator's endpoints call for, now:
+/// (alert name, instance).
+fn deployment_alerts_of(endpoints: &[serde_json::Value], now: f64) -> BTreeSet<(String, String)> {
+    let (warning, critical, unknown) = (
+        mixin_config("deploymentExpiringDays"),
+        mixin_config("deploymentExpiringCriticalDays"),
+        mixin_config("unknownCertificateExpiringDays"),
+    );
+    let mut alerts = BTreeSet::new();
+    for endpoint in endpoints {
+        let instance = endpoint["target"].as_str().unwrap_or("?").to_owned();
+        let days = (endpoint["not_after"].as_f64().unwrap_or(f64::INFINITY) - now) / 86_400.0;
+        let name = match (endpoint["handshake"] == true, endpoint["status"].as_str()) {
+            (false, _) => "CertCentralProbeFailing",
+            (true, Some("superseded")) if days < critical => {
+                "CertCentralSupersededCertificateServedCritical"
+            }
+            (true, Some("superseded")) if days < warning => {
+                "CertCentralSupersededCertificateServed"
+            }
+            (true, Some("unknown")) if days < unknown => "CertCentralUnknownCertificateExpiring",
+            _ => continue,
+        };
+        alerts.insert((name.to_owned(), instance));
+    }
+    alerts
+}
+
+/// The alerts Prometheus holds, pending or firing, with their labels and
+/// annotations.
+fn prometheus_alerts(prometheus: &Prometheus) -> Vec<serde_json::Value> {
+    prometheus
+        .api("/api/v1/alerts", &[])
+        .ok()
+        .and_then(|data| data["alerts"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn deployment_alerts_in_a_real_prometheus_are_the_simulators_truth() {
+    const DEPLOYMENT_ALERTS: [&str; 4] = [
+        "CertCentralSupersededCertificateServed",
+        "CertCentralSupersededCertificateServedCritical",
+        "CertCentralUnknownCertificateExpiring",
+        "CertCentralProbeFailing",
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exporter = Exporter::start(BIN, &["--demo", "--log.level", "info"], &[]);
+    exporter.wait_ready();
+    exporter.scrape_until("every due detail read", |s| {
+        s.has("certcentral_details_backlog") && s.sum("certcentral_details_backlog", &[]) == 0.0
+    });
+    let simulator = wait_for(
+        "the demo to log its simulator",
+        Duration::from_secs(10),
+        || exporter.demo_simulator(),
+    );
+    let endpoints = simulator.endpoints()["endpoints"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(endpoints.len(), 9, "the demo serves every scenario");
+
+    // The shipped scrape job, pointed at this exporter, at test speed.
+    let shipped =
+        std::fs::read_to_string(root.join("deploy/prometheus/certcentral-probe.yml")).unwrap();
+    let address = exporter.base.trim_start_matches("http://");
+    let probe_job = shipped
+        .split_once("scrape_configs:\n")
+        .map(|(_, jobs)| jobs)
+        .expect("a scrape_configs list")
+        .replace("certcentral-exporter:10056", address)
+        .replace("scrape_interval: 5m", "scrape_interval: 2s")
+        .replace("scrape_timeout: 30s", "scrape_timeout: 2s")
+        .replace("refresh_interval: 10m", "refresh_interval: 2s");
+    let jobs = format!(
+        "  - job_name: certcentral-exporter\n    static_configs:\n      - targets: ['{address}']\n{probe_job}"
+    );
+    let rules = root.join("alerts/certcentral.rules.yml");
+    let prometheus = Prometheus::start_with(&jobs, Duration::from_secs(1), &[&rules]);
+
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let expected = deployment_alerts_of(&endpoints, now());
+    let mut active = BTreeSet::new();
+    let alerts = poll_until(
+        "the deployment alerts to be the simulator's truth",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        &[&exporter.process, &prometheus.process],
+        || {
+            let alerts = prometheus_alerts(&prometheus);
+            active = alerts
+                .iter()
+                .filter_map(|a| {
+                    let name = a["labels"]["alertname"].as_str()?;
+                    DEPLOYMENT_ALERTS.contains(&name).then(|| {
+                        let instance = a["labels"]["instance"].as_str().unwrap_or("?");
+                        (name.to_owned(), instance.to_owned())
+                    })
+                })
+                .collect();
+            (active == expected).then_some(alerts)
+        },
+    );
+    let names: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        DEPLOYMENT_ALERTS.into_iter().collect(),
+        "the demo shows every deployment alert"
+    );
+
+    // The opening example: an order renewed in CertCentral, its renewal
+    // never installed, four days left. No expiry alert names it (it is
+    // renewed), but the endpoint serving it pages, naming the order and
+    // what to install.
+    let urgent = endpoints
+        .iter()
+        .find(|e| e["scenario"] == "superseded-by-renewal-urgent")
+        .expect("the urgent renewal endpoint");
+    let order = urgent["order_id"].as_u64().unwrap().to_string();
+    let replacement = urgent["replacement_order_id"].as_u64().unwrap().to_string();
+    let about_order: Vec<&serde_json::Value> = alerts
+        .iter()
+        .filter(|a| a["labels"]["order_id"] == order.as_str())
+        .collect();
+    let page = about_order
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "CertCentralSupersededCertificateServedCritical")
+        .unwrap_or_else(|| panic!("no page for order {order}: {about_order:#?}"));
+    assert_eq!(page["labels"]["severity"], "critical", "{page}");
+    let description = page["annotations"]["description"].as_str().unwrap_or("");
+    assert!(
+        description.contains(&format!("order {replacement} (a renewal)")),
+        "{description}"
+    );
+    assert!(
+        about_order.iter().all(|a| !a["labels"]["alertname"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("CertCentralCertificateExpir")),
+        "a renewed order raised an expiry alert: {about_order:#?}"
+    );
 }

@@ -96,7 +96,9 @@ fn the_kustomize_base_and_overlays_render_and_validate() {
         "base: 3 Kubernetes objects valid",
         "tls-basic-auth: 4 Kubernetes objects valid",
         "base.yaml: ServiceMonitor/certcentral-exporter passed",
+        "base.yaml: ScrapeConfig/certcentral-probe passed",
         "tls-basic-auth.yaml: PrometheusRule/certcentral-exporter passed",
+        "tls-basic-auth.yaml: ScrapeConfig/certcentral-probe passed",
     ] {
         assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
     }
@@ -178,4 +180,129 @@ fn the_probe_scrape_job_is_a_valid_prometheus_configuration() {
         "the alerts' job"
     );
     assert!(config.contains("/probe/targets") && config.contains("metrics_path: /probe"));
+}
+
+fn yaml(path: &str) -> serde_yaml_ng::Value {
+    let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+}
+
+/// The keys of a YAML mapping.
+fn keys(value: &serde_yaml_ng::Value) -> Vec<String> {
+    value
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `http://HOST:PORT/PATH` -> (HOST:PORT, /PATH).
+fn host_and_path(url: &serde_yaml_ng::Value) -> (String, String) {
+    let url = url.as_str().expect("a URL");
+    let rest = url.split_once("://").expect("a scheme").1;
+    let at = rest.find('/').expect("a path");
+    (rest[..at].to_owned(), rest[at..].to_owned())
+}
+
+/// The probe job of the Kubernetes base (a Prometheus Operator
+/// ScrapeConfig) is the shipped scrape job in the Operator's words: the
+/// same job name, path, intervals, honor_labels, discovery and relabelling,
+/// each with the exporter's address as its setting names it. Every field
+/// either has is compared, so that a field misspelt on one side (which the
+/// CRD validators do not reject) shows here.
+#[test]
+fn the_probe_scrapeconfig_is_the_shipped_probe_job() {
+    let job = yaml("deploy/prometheus/certcentral-probe.yml")["scrape_configs"][0].clone();
+    let object = yaml("deploy/kubernetes/base/scrapeconfig-probe.yaml");
+    assert_eq!(object["kind"].as_str(), Some("ScrapeConfig"));
+    let spec = &object["spec"];
+    let fields = [
+        ("job_name", "jobName"),
+        ("scrape_interval", "scrapeInterval"),
+        ("scrape_timeout", "scrapeTimeout"),
+        ("metrics_path", "metricsPath"),
+        ("honor_labels", "honorLabels"),
+        ("http_sd_configs", "httpSDConfigs"),
+        ("relabel_configs", "relabelings"),
+    ];
+    let mut job_keys = keys(&job);
+    let mut spec_keys = keys(spec);
+    job_keys.sort();
+    spec_keys.sort();
+    let mut want_job: Vec<String> = fields.iter().map(|f| f.0.to_owned()).collect();
+    let mut want_spec: Vec<String> = fields.iter().map(|f| f.1.to_owned()).collect();
+    want_job.sort();
+    want_spec.sort();
+    assert_eq!(
+        job_keys, want_job,
+        "the fields of certcentral-probe.yml's job"
+    );
+    assert_eq!(
+        spec_keys, want_spec,
+        "the fields of the ScrapeConfig's spec"
+    );
+    for (theirs, ours) in &fields[..5] {
+        assert_eq!(job[*theirs], spec[*ours], "{theirs} and {ours} differ");
+    }
+
+    let (sd, operator_sd) = (&job["http_sd_configs"], &spec["httpSDConfigs"]);
+    assert_eq!(sd.as_sequence().map(Vec::len), Some(1));
+    assert_eq!(operator_sd.as_sequence().map(Vec::len), Some(1));
+    assert_eq!(keys(&sd[0]).len(), 2, "{sd:?}");
+    assert_eq!(keys(&operator_sd[0]).len(), 2, "{operator_sd:?}");
+    assert_eq!(sd[0]["refresh_interval"], operator_sd[0]["refreshInterval"]);
+    let (exporter, path) = host_and_path(&sd[0]["url"]);
+    let (operator_exporter, operator_path) = host_and_path(&operator_sd[0]["url"]);
+    assert_eq!(path, "/probe/targets");
+    assert_eq!(operator_path, path);
+    for host in [&exporter, &operator_exporter] {
+        assert!(
+            host.starts_with("certcentral-exporter") && host.ends_with(":10056"),
+            "{host} is not the exporter's Service"
+        );
+    }
+
+    // Each rule as (source labels, target label, replacement), the
+    // exporter's address written EXPORTER: the address the targets are
+    // scraped at is the one they were discovered from.
+    let rules = |list: &serde_yaml_ng::Value, names: [&str; 3], exporter: &str| {
+        list.as_sequence()
+            .expect("a list of rules")
+            .iter()
+            .map(|rule| {
+                for key in keys(rule) {
+                    assert!(
+                        names.contains(&key.as_str()),
+                        "{key} in {rule:?} is not compared"
+                    );
+                }
+                (
+                    rule[names[0]].clone(),
+                    rule[names[1]].clone(),
+                    rule[names[2]]
+                        .as_str()
+                        .unwrap_or("")
+                        .replace(exporter, "EXPORTER"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let shipped = rules(
+        &job["relabel_configs"],
+        ["source_labels", "target_label", "replacement"],
+        &exporter,
+    );
+    let operator = rules(
+        &spec["relabelings"],
+        ["sourceLabels", "targetLabel", "replacement"],
+        &operator_exporter,
+    );
+    assert_eq!(shipped, operator);
+    assert!(
+        shipped
+            .iter()
+            .any(|r| r.1.as_str() == Some("__address__") && r.2 == "EXPORTER"),
+        "{shipped:?}"
+    );
 }

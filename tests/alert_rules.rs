@@ -521,6 +521,8 @@ fn dashboards_are_importable_as_they_are() {
         "certcentral-overview.json",
         "certcentral-compliance.json",
         "certcentral-exporter-health.json",
+        "certcentral-validations.json",
+        "certcentral-deployments.json",
     ] {
         assert!(names.contains(expected), "dashboards/{expected} is missing");
     }

@@ -93,8 +93,8 @@ fn the_kustomize_base_and_overlays_render_and_validate() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     for line in [
-        "base: 3 Kubernetes objects valid",
-        "tls-basic-auth: 4 Kubernetes objects valid",
+        "base: 4 Kubernetes objects valid",
+        "tls-basic-auth: 5 Kubernetes objects valid",
         "base.yaml: ServiceMonitor/certcentral-exporter passed",
         "base.yaml: ScrapeConfig/certcentral-probe passed",
         "tls-basic-auth.yaml: PrometheusRule/certcentral-exporter passed",

@@ -64,6 +64,14 @@ const MAY_BE_EMPTY: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// Dashboards whose series this test's Prometheus does not have, each
+/// checked by another test: (dashboard file, reason).
+const CHECKED_ELSEWHERE: &[(&str, &str)] = &[(
+    "certcentral-deployments.json",
+    "its series come from /probe, which this Prometheus does not scrape: \
+     tests/deployments_dashboard.rs runs its queries on a Prometheus probing real TLS endpoints",
+)];
+
 /// Panels with one query per bucket, where a bucket may hold nothing (the
 /// panel shows 0 through `or vector(0)`) but at least one bucket must hold
 /// data: (dashboard file, panel title, reason).
@@ -231,6 +239,9 @@ fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
     paths.sort();
     for path in paths {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if CHECKED_ELSEWHERE.iter().any(|(d, _)| *d == file) {
+            continue;
+        }
         let json: Json = serde_json::from_str(&fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         walk(&file, &json["panels"], &mut queries);

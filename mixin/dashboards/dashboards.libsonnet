@@ -5,3 +5,4 @@
 + (import 'compliance.libsonnet')
 + (import 'health.libsonnet')
 + (import 'validations.libsonnet')
++ (import 'deployments.libsonnet')

@@ -143,15 +143,16 @@ local panel(type, title, description, targets, w, h) = {
     },
 
   // columns: [[field name in the merged frame, display name], ...] in
-  // order; sortBy: [display name, descending]; hidden: more fields to drop.
-  table(title, description, targets, columns, sortBy, w=24, h=12, overrides=[], hidden=[])::
+  // order; sortBy: [display name, descending]; hidden: more fields to drop;
+  // shown: fields dropped by default (job, instance) to keep.
+  table(title, description, targets, columns, sortBy, w=24, h=12, overrides=[], hidden=[], shown=[])::
     panel('table', title, description, targets, w, h) {
       transformations: [
         { id: 'merge', options: {} },
         {
           id: 'organize',
           options: {
-            excludeByName: { [name]: true for name in ['Time', '__name__', 'job', 'instance'] + hidden },
+            excludeByName: { [name]: true for name in std.setDiff(std.set(['Time', '__name__', 'job', 'instance']), std.set(shown)) + hidden },
             indexByName: { [columns[i][0]]: i for i in std.range(0, std.length(columns) - 1) },
             renameByName: { [c[0]]: c[1] for c in columns if c[0] != c[1] },
             includeByName: {},
@@ -203,27 +204,32 @@ local panel(type, title, description, targets, w, h) = {
         state { x: x + p.size.w, y: y, rowH: std.max(if wraps then 0 else state.rowH, p.size.h), id: state.id + 1, out: state.out + [placed] };
     std.foldl(step, panels, { x: 0, y: 0, rowH: 0, id: 1, out: [] }).out,
 
-  // The templating variables: datasource, then (with job) the scrape job,
-  // account, container and product, then `extra`.
+  // A multi-select query variable (default All) of `query`, a
+  // label_values(...) on the datasource variable.
+  queryVariable(name, label, query):: {
+    name: name,
+    label: label,
+    type: 'query',
+    datasource: ds,
+    definition: query,
+    query: { qryType: 1, query: query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+    refresh: 2,
+    regex: '',
+    sort: 1,
+    multi: true,
+    includeAll: true,
+    allValue: '.*',
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    options: [],
+    hide: 0,
+    skipUrlSync: false,
+  },
+
+  // The templating variables: datasource, then (with job) the scrape job
+  // (job true: the exporter's; a variable: that one), account, container
+  // and product, then `extra`.
   variables(extra=[], job=false)::
-    local queryVar(name, label, query) = {
-      name: name,
-      label: label,
-      type: 'query',
-      datasource: ds,
-      definition: query,
-      query: { qryType: 1, query: query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
-      refresh: 2,
-      regex: '',
-      sort: 1,
-      multi: true,
-      includeAll: true,
-      allValue: '.*',
-      current: { selected: true, text: ['All'], value: ['$__all'] },
-      options: [],
-      hide: 0,
-      skipUrlSync: false,
-    };
+    local queryVar = self.queryVariable;
     [{
       name: 'datasource',
       label: 'Data source',
@@ -238,7 +244,7 @@ local panel(type, title, description, targets, w, h) = {
       multi: false,
       skipUrlSync: false,
     }]
-    + (if job then [queryVar('job', 'Scrape job', 'label_values(certcentral_up, job)')] else [])
+    + (if std.isObject(job) then [job] else if job then [queryVar('job', 'Scrape job', 'label_values(certcentral_up, job)')] else [])
     + [
       queryVar('account', 'Account', 'label_values(certcentral_up, account)'),
       queryVar('container', 'Container', 'label_values(certcentral_order_info{account=~"$account"}, container)'),

@@ -234,9 +234,13 @@ impl Prober {
         let Ok(mut recent) = self.recent.lock() else {
             return;
         };
-        recent.retain(|_, (at, _)| at.elapsed() < KEEP_ANSWER);
+        // Old answers go when the map is full (a pass over all of them at
+        // every probe would cost more than the lookup it serves).
         if recent.len() >= MAX_KEPT {
-            return;
+            recent.retain(|_, (at, _)| at.elapsed() < KEEP_ANSWER);
+            if recent.len() >= MAX_KEPT {
+                return;
+            }
         }
         recent.insert(key, (Instant::now(), answer));
     }

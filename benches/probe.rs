@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use certcentral_test_support::{Binary, Exporter, exporter_binary, http, stand_in};
+use certcentral_test_support::{Binary, exporter_binary, http, probing_exporter, stand_in};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 const BIN: Binary = exporter_binary!();
@@ -182,23 +182,12 @@ fn main() {
     std::fs::write(&ca_file, &ca_pem).expect("CA file");
     let base = stand_in(|_| ("404 Not Found", "{}".to_owned()));
     let url = format!("{base}/services/v2");
-    let exporter = Exporter::start(
+    let exporter = probing_exporter(
         BIN,
-        &[
-            "--certcentral.url",
-            &url,
-            "--storage.path",
-            "",
-            "--poll.interval",
-            "1h",
-            "--log.level",
-            "warn",
-            "--probe.allowed-targets",
-            "127.0.0.1",
-            "--probe.ca-file",
-            ca_file.to_str().expect("a UTF-8 path"),
-        ],
-        &[("CERTCENTRAL_API_KEY", "probe-bench-key")],
+        &url,
+        "probe-bench-key",
+        Some(&ca_file),
+        &["--log.level", "warn"],
     );
     exporter.wait_healthy(Duration::from_secs(30));
     let pid = exporter.process.pid();

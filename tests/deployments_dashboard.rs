@@ -24,16 +24,14 @@
 //! on PATH.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Prometheus, ReportTemplate, exporter_binary, free_port, poll_until, stand_in,
+    Binary, IssuedOrder, Prometheus, TestCa, TestLeaf, TlsEndpoint, exporter_binary, free_port,
+    poll_until, probing_exporter, report_stand_in,
 };
 use serde_json::Value as Json;
-use sha1::{Digest, Sha1};
 
 const BIN: Binary = exporter_binary!();
 const DASHBOARD: &str = "dashboards/certcentral-deployments.json";
@@ -43,139 +41,33 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A test CA and what it signs.
-struct Pki {
-    ca_pem: String,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-/// A leaf certificate: its DER, its key's PEM, its thumbprint and serial
-/// as CertCentral spells them.
-struct Leaf {
-    der: Vec<u8>,
-    key_pem: String,
-    thumbprint: String,
-    serial: String,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "deployments test CA");
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Pki {
-            ca_pem: cert.pem(),
-            issuer: rcgen::Issuer::new(params, key),
-        }
-    }
-
-    /// A certificate for `name` that expires at the end of the day `days`
-    /// from today.
-    fn leaf(&self, name: &str, serial: u64, days: i64) -> Leaf {
-        use chrono::Datelike;
-        let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.serial_number = Some(rcgen::SerialNumber::from(serial));
-        params.use_authority_key_identifier_extension = true;
-        let end = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
-        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
-        params.not_after = rcgen::date_time_ymd(end.year(), end.month() as u8, end.day() as u8);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let der = cert.der().to_vec();
-        let thumbprint = Sha1::digest(&der)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Leaf {
-            der,
-            key_pem: key.serialize_pem(),
-            thumbprint,
-            serial: format!("{serial:x}"),
-        }
-    }
-}
-
-/// Serves `leaf` over TLS on a loopback port until the test ends; its
-/// address.
-fn tls_endpoint(leaf: &Leaf) -> SocketAddr {
-    use rustls::pki_types::pem::PemObject;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap();
-    let chain = vec![rustls::pki_types::CertificateDer::from(leaf.der.clone())];
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap(),
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let config = config.clone();
-            std::thread::spawn(move || {
-                use std::io::Read;
-                let Ok(mut server) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut tls = rustls::Stream::new(&mut server, &mut stream);
-                let mut buf = [0u8; 1024];
-                while matches!(tls.read(&mut buf), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    address
-}
-
 /// The report: order 701 (container "Web") shows `active`; order 702
 /// (container "Shop") shows `old` and was renewed by order 703, which
-/// shows `renewal`.
-fn report(active: &Leaf, old: &Leaf, renewal: &Leaf) -> String {
-    let template = ReportTemplate::sample();
-    let today = chrono::Utc::now().date_naive();
-    let rows = [
-        (701, "active.example", "Web", active, 200, "0", ""),
-        (702, "renewed.example", "Shop", old, 20, "1", ""),
-        (703, "renewed.example", "Shop", renewal, 380, "0", "702"),
-    ];
-    template.page(
-        rows.into_iter()
-            .map(|(id, name, container, leaf, days, renewed, previous)| {
-                template.row(&[
-                    ("order_id", id.to_string()),
-                    ("status", "issued".into()),
-                    ("common_name", name.into()),
-                    ("dns_names", name.into()),
-                    ("container_name", container.into()),
-                    ("thumbprint", leaf.thumbprint.clone()),
-                    ("serial_number", leaf.serial.clone()),
-                    ("certificate_tracker_id", (id * 10).to_string()),
-                    (
-                        "valid_till",
-                        (today + chrono::Duration::days(days)).to_string(),
-                    ),
-                    ("is_renewed", renewed.into()),
-                    ("renewed_order_id", previous.into()),
-                ])
-            })
-            .collect::<Vec<_>>(),
-    )
+/// shows `renewal`. Its stand-in's base URL.
+fn report(active: &TestLeaf, old: &TestLeaf, renewal: &TestLeaf) -> String {
+    let order = |id, name, container, leaf, days, renewed, renews| IssuedOrder {
+        id,
+        common_name: name,
+        dns_names: name,
+        container,
+        leaf,
+        days,
+        renewed,
+        renews,
+    };
+    report_stand_in(&[
+        order(701, "active.example", "Web", active, 200, false, None),
+        order(702, "renewed.example", "Shop", old, 20, true, None),
+        order(
+            703,
+            "renewed.example",
+            "Shop",
+            renewal,
+            380,
+            false,
+            Some(702),
+        ),
+    ])
 }
 
 /// How many series an instant query returns.
@@ -302,49 +194,24 @@ fn columns(dashboard: &Json, title: &str) -> Vec<String> {
 
 #[test]
 fn the_deployments_dashboard_shows_what_the_endpoints_serve() {
-    let pki = Pki::new();
-    let active = pki.leaf("active.example", 0x0a01, 200);
-    let old = pki.leaf("renewed.example", 0x0a02, 20);
-    let renewal = pki.leaf("renewed.example", 0x0a03, 380);
-    let stranger = pki.leaf("stranger.example", 0x0a04, 10);
-    let report = report(&active, &old, &renewal);
-    let base = stand_in(move |request| {
-        if request.contains("/report/order") {
-            ("200 OK", report.clone())
-        } else {
-            ("404 Not Found", "{}".to_owned())
-        }
-    });
+    let pki = TestCa::new("deployments test CA");
+    let active = pki.leaf("active.example", 0x0a01, Some(200));
+    let old = pki.leaf("renewed.example", 0x0a02, Some(20));
+    let renewal = pki.leaf("renewed.example", 0x0a03, Some(380));
+    let stranger = pki.leaf("stranger.example", 0x0a04, Some(10));
+    let base = report(&active, &old, &renewal);
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &pki.ca_pem).unwrap();
-    let (a, o, s) = (
-        tls_endpoint(&active),
-        tls_endpoint(&old),
-        tls_endpoint(&stranger),
-    );
+    let endpoint = |leaf| TlsEndpoint::start("127.0.0.1", leaf, Vec::new()).address;
+    let (a, o, s) = (endpoint(&active), endpoint(&old), endpoint(&stranger));
     // Refuses connections: nothing listens there.
     let down = format!("127.0.0.1:{}", free_port());
     // Not a name on an order nor an allowed target: /probe answers 403.
     let refused = "127.0.0.2:443";
 
     let url = format!("{base}/services/v2");
-    let exporter = Exporter::start(
-        BIN,
-        &[
-            "--certcentral.url",
-            &url,
-            "--storage.path",
-            "",
-            "--poll.interval",
-            "1h",
-            "--probe.allowed-targets",
-            "127.0.0.1",
-            "--probe.ca-file",
-            ca_file.to_str().unwrap(),
-        ],
-        &[("CERTCENTRAL_API_KEY", "deployments-test-key")],
-    );
+    let exporter = probing_exporter(BIN, &url, "deployments-test-key", Some(&ca_file), &[]);
     exporter.wait_ready();
     let address = exporter.base.trim_start_matches("http://");
 

@@ -20,182 +20,55 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Prometheus, Reissue, ReportTemplate, Scrape, Simulator, exporter_binary,
-    http, poll_until, stand_in, wait_for,
+    Binary, Exporter, IssuedOrder, Prometheus, Reissue, Scrape, Simulator, TestCa, TestLeaf,
+    TlsEndpoint, exporter_binary, http, poll_until, probing_exporter, report_stand_in, stand_in,
+    wait_for,
 };
-use sha1::{Digest, Sha1};
 
 const BIN: Binary = exporter_binary!();
 
-/// A test CA and what it signs.
-struct Pki {
-    ca_pem: String,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-/// A leaf certificate: its DER, its key's PEM, its thumbprint and serial
-/// as CertCentral spells them.
-struct Leaf {
-    der: Vec<u8>,
-    key_pem: String,
-    thumbprint: String,
-    serial: String,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "probe test CA");
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Pki {
-            ca_pem: cert.pem(),
-            issuer: rcgen::Issuer::new(params, key),
-        }
-    }
-
-    fn leaf(&self, name: &str, serial: u64) -> Leaf {
-        let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.serial_number = Some(rcgen::SerialNumber::from(serial));
-        params.use_authority_key_identifier_extension = true;
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let der = cert.der().to_vec();
-        let thumbprint = Sha1::digest(&der)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Leaf {
-            der,
-            key_pem: key.serialize_pem(),
-            thumbprint,
-            // As CertCentral may write it: leading zeros, lower case.
-            serial: format!("00{serial:x}"),
-        }
-    }
-}
-
-/// Serves `leaf` over TLS on `ip`, counting connections and any byte a
-/// client sends after the handshake; its address.
-fn tls_endpoint(
-    ip: &str,
-    leaf: &Leaf,
-    connections: Arc<AtomicUsize>,
-    bytes_after_handshake: Arc<AtomicUsize>,
-) -> SocketAddr {
-    tls_endpoint_with(ip, leaf, Vec::new(), connections, bytes_after_handshake)
-}
-
-/// As [`tls_endpoint`], with `more` certificates after the leaf.
-fn tls_endpoint_with(
-    ip: &str,
-    leaf: &Leaf,
-    more: Vec<Vec<u8>>,
-    connections: Arc<AtomicUsize>,
-    bytes_after_handshake: Arc<AtomicUsize>,
-) -> SocketAddr {
-    use rustls::pki_types::pem::PemObject;
-    let listener = TcpListener::bind(format!("{ip}:0")).unwrap();
-    let address = listener.local_addr().unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap();
-    let chain = std::iter::once(leaf.der.clone())
-        .chain(more)
-        .map(rustls::pki_types::CertificateDer::from)
-        .collect();
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap(),
-    );
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            connections.fetch_add(1, Ordering::SeqCst);
-            let config = config.clone();
-            let counted = bytes_after_handshake.clone();
-            std::thread::spawn(move || {
-                use std::io::Read;
-                let Ok(mut server) = rustls::ServerConnection::new(config) else {
-                    return;
-                };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut tls = rustls::Stream::new(&mut server, &mut stream);
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = tls.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    counted.fetch_add(n, Ordering::SeqCst);
-                }
-            });
-        }
-    });
-    address
-}
-
-/// The report: three orders built on the sample's first row. Order 501
-/// shows `active`; order 502 shows `old` and was renewed by order 503,
-/// which shows `renewal`.
-fn report(active: &Leaf, old: &Leaf, renewal: &Leaf) -> String {
-    let template = ReportTemplate::sample();
-    let today = chrono::Utc::now().date_naive();
-    let rows = [
-        (
+/// The report: three orders. Order 501 shows `active`; order 502 shows
+/// `old` and was renewed by order 503, which shows `renewal`.
+fn report(active: &TestLeaf, old: &TestLeaf, renewal: &TestLeaf) -> String {
+    let order = |id, name, dns_names, leaf, days, renewed, renews| IssuedOrder {
+        id,
+        common_name: name,
+        dns_names,
+        container: "Web",
+        leaf,
+        days,
+        renewed,
+        renews,
+    };
+    report_stand_in(&[
+        order(
             501,
             "active.example",
             "active.example,*.wild.example,bücher.example",
             active,
             200,
-            "0",
-            "",
+            false,
+            None,
         ),
-        (502, "renewed.example", "renewed.example", old, 20, "1", ""),
-        (
+        order(
+            502,
+            "renewed.example",
+            "renewed.example",
+            old,
+            20,
+            true,
+            None,
+        ),
+        order(
             503,
             "renewed.example",
             "renewed.example",
             renewal,
             380,
-            "0",
-            "502",
+            false,
+            Some(502),
         ),
-    ];
-    template.page(
-        rows.into_iter()
-            .map(|(id, name, sans, leaf, days, renewed, previous)| {
-                template.row(&[
-                    ("order_id", id.to_string()),
-                    ("status", "issued".into()),
-                    ("common_name", name.into()),
-                    ("dns_names", sans.into()),
-                    ("thumbprint", leaf.thumbprint.clone()),
-                    ("serial_number", leaf.serial.clone()),
-                    ("certificate_tracker_id", (id * 10).to_string()),
-                    (
-                        "valid_till",
-                        (today + chrono::Duration::days(days)).to_string(),
-                    ),
-                    ("is_renewed", renewed.into()),
-                    ("renewed_order_id", previous.into()),
-                ])
-            })
-            .collect::<Vec<_>>(),
-    )
+    ])
 }
 
 fn probe(exporter: &Exporter, target: &str, name: &str) -> (u16, String) {
@@ -212,61 +85,34 @@ fn probe(exporter: &Exporter, target: &str, name: &str) -> (u16, String) {
 
 #[test]
 fn served_certificates_are_matched_against_what_certcentral_knows() {
-    let pki = Pki::new();
+    let pki = TestCa::new("probe test CA");
     let (active, old, renewal, stranger) = (
-        pki.leaf("active.example", 0x0f01),
-        pki.leaf("renewed.example", 0x0f02),
-        pki.leaf("renewed.example", 0x0f03),
-        pki.leaf("stranger.example", 0x0f04),
+        pki.leaf("active.example", 0x0f01, None),
+        pki.leaf("renewed.example", 0x0f02, None),
+        pki.leaf("renewed.example", 0x0f03, None),
+        pki.leaf("stranger.example", 0x0f04, None),
     );
-    let report = report(&active, &old, &renewal);
-    let base = stand_in(move |request| {
-        if request.contains("/report/order") {
-            ("200 OK", report.clone())
-        } else {
-            ("404 Not Found", "{}".to_owned())
-        }
-    });
+    let base = report(&active, &old, &renewal);
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &pki.ca_pem).unwrap();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let sent = Arc::new(AtomicUsize::new(0));
-    let endpoint =
-        |ip: &str, leaf: &Leaf| tls_endpoint(ip, leaf, connections.clone(), sent.clone());
+    let endpoints = [
+        TlsEndpoint::start("127.0.0.1", &active, Vec::new()),
+        TlsEndpoint::start("127.0.0.1", &old, Vec::new()),
+        TlsEndpoint::start("127.0.0.1", &stranger, Vec::new()),
+    ];
     let (a, o, s) = (
-        endpoint("127.0.0.1", &active),
-        endpoint("127.0.0.1", &old),
-        endpoint("127.0.0.1", &stranger),
+        endpoints[0].address,
+        endpoints[1].address,
+        endpoints[2].address,
     );
-    let refused_connections = Arc::new(AtomicUsize::new(0));
-    let refused = tls_endpoint(
-        "127.0.0.2",
-        &active,
-        refused_connections.clone(),
-        sent.clone(),
-    );
+    let refused = TlsEndpoint::start("127.0.0.2", &active, Vec::new());
     // Accepts and never answers: a handshake that never finishes.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_address = silent.local_addr().unwrap();
 
     let url = format!("{base}/services/v2");
-    let exporter = Exporter::start(
-        BIN,
-        &[
-            "--certcentral.url",
-            &url,
-            "--storage.path",
-            "",
-            "--poll.interval",
-            "1h",
-            "--probe.allowed-targets",
-            "127.0.0.1",
-            "--probe.ca-file",
-            ca_file.to_str().unwrap(),
-        ],
-        &[("CERTCENTRAL_API_KEY", "probe-test-key")],
-    );
+    let exporter = probing_exporter(BIN, &url, "probe-test-key", Some(&ca_file), &[]);
     exporter.wait_ready();
 
     let (code, text) = probe(&exporter, &a.to_string(), "active.example");
@@ -340,9 +186,9 @@ fn served_certificates_are_matched_against_what_certcentral_knows() {
     );
 
     // Not allowed: 403, and no connection is made.
-    let (code, text) = probe(&exporter, &refused.to_string(), "active.example");
+    let (code, text) = probe(&exporter, &refused.address.to_string(), "active.example");
     assert_eq!(code, 403, "{text}");
-    assert_eq!(refused_connections.load(Ordering::SeqCst), 0);
+    assert_eq!(refused.connections.load(Ordering::SeqCst), 0);
     let (code, _) = probe(&exporter, "intranet.example:443", "intranet.example");
     assert_eq!(code, 403);
     let (code, _) = probe(&exporter, "a:b:c", "x");
@@ -385,12 +231,19 @@ fn served_certificates_are_matched_against_what_certcentral_knows() {
     assert_eq!(groups.len(), 3, "{discovered}");
 
     // Nothing but handshakes reached the endpoints, and the key never did.
+    let count = |of: fn(&TlsEndpoint) -> &AtomicUsize| -> usize {
+        endpoints.iter().map(|e| of(e).load(Ordering::SeqCst)).sum()
+    };
     wait_for(
         "the endpoints' connections to end",
         Duration::from_secs(10),
-        || (connections.load(Ordering::SeqCst) >= 3).then_some(()),
+        || (count(|e| &e.connections) >= 3).then_some(()),
     );
-    assert_eq!(sent.load(Ordering::SeqCst), 0, "bytes after a handshake");
+    assert_eq!(
+        count(|e| &e.bytes_after_handshake),
+        0,
+        "bytes after a handshake"
+    );
     assert!(exporter.process.is_running());
 }
 
@@ -499,23 +352,7 @@ fn the_simulators_endpoints_are_judged_as_its_truth_says() {
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("simulator-ca.pem");
     std::fs::write(&ca_file, truth["ca_pem"].as_str().unwrap()).unwrap();
-    let url = sim.api_url();
-    let exporter = Exporter::start(
-        BIN,
-        &[
-            "--certcentral.url",
-            &url,
-            "--storage.path",
-            "",
-            "--poll.interval",
-            "1h",
-            "--probe.allowed-targets",
-            "127.0.0.1",
-            "--probe.ca-file",
-            ca_file.to_str().unwrap(),
-        ],
-        &[("CERTCENTRAL_API_KEY", KEY)],
-    );
+    let exporter = probing_exporter(BIN, &sim.api_url(), KEY, Some(&ca_file), &[]);
     exporter.wait_ready();
     // The reissue lists are read in the details step after the report.
     exporter.scrape_until("every due detail read", |s| {
@@ -603,8 +440,8 @@ fn until_closed(stream: &mut std::net::TcpStream) {
 #[test]
 fn a_hostile_endpoint_costs_one_bounded_probe() {
     use std::io::{Read, Write};
-    let pki = Pki::new();
-    let leaf = pki.leaf("hostile.example", 0x0e01);
+    let pki = TestCa::new("hostile test CA");
+    let leaf = pki.leaf("hostile.example", 0x0e01, None);
     // A chain of over 1 MB: the leaf and five certificates of 4,000
     // long names each.
     let filler: Vec<Vec<u8>> = (0..5)
@@ -619,21 +456,9 @@ fn a_hostile_endpoint_costs_one_bounded_probe() {
         .collect();
     let chain_size: usize = filler.iter().map(Vec::len).sum();
     assert!(chain_size > 1_000_000, "{chain_size}");
-    let huge_connections = Arc::new(AtomicUsize::new(0));
-    let huge = tls_endpoint_with(
-        "127.0.0.1",
-        &leaf,
-        filler,
-        huge_connections.clone(),
-        Arc::new(AtomicUsize::new(0)),
-    );
+    let huge = TlsEndpoint::start("127.0.0.1", &leaf, filler);
     // A real server's ServerHello record, then garbage.
-    let upstream = tls_endpoint(
-        "127.0.0.1",
-        &leaf,
-        Arc::new(AtomicUsize::new(0)),
-        Arc::new(AtomicUsize::new(0)),
-    );
+    let upstream = TlsEndpoint::start("127.0.0.1", &leaf, Vec::new()).address;
     let (garbage, garbage_connections) = raw_endpoint(move |mut client| {
         let Ok(mut server) = std::net::TcpStream::connect(upstream) else {
             return;
@@ -666,23 +491,10 @@ fn a_hostile_endpoint_costs_one_bounded_probe() {
 
     let base = stand_in(|_| ("404 Not Found", "{}".to_owned()));
     let url = format!("{base}/services/v2");
-    let exporter = Exporter::start(
-        BIN,
-        &[
-            "--certcentral.url",
-            &url,
-            "--storage.path",
-            "",
-            "--poll.interval",
-            "1h",
-            "--probe.allowed-targets",
-            "127.0.0.1",
-        ],
-        &[("CERTCENTRAL_API_KEY", "hostile-test-key")],
-    );
+    let exporter = probing_exporter(BIN, &url, "hostile-test-key", None, &[]);
     exporter.wait_healthy(Duration::from_secs(30));
     for (what, address, connections) in [
-        ("a 1 MB chain", huge, &huge_connections),
+        ("a 1 MB chain", huge.address, &huge.connections),
         (
             "garbage after the ServerHello",
             garbage,

@@ -8,7 +8,8 @@
 //! ([`Scrape`]); a real Prometheus ([`Prometheus`]) and `promtool`
 //! ([`promtool_check_metrics`]). Every child is a [`Process`], killed when
 //! dropped, its output kept for failure messages. Nothing sleeps blindly:
-//! [`wait_for`] polls with a deadline.
+//! [`wait_for`] polls with a deadline. The `/probe` tests get real
+//! certificates and TLS endpoints ([`TestCa`], [`TlsEndpoint`]).
 //!
 //! # The binary's path
 //!
@@ -31,6 +32,7 @@ mod report;
 mod scrape;
 mod simulator;
 mod stand_in;
+mod tls;
 
 pub use exporter::Exporter;
 pub use process::{Binary, Process, free_port, http, poll_until, raw_http, wait_for};
@@ -39,6 +41,7 @@ pub use report::{ReportTemplate, SAMPLE as REPORT_SAMPLE};
 pub use scrape::{Scrape, Series, value};
 pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings, faults_flag};
 pub use stand_in::stand_in;
+pub use tls::{IssuedOrder, TestCa, TestLeaf, TlsEndpoint, probing_exporter, report_stand_in};
 
 pub use prometheus_parse;
 pub use reqwest;

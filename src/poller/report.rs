@@ -1,9 +1,9 @@
-//! Reading the order report: every page in order, the next one requested
-//! while the one before is parsed (on a blocking thread), pages unchanged
+//! Reading the order report: every page in order, several requested at
+//! once while the ones before are parsed (on a blocking thread), pages unchanged
 //! since the read before kept as they were (see `memo`). A read
 //! that fails anywhere fails whole: a half-read report is never a fleet.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::certcentral::report::{self, Interner, ReportError, ReportRow, SkippedRow};
@@ -18,15 +18,33 @@ use super::{PollError, Poller};
 /// Pages read, inflated and recognised, that may wait for the parse.
 const PAGES_WAITING: usize = 2;
 
-/// The report's pages read in turn on a task of their own: each is asked
-/// for as soon as the one before it is in and looks full, and waits,
-/// inflated and recognised, while the pages before it are parsed (at most
-/// [`PAGES_WAITING`] of them). The requests are those of a read in turn;
-/// the parse still decides where the report ends, and dropped (the read
-/// failed, ended or was cancelled) the reader is aborted, so a page asked
-/// for on a wrong guess is the only request made for nothing.
+/// A page's answer.
+type PageAnswer = Result<Recognised<report::ReportPage>, ApiError>;
+
+/// One page requested ahead, on a task of its own (so that its answer
+/// arrives while the pages before it are handed on); aborted if dropped.
+struct Ahead(tokio::task::JoinHandle<PageAnswer>);
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The report's pages read on a task of their own, up to `concurrency`
+/// requests in flight, handed on in order, inflated and recognised, while
+/// the pages before them are parsed (at most [`PAGES_WAITING`] waiting).
+///
+/// How far ahead it asks: the pages the previous read found are asked for
+/// at once (`concurrency` at a time), so that a report as before costs its
+/// pages and no request more; past them (or from the second page on, in a
+/// first read) only once every page so far has come back full, since the
+/// CSV report says nothing of its length: a first read asks for at most
+/// `concurrency - 1` pages past the end. The parse still decides where the
+/// report ends; dropped (the read failed, ended or was cancelled), the
+/// reader is aborted with every request it has in flight.
 struct PageReader {
-    pages: mpsc::Receiver<Result<Recognised<report::ReportPage>, ApiError>>,
+    pages: mpsc::Receiver<PageAnswer>,
     /// Taken once the reader has stopped.
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -36,15 +54,39 @@ impl PageReader {
         client: &Arc<Client>,
         known: Vec<KnownPage<report::ReportPage>>,
         limit: usize,
+        concurrency: usize,
     ) -> PageReader {
         let (send, pages) = mpsc::channel(PAGES_WAITING);
         let client = client.clone();
+        let known = Arc::new(known);
         let task = tokio::spawn(async move {
-            for (index, offset) in (0..).map(|index| (index, index * limit)) {
-                let page = client
-                    .report_page(limit, offset)
-                    .await
-                    .and_then(|answer| KnownPage::recognise(&answer, known.get(index)));
+            let request = |index: usize| {
+                let (client, known) = (client.clone(), known.clone());
+                Ahead(tokio::spawn(async move {
+                    let answer = client.report_page(limit, index * limit).await?;
+                    KnownPage::recognise(&answer, known.get(index))
+                }))
+            };
+            // Pages known to exist: those of the previous read (at least
+            // the first); the rest exist once every page so far was full.
+            let known_pages = known.len().max(1);
+            let mut ahead: VecDeque<Ahead> = VecDeque::new();
+            let (mut next, mut full_so_far) = (0, 0);
+            loop {
+                while ahead.len() < concurrency.max(1)
+                    && (next < known_pages || full_so_far >= known_pages)
+                {
+                    ahead.push_back(request(next));
+                    next += 1;
+                }
+                let Some(mut front) = ahead.pop_front() else {
+                    return;
+                };
+                let page = match (&mut front.0).await {
+                    Ok(page) => page,
+                    Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                    Err(_) => return,
+                };
                 let full = match &page {
                     Ok(Recognised::Known(known)) => known.parsed.records >= limit,
                     Ok(Recognised::New(new)) => report::looks_full(&new.text, limit),
@@ -53,6 +95,7 @@ impl PageReader {
                 if send.send(page).await.is_err() || !full {
                     return;
                 }
+                full_so_far += 1;
             }
         });
         PageReader {
@@ -129,7 +172,12 @@ impl Poller {
         // previous read (or all of them, without a fleet to keep).
         let mut changed: Option<ReportRows> = None;
         let mut offset = 0;
-        let mut reader = PageReader::start(&self.client, self.report_pages.clone(), page_size);
+        let mut reader = PageReader::start(
+            &self.client,
+            self.report_pages.clone(),
+            page_size,
+            self.settings.concurrency,
+        );
         loop {
             // A reader that stopped early leaves the rest to be read here,
             // in turn.

@@ -40,6 +40,18 @@ fn endpoint_of(method: &Method, path: &str) -> &'static str {
     }
 }
 
+/// What a good answer is counted by (`/_simulator/stats`' `answered`): the
+/// order of a per-order request, the offset of a report page.
+fn answer_key(endpoint: &str, uri: &axum::http::Uri) -> Option<u64> {
+    match endpoint {
+        "order" | "reissue" => order_of(uri.path()),
+        "report" => url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .find(|(name, _)| name == "offset")
+            .map_or(Some(0), |(_, value)| value.parse().ok()),
+        _ => None,
+    }
+}
+
 /// The order a per-order path is about (`.../order/certificate/{id}...`).
 fn order_of(path: &str) -> Option<u64> {
     let mut segments = path.split('/');
@@ -55,7 +67,7 @@ pub(crate) async fn gatekeeper(
     next: Next,
 ) -> Response {
     let endpoint = endpoint_of(request.method(), request.uri().path());
-    let order_id = order_of(request.uri().path());
+    let answer_key = answer_key(endpoint, request.uri());
     let key = request
         .headers()
         .get("X-DC-DEVKEY")
@@ -118,10 +130,9 @@ pub(crate) async fn gatekeeper(
     let mut bytes = bytes.to_vec();
     if status.is_success()
         && !(draw.garbage || draw.truncate || draw.bad_detail.is_some() || draw.reset)
-        && matches!(endpoint, "order" | "reissue")
-        && let Some(id) = order_id
+        && let Some(key) = answer_key
     {
-        shared.count_answer(endpoint, id);
+        shared.count_answer(endpoint, key);
     }
     if status.is_success() {
         if draw.garbage {

@@ -86,7 +86,8 @@ impl Shared {
             .or_default() += 1;
     }
 
-    /// Counts a good answer about one order.
+    /// Counts a good answer about one order (or one report page, by its
+    /// offset).
     pub(crate) fn count_answer(&self, endpoint: &'static str, order_id: u64) {
         *lock(&self.stats)
             .answered

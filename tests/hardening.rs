@@ -10,8 +10,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, Faults, Process, Scrape, Simulator, exporter_binary, faults_flag, free_port,
-    http, reqwest, value, wait_for,
+    Binary, Exporter, Faults, Process, Scrape, Simulator, TestCa, exporter_binary, faults_flag,
+    free_port, http, reqwest, value, wait_for,
 };
 
 const BIN: Binary = exporter_binary!();
@@ -700,64 +700,23 @@ struct Pki {
     rogue_identity: Vec<u8>,
 }
 
-fn ca(name: &str) -> (rcgen::Certificate, rcgen::Issuer<'static, rcgen::KeyPair>) {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    (cert, rcgen::Issuer::new(params, key))
-}
-
-fn leaf(
-    names: &[&str],
-    usage: rcgen::ExtendedKeyUsagePurpose,
-    issuer: &rcgen::Issuer<'static, rcgen::KeyPair>,
-) -> (String, String) {
-    let mut params =
-        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-            .unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, names[0]);
-    params.extended_key_usages = vec![usage];
-    params.use_authority_key_identifier_extension = true;
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, issuer).unwrap();
-    (cert.pem(), key.serialize_pem())
-}
-
 impl Pki {
     fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
-        let (ca_cert, issuer) = ca("hardening test CA");
-        let (server_cert, server_key) = leaf(
+        let ca = TestCa::new("hardening test CA");
+        let (server_cert, server_key) = ca.issue(
             &["127.0.0.1", "localhost"],
             rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-            &issuer,
         );
-        let (client_cert, client_key) = leaf(
-            &["prometheus"],
-            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-            &issuer,
-        );
-        let (_, rogue_issuer) = ca("someone else's CA");
-        let (rogue_cert, rogue_key) = leaf(
-            &["intruder"],
-            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-            &rogue_issuer,
-        );
-        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        let (client_cert, client_key) =
+            ca.issue(&["prometheus"], rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+        let (rogue_cert, rogue_key) = TestCa::new("someone else's CA")
+            .issue(&["intruder"], rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+        std::fs::write(dir.path().join("ca.pem"), &ca.ca_pem).unwrap();
         std::fs::write(dir.path().join("server.pem"), &server_cert).unwrap();
         std::fs::write(dir.path().join("server.key"), &server_key).unwrap();
         Pki {
-            ca_pem: ca_cert.pem(),
+            ca_pem: ca.ca_pem.clone(),
             client_identity: format!("{client_cert}{client_key}").into_bytes(),
             rogue_identity: format!("{rogue_cert}{rogue_key}").into_bytes(),
             dir,

@@ -55,6 +55,24 @@ impl TestCa {
         }
     }
 
+    /// A certificate for `names` (the first also its common name) for
+    /// `usage`: its PEM and its key's PEM.
+    pub fn issue(&self, names: &[&str], usage: rcgen::ExtendedKeyUsagePurpose) -> (String, String) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = rcgen::CertificateParams::new(names.clone()).expect("parameters");
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            names.first().map_or("", String::as_str),
+        );
+        params.extended_key_usages = vec![usage];
+        params.use_authority_key_identifier_extension = true;
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("the certificate");
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// A certificate for `name` with serial `serial`, expiring at the end
     /// of the day `days` from today (rcgen's default validity if `None`).
     pub fn leaf(&self, name: &str, serial: u64, days: Option<i64>) -> TestLeaf {

@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use certcentral_test_support::{Binary, exporter_binary, http, probing_exporter, stand_in};
+use certcentral_test_support::{Binary, TestCa, exporter_binary, http, probing_exporter, stand_in};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 const BIN: Binary = exporter_binary!();
@@ -38,18 +38,11 @@ fn env_or(name: &str, default: usize) -> usize {
 
 /// A CA and a wildcard leaf it signs: (CA PEM, leaf DER, leaf key DER).
 fn certificates() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "probe bench CA");
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let ca_pem = ca.self_signed(&ca_key).expect("CA").pem();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let leaf = rcgen::CertificateParams::new(vec!["*.bench.test".to_owned()]).expect("leaf");
-    let key = rcgen::KeyPair::generate().expect("leaf key");
-    let der = leaf.signed_by(&key, &issuer).expect("leaf").der().clone();
-    let key = PrivateKeyDer::try_from(key.serialize_der()).expect("key DER");
-    (ca_pem, der, key)
+    use rustls::pki_types::pem::PemObject;
+    let ca = TestCa::new("probe bench CA");
+    let leaf = ca.leaf("*.bench.test", 1, None);
+    let key = PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).expect("the leaf key");
+    (ca.ca_pem, CertificateDer::from(leaf.der), key)
 }
 
 /// Serves `leaf` on `PORTS` loopback ports; their addresses.

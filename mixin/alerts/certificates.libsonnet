@@ -30,6 +30,12 @@ local rule = import '../lib/rule.libsonnet';
       '{{ with printf "certcentral_certificate_expiry_timestamp_seconds{account=%q,order_id=%q}" $labels.account $labels.order_id | query }}'
       + before + '{{ . | first | value | humanizeTimestamp }}' + after + '{{ end }}',
     local expiresIn = 'Certificate {{ $labels.common_name }} (order {{ $labels.order_id }}, container {{ $labels.container }}) expires in {{ $value }} days',
+    // The annotations the notification templates list per certificate
+    // (alerts/templates/certcentral.tmpl): days_left, whole days until the
+    // certificate expires (negative once expired; empty when the order has
+    // no certificate yet), and action, what to do in a few words.
+    local orderDaysLeft = '{{ with printf "certcentral_certificate_days_remaining{account=%q,order_id=%q}" $labels.account $labels.order_id | query }}{{ . | first | value }}{{ end }}',
+    local todo(daysLeft, action) = { days_left: daysLeft, action: action },
 
     groups+: [{
       name: 'certcentral-certificates',
@@ -52,6 +58,7 @@ local rule = import '../lib/rule.libsonnet';
             Renew the order in CertCentral (or turn auto-renew on while there is still time) and install the new certificate.
           |||,
           keepFiring=true,
+          annotations=todo('{{ $value }}', 'Renew order {{ $labels.order_id }}'),
         ),
 
         // 0 <= days left < critical window, and nothing will replace it.
@@ -72,6 +79,7 @@ local rule = import '../lib/rule.libsonnet';
             Renew the order now (validation can take days for OV/EV), then install the new certificate everywhere it is used.
           |||,
           keepFiring=true,
+          annotations=todo('{{ $value }}', 'Renew order {{ $labels.order_id }} now'),
         ),
 
         // Expired, and neither renewed nor superseded. The value is the
@@ -93,6 +101,7 @@ local rule = import '../lib/rule.libsonnet';
             Anything still serving it is failing TLS handshakes now. Check whether the name is still in use; if it is, order or renew a certificate immediately; if it is not, nothing needs doing (the series disappear after the exporter's --metrics.expired-retention, 30 days by default).
           |||,
           keepFiring=true,
+          annotations=todo('-{{ $value }}', 'Renew order {{ $labels.order_id }}, or retire the name'),
         ),
 
         // Heads-up, not a page: auto-renew off on a certificate expiring
@@ -116,6 +125,7 @@ local rule = import '../lib/rule.libsonnet';
           + 'Either turn auto-renew on for the order in CertCentral, or renew it by hand before the expiry warnings start at '
           + c.certificateExpiringSoonDays + ' days.',
           keepFiring=true,
+          annotations=todo(orderDaysLeft, 'Turn on auto-renew for order {{ $labels.order_id }}, or renew it'),
         ),
 
         // A request on the order has waited for approval too long.
@@ -133,6 +143,7 @@ local rule = import '../lib/rule.libsonnet';
             Until an administrator or manager approves (or rejects) it, DigiCert does not start validation and no certificate is issued. Approve or reject it under Certificates > Requests in CertCentral.
           |||,
           keepFiring=true,
+          annotations=todo(orderDaysLeft, 'Approve or reject the request on order {{ $labels.order_id }}'),
         ),
       ],
     }],

@@ -13,15 +13,23 @@ local rule = import '../lib/rule.libsonnet';
     local P = c.probeJobSelector,
     // Days until the served certificate expires within `window` (a PromQL
     // comparison chain), for endpoints serving a superseded certificate,
-    // with that certificate's account and order.
+    // with that certificate's account, order and container (the owner the
+    // Alertmanager configuration routes on; the exporter labels the status
+    // with the container of an order it knows).
     local superseded(window) = |||
       (
         (certcentral_probe_certificate_expiry_timestamp_seconds{%(P)s} - time()) / 86400 %(window)s
       )
-      * on (job, instance) group_left (account, order_id)
+      * on (job, instance) group_left (account, order_id, container)
       certcentral_probe_certificate_status{%(P)s, status="superseded"}
     ||| % { P: P, window: window },
     local replacement = '{{ with printf "certcentral_probe_replacement_expiry_timestamp_seconds{job=%q,instance=%q}" $labels.job $labels.instance | query }}{{ with first . }}Install its replacement: the certificate of order {{ label "replacement_order_id" . }} (a {{ label "by" . }}), valid until {{ value . | humanizeTimestamp }}.{{ end }}{{ else }}Install the certificate CertCentral now holds for this order or its renewal.{{ end }}',
+    // What the notification templates list per certificate: the days until
+    // the served certificate expires and the certificate to install.
+    local todo = {
+      days_left: '{{ $value | printf "%.0f" }}',
+      action: '{{ with printf "certcentral_probe_replacement_expiry_timestamp_seconds{job=%q,instance=%q}" $labels.job $labels.instance | query }}{{ with first . }}Install the replacement certificate of order {{ label "replacement_order_id" . }} on {{ $labels.instance }}{{ end }}{{ else }}Install the current certificate of order {{ $labels.order_id }} on {{ $labels.instance }}{{ end }}',
+    },
     local what = '{{ $labels.instance }} still serves the certificate of CertCentral order {{ $labels.order_id }} (account {{ $labels.account }}) that a reissue or a renewal has replaced, and it expires in {{ $value | printf "%.1f" }} days: the endpoint fails then, whatever CertCentral holds.\n',
 
     groups+: [{
@@ -36,6 +44,7 @@ local rule = import '../lib/rule.libsonnet';
           '{{ $labels.instance }} serves a replaced certificate of order {{ $labels.order_id }}, expiring in {{ $value | printf "%.0f" }} days',
           what + replacement + '\nDeploy it to this endpoint (see the runbook).',
           keepFiring=true,
+          annotations=todo,
         ),
         rule.alert(
           c,
@@ -46,6 +55,7 @@ local rule = import '../lib/rule.libsonnet';
           '{{ $labels.instance }} serves a replaced certificate of order {{ $labels.order_id }}, expiring in {{ $value | printf "%.0f" }} days',
           'URGENT: ' + what + replacement + '\nDeploy it to this endpoint now (see the runbook).',
           keepFiring=true,
+          annotations=todo,
         ),
         rule.alert(
           c,

@@ -26,6 +26,12 @@ local rule = import '../lib/rule.libsonnet';
     ||| % [window]),
     local what = 'the {{ $labels.scope }} {{ $labels.type | toUpper }} validation of {{ $labels.validation }} ({{ $labels.scope }} id {{ $labels.validation_id }})',
     local blocks = 'the renewal of CertCentral order {{ $labels.order_id }} ({{ $labels.common_name }}, product {{ $labels.product }}, container {{ $labels.container }}, account {{ $labels.account }})',
+    // What the notification templates list per certificate: the days until
+    // the validation ends (negative once ended) and what to do.
+    local todo = {
+      days_left: '{{ $value | printf "%.0f" }}',
+      action: 'Revalidate the {{ $labels.scope }} {{ $labels.validation }} ({{ $labels.type | toUpper }})',
+    },
 
     groups+: [{
       name: 'certcentral-validations',
@@ -42,6 +48,7 @@ local rule = import '../lib/rule.libsonnet';
             Revalidate the domain (DCV) or the organization in CertCentral now (see the runbook). Every order it blocks has an alert of its own.
           |||,
           keepFiring=true,
+          annotations=todo,
         ),
         rule.alert(
           c,
@@ -54,6 +61,7 @@ local rule = import '../lib/rule.libsonnet';
             Until it is revalidated, CertCentral cannot renew or reissue the certificate: revalidate the domain (DCV) or the organization now (see the runbook).
           |||,
           keepFiring=true,
+          annotations=todo,
         ),
         rule.alert(
           c,

@@ -5,8 +5,10 @@ local text = import 'text.libsonnet';
 {
   // name: alert name; config: the mixin's _config; expr: PromQL;
   // forDuration: the rule's `for`; severity: critical, warning or info; summary and description:
-  // annotation templates; keepFiring: whether _config.keepFiringFor applies.
-  alert(config, name, expr, forDuration, severity, summary, description, keepFiring=false):: {
+  // annotation templates; keepFiring: whether _config.keepFiringFor applies;
+  // annotations: more annotations (the per-certificate alerts' days_left and
+  // action, which the notification templates list, alerts/templates/).
+  alert(config, name, expr, forDuration, severity, summary, description, keepFiring=false, annotations={}):: {
     alert: name,
     expr: expr,
     'for': forDuration,
@@ -16,7 +18,7 @@ local text = import 'text.libsonnet';
       summary: summary,
       description: text.lines(description),
       runbook_url: '%s#%s' % [config.runbookBaseURL, std.asciiLower(name)],
-    },
+    } + annotations,
   },
 
   // `expr`, per-order series keyed by account and order_id, joined with

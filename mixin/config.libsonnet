@@ -97,6 +97,127 @@
       release: 'kube-prometheus-stack',
     },
 
+    // Alertmanager: the routing, grouping, inhibition and receivers of
+    // alerts/alertmanager.yml and of the kustomize base's AlertmanagerConfig
+    // (docs/alerts.md, "Alertmanager").
+    //
+    // Who owns which certificates: team name -> the CertCentral containers
+    // (their exact names) whose alerts it gets. The certificate, validation
+    // and deployment alerts carry the order's `container`; each team gets a
+    // route of its own for its containers, one message per alert name, to
+    // the receivers <team>-pager, <team>-chat and <team>-tickets
+    // (alertmanagerReceiverKinds). Certificates of no team's container go to
+    // the certcentral-* receivers, one message per container and alert name.
+    //   alertOwners: { web: ['Web Platform', 'Example Corp'], payments: ['Payments, EU'] },
+    alertOwners: {},
+    // Receiver names: '<prefix or team>-<kind>', the kind by severity.
+    alertmanagerReceiverPrefix: 'certcentral',
+    alertmanagerReceiverKinds: { critical: 'pager', warning: 'chat', info: 'tickets' },
+    // What each receiver sends to, in alertmanager.yml's words (a receiver's
+    // fields but `name`): team is null for the certcentral-* receivers. The
+    // defaults are placeholders at example.com: a paging gateway's webhook
+    // plus the Slack channel for critical, Slack for warning, e-mail for
+    // info, with the templates of alerts/templates/certcentral.tmpl. Replace
+    // them, e.g. everything to one webhook:
+    //   alertmanagerIntegrations(team, severity):: { webhook_configs: [{ url: 'http://hooks.internal/' + severity }] },
+    alertmanagerIntegrations(team, severity)::
+      local who = if team == null then 'certcentral' else team;
+      local slack = {
+        api_url: 'https://hooks.slack.example.com/services/REPLACE/WITH/YOURS',
+        channel: '#%s-certificates' % who,
+        send_resolved: true,
+        title: '{{ template "certcentral.slack.title" . }}',
+        title_link: '{{ template "certcentral.alertmanager.url" . }}',
+        text: '{{ template "certcentral.slack.text" . }}',
+        color: '{{ template "certcentral.slack.color" . }}',
+        fallback: '{{ template "certcentral.slack.title" . }}',
+      };
+      {
+        critical: {
+          webhook_configs: [{ url: 'https://pager.example.com/alertmanager/%s' % who, send_resolved: true }],
+          slack_configs: [slack],
+        },
+        warning: { slack_configs: [slack] },
+        info: {
+          email_configs: [{
+            to: '%s-certificates@example.com' % who,
+            from: 'alertmanager@example.com',
+            smarthost: 'smtp.example.com:587',
+            headers: { Subject: '{{ template "certcentral.email.subject" . }}' },
+            html: '{{ template "certcentral.email.html" . }}',
+            text: '{{ template "certcentral.email.text" . }}',
+          }],
+        },
+      }[severity],
+    // The same for the AlertmanagerConfig, in the Operator's words: URLs
+    // come from keys of a Secret (alertmanagerSecretName) in its namespace.
+    alertmanagerOperatorIntegrations(team, severity)::
+      local who = if team == null then 'certcentral' else team;
+      local secret = self.alertmanagerSecretName;
+      local key(what) = { name: secret, key: if team == null then what else '%s-%s' % [team, what] };
+      local slack = {
+        apiURL: key('slack-api-url'),
+        channel: '#%s-certificates' % who,
+        sendResolved: true,
+        title: '{{ template "certcentral.slack.title" . }}',
+        titleLink: '{{ template "certcentral.alertmanager.url" . }}',
+        text: '{{ template "certcentral.slack.text" . }}',
+        color: '{{ template "certcentral.slack.color" . }}',
+        fallback: '{{ template "certcentral.slack.title" . }}',
+      };
+      {
+        critical: {
+          webhookConfigs: [{ urlSecret: key('pager-url'), sendResolved: true }],
+          slackConfigs: [slack],
+        },
+        warning: { slackConfigs: [slack] },
+        info: {
+          emailConfigs: [{
+            to: '%s-certificates@example.com' % who,
+            from: 'alertmanager@example.com',
+            smarthost: 'smtp.example.com:587',
+            headers: [{ key: 'Subject', value: '{{ template "certcentral.email.subject" . }}' }],
+            html: '{{ template "certcentral.email.html" . }}',
+            text: '{{ template "certcentral.email.text" . }}',
+          }],
+        },
+      }[severity],
+    alertmanagerSecretName: 'certcentral-alertmanager',
+    // How long Alertmanager waits before a group's first message
+    // (group_wait), before telling of a change in it (group_interval), and
+    // before repeating it unchanged (repeat_interval), by severity. The
+    // rules have waited their `for` already, and the alerts of one rule
+    // that a poll brings arrive in the same evaluation, so group_wait only
+    // gathers what arrives together: 30s for a page, more where nobody
+    // waits. group_interval is also how long a resolve and a re-fire cancel
+    // out. A page comes back every 4 hours while unacknowledged (once or
+    // twice a shift), the channel is reminded daily, the ticket queue
+    // weekly.
+    alertmanagerTimings: {
+      critical: { group_wait: '30s', group_interval: '5m', repeat_interval: '4h' },
+      warning: { group_wait: '2m', group_interval: '30m', repeat_interval: '24h' },
+      info: { group_wait: '10m', group_interval: '6h', repeat_interval: '7d' },
+    },
+    // group_by: per-certificate alerts (certificate, validation and
+    // deployment alerts) of no team, of a team, account alerts, and the
+    // probe's per-endpoint alerts.
+    alertmanagerGroupBy: {
+      certificate: ['alertname', 'container'],
+      team: ['alertname'],
+      account: ['alertname', 'account'],
+      probe: ['alertname', 'job'],
+    },
+    // Template files alertmanager.yml loads, relative to its own directory.
+    alertmanagerTemplateFiles: ['templates/certcentral.tmpl'],
+    // The AlertmanagerConfig object (deploy/kubernetes/base/): its labels must
+    // match the Alertmanager resource's alertmanagerConfigSelector.
+    alertmanagerConfigName: 'certcentral-exporter',
+    alertmanagerConfigLabels: {
+      'app.kubernetes.io/name': 'certcentral-exporter',
+      'app.kubernetes.io/component': 'alert-routing',
+      release: 'kube-prometheus-stack',
+    },
+
     // Dashboard defaults.
     dashboardTags: ['certcentral', 'certificates'],
     dashboardRefresh: '5m',

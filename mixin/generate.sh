@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Renders the monitoring mixin into the rule file, the PrometheusRule and
-# the Grafana dashboards. Needs `jsonnet` (Debian: apt-get install jsonnet).
+# Renders the monitoring mixin into the rule file, the PrometheusRule, the
+# Alertmanager configuration (alertmanager.yml, its templates and the
+# AlertmanagerConfig) and the Grafana dashboards. Needs `jsonnet` (Debian: apt-get install jsonnet).
 #
 #   mixin/generate.sh                   rewrites alerts/, dashboards/ and their copies in
 #                                       deploy/kubernetes/base/ of this repository
@@ -37,7 +38,7 @@ if [ -n "$mixin" ] && [ ! -r "$mixin" ]; then
   exit 2
 fi
 
-mkdir -p "$out/alerts" "$out/dashboards" "$out/deploy/kubernetes/base/dashboards"
+mkdir -p "$out/alerts/templates" "$out/dashboards" "$out/deploy/kubernetes/base/dashboards" "$out/deploy/kubernetes/base/alertmanager"
 args=(-J "$here" -S -m "$out")
 if [ -n "$mixin" ]; then
   args+=(--tla-code-file "mixin=$mixin")

@@ -1,14 +1,19 @@
-//! The alert rules and dashboards, checked without a running exporter:
-//! that the committed files are the monitoring mixin's output (mixin/) and
-//! follow its `_config`, `promtool check rules` and `promtool test rules`,
-//! the PrometheusRule form against the rule file, every alert's labels,
-//! annotations, runbook section and unit test, and that rules and dashboard
-//! queries name only metrics of the metric catalogue
-//! (docs/metrics-catalogue.md).
+//! The alert rules, dashboards and Alertmanager configuration, checked
+//! without a running exporter: that the committed files are the monitoring
+//! mixin's output (mixin/) and follow its `_config`, `promtool check rules`
+//! and `promtool test rules`, the PrometheusRule form against the rule file,
+//! every alert's labels, annotations, runbook section and unit test, that
+//! rules and dashboard queries name only metrics of the metric catalogue
+//! (docs/metrics-catalogue.md), and that Alertmanager (`amtool`) accepts
+//! alerts/alertmanager.yml, routes each alert where the mixin says (team
+//! routes too), inhibits only with labels both alerts carry, and renders
+//! the notification templates within Slack's limits for 200 certificates.
 //!
-//! Needs `promtool` (Debian: `apt-get install prometheus`) and `jsonnet`
-//! (Debian: `apt-get install jsonnet`); `scripts/install-test-tools` installs both.
-//! `PROMTOOL=/path/to/promtool` overrides the one on PATH.
+//! Needs `promtool` (Debian: `apt-get install prometheus`), `amtool`
+//! (Debian: `apt-get install prometheus-alertmanager`) and `jsonnet`
+//! (Debian: `apt-get install jsonnet`); `scripts/install-test-tools` installs
+//! them. `PROMTOOL=/path/to/promtool` and `AMTOOL=/path/to/amtool` override
+//! the ones on PATH.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -129,9 +134,21 @@ fn committed_rules_and_dashboards_are_the_mixins_output() {
             Err(e) => problems.push(format!("{} is not committed: {e}", file.display())),
         }
     }
+    for expected in [
+        "alerts/alertmanager.yml",
+        "alerts/templates/certcentral.tmpl",
+        "deploy/kubernetes/base/alertmanagerconfig.yaml",
+        "deploy/kubernetes/base/alertmanager/certcentral.tmpl",
+    ] {
+        if !generated.contains(Path::new(expected)) {
+            problems.push(format!("the mixin no longer renders {expected}"));
+        }
+    }
     for (dir, suffix) in [
         ("alerts", ".yml"),
         ("alerts", ".yaml"),
+        ("alerts/templates", ".tmpl"),
+        ("deploy/kubernetes/base/alertmanager", ".tmpl"),
         ("dashboards", ".json"),
     ] {
         for path in files(dir, suffix) {
@@ -250,8 +267,8 @@ fn the_job_name_comes_from_the_mixins_config() {
 }
 
 fn rule_files() -> Vec<PathBuf> {
-    let found = files("alerts", ".yml");
-    assert!(!found.is_empty(), "no alerts/*.yml rule file");
+    let found = files("alerts", ".rules.yml");
+    assert!(!found.is_empty(), "no alerts/*.rules.yml rule file");
     found
 }
 
@@ -750,5 +767,1177 @@ fn every_documented_query_parses_and_names_catalogued_metrics() {
     assert!(
         err.contains("example"),
         "promtool does not name the query: {err}"
+    );
+}
+
+// ---------------------------------------------------------------------
+// Alertmanager: alerts/alertmanager.yml, its notification templates and
+// the AlertmanagerConfig of the kustomize base, all from mixin/alertmanager/.
+
+/// Slack cuts an attachment's text, where Alertmanager puts a message's
+/// text, at about 8,000 characters: undocumented; Slack documents 40,000 for
+/// a message's text and the collapsing of attachments past 700 (the
+/// template's header comment has the sources).
+const SLACK_TEXT_LIMIT: usize = 8_000;
+/// Alertmanager cuts a Slack title at 1,024 characters.
+const SLACK_TITLE_LIMIT: usize = 1_024;
+/// How many certificates a Slack message names before "…and N more".
+const SLACK_LISTED: usize = 30;
+const ALERTMANAGER_YML: &str = "alerts/alertmanager.yml";
+const TEMPLATE: &str = "alerts/templates/certcentral.tmpl";
+
+/// Runs amtool (`$AMTOOL` or the one on PATH) with `args` in the crate root.
+fn amtool(args: &[&str]) -> String {
+    let program = std::env::var_os("AMTOOL").unwrap_or_else(|| "amtool".into());
+    let output = Command::new(&program)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} ({e}). Install Debian's prometheus-alertmanager \
+                 (`apt-get install -y --no-install-recommends prometheus-alertmanager`, which \
+                 has amtool), or run `scripts/install-test-tools`, or set AMTOOL=/path/to/amtool",
+                PathBuf::from(&program).display()
+            )
+        });
+    assert!(
+        output.status.success(),
+        "amtool {} failed ({}):\n{}\n{}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("amtool writes UTF-8")
+}
+
+fn path_arg(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+/// `amtool check-config` on an Alertmanager configuration, which must load
+/// its one template file.
+fn check_config(config: &Path) {
+    let report = amtool(&["check-config", path_arg(config)]);
+    assert!(
+        report.contains("SUCCESS") && report.contains(" - 1 templates"),
+        "amtool check-config {}:\n{report}",
+        config.display()
+    );
+}
+
+/// The receivers Alertmanager's routing tree in `config` picks for an
+/// alert with `labels` (`amtool config routes test`).
+fn receivers_for(config: &Path, labels: &[(&str, &str)]) -> String {
+    let mut args = vec![
+        "config".to_owned(),
+        "routes".to_owned(),
+        "test".to_owned(),
+        format!("--config.file={}", path_arg(config)),
+    ];
+    for (name, value) in labels {
+        let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+        args.push(format!("{name}=\"{escaped}\""));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    amtool(&args).trim().to_owned()
+}
+
+fn severity_of(rule: &Yaml) -> &str {
+    rule["labels"]["severity"].as_str().unwrap_or("")
+}
+
+/// The receiver kind of each severity (_config.alertmanagerReceiverKinds).
+fn receiver_kind(severity: &str) -> &'static str {
+    match severity {
+        "critical" => "pager",
+        "warning" => "chat",
+        "info" => "tickets",
+        other => panic!("severity {other:?}"),
+    }
+}
+
+/// A YAML scalar as the string Prometheus makes of a label value.
+fn scalar(value: &Yaml) -> String {
+    match value {
+        Yaml::String(s) => s.clone(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The label sets the promtool unit tests (tests/rules/*.yml) expect of
+/// each alert when it fires. promtool compares them whole, so these are the
+/// labels the rules' expressions really leave on each alert.
+fn tested_labels() -> BTreeMap<String, Vec<BTreeMap<String, String>>> {
+    let mut found: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+    for file in files("tests/rules", ".yml") {
+        let doc = yaml(&file);
+        for test in doc["tests"].as_sequence().expect("tests") {
+            for case in test["alert_rule_test"].as_sequence().into_iter().flatten() {
+                let name = case["alertname"].as_str().expect("alertname");
+                for alert in case["exp_alerts"].as_sequence().into_iter().flatten() {
+                    let labels = alert["exp_labels"]
+                        .as_mapping()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), scalar(v))))
+                        .collect();
+                    found.entry(name.to_owned()).or_default().push(labels);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// An Alertmanager matcher, `name op "value"`.
+#[derive(Debug, Clone, PartialEq)]
+struct Matcher {
+    name: String,
+    op: String,
+    value: String,
+}
+
+/// Parses a matcher as the mixin writes them: a label name, an operator
+/// and a double-quoted value (`\"` and `\\` escaped).
+fn parse_matcher(text: &str) -> Matcher {
+    let at = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or_else(|| panic!("matcher {text:?} has no operator"));
+    let (name, rest) = text.split_at(at);
+    let op = ["=~", "!~", "!=", "="]
+        .into_iter()
+        .find(|op| rest.starts_with(op))
+        .unwrap_or_else(|| panic!("matcher {text:?} has no operator"));
+    let inner = rest[op.len()..]
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("matcher {text:?}: the value is not double-quoted"));
+    let mut value = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\\') {
+            (_, true) => match chars.next() {
+                Some(e @ ('"' | '\\')) => value.push(e),
+                Some(other) => {
+                    value.push('\\');
+                    value.push(other);
+                }
+                None => value.push('\\'),
+            },
+            (c, false) => value.push(c),
+        }
+    }
+    Matcher {
+        name: name.to_owned(),
+        op: op.to_owned(),
+        value,
+    }
+}
+
+fn matchers(list: &Yaml) -> Vec<Matcher> {
+    list.as_sequence()
+        .expect("a list of matchers")
+        .iter()
+        .map(|m| parse_matcher(m.as_str().expect("a matcher string")))
+        .collect()
+}
+
+/// The alerts (of `severities`, alert name -> severity) an inhibit rule's
+/// matchers select. The mixin matches alertname on a name or on an
+/// alternation of names, severity on one or an alternation; any name it
+/// does not know is a problem.
+fn selected(
+    list: &Yaml,
+    severities: &BTreeMap<String, String>,
+    problems: &mut Vec<String>,
+    what: &str,
+) -> BTreeSet<String> {
+    let mut alerts: BTreeSet<String> = severities.keys().cloned().collect();
+    for m in matchers(list) {
+        let values: BTreeSet<String> = match m.op.as_str() {
+            "=" => [m.value.clone()].into(),
+            "=~" => m.value.split('|').map(str::to_owned).collect(),
+            op => panic!("{what}: operator {op} in {m:?}"),
+        };
+        match m.name.as_str() {
+            "alertname" => {
+                for name in values.iter().filter(|n| !severities.contains_key(*n)) {
+                    problems.push(format!("{what}: no alert {name} in the rules"));
+                }
+                alerts.retain(|a| values.contains(a));
+            }
+            "severity" => {
+                for severity in values.iter().filter(|s| !SEVERITIES.contains(&s.as_str())) {
+                    problems.push(format!("{what}: severity {severity} is none of the rules'"));
+                }
+                alerts.retain(|a| values.contains(&severities[a]));
+            }
+            other => panic!("{what}: a matcher on {other} is not checked here"),
+        }
+    }
+    alerts
+}
+
+fn rank(severity: &str) -> usize {
+    SEVERITIES.len()
+        - SEVERITIES
+            .iter()
+            .position(|s| *s == severity)
+            .expect("a severity")
+}
+
+/// Every inhibit rule names alerts of the rule file, and every `equal`
+/// label is on both sides, as the promtool tests show the alerts (a label
+/// missing on one side would make the rule mute nothing, or too much).
+/// Also the decisions docs/alerts.md explains: stale data never mutes a
+/// page, a certificate alert never mutes a more severe one, the exporter's
+/// absence mutes what its presence would have fired.
+#[test]
+fn every_inhibit_rule_names_alerts_and_labels_both_sides_carry() {
+    let config = yaml(&root().join(ALERTMANAGER_YML));
+    let rules = alerts();
+    let severities: BTreeMap<String, String> = rules
+        .iter()
+        .map(|(name, rule)| (name.clone(), severity_of(rule).to_owned()))
+        .collect();
+    let certificate_alerts: BTreeSet<&String> = rules
+        .iter()
+        .filter(|(_, rule)| rule["annotations"]["action"].as_str().is_some())
+        .map(|(name, _)| name)
+        .collect();
+    let tested = tested_labels();
+    let inhibit_rules = config["inhibit_rules"]
+        .as_sequence()
+        .expect("inhibit_rules");
+    assert!(inhibit_rules.len() >= 8, "{inhibit_rules:?}");
+    let mut problems = Vec::new();
+    // Each source alert and the alerts it mutes.
+    let mut by_source: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (i, rule) in inhibit_rules.iter().enumerate() {
+        let what = format!("inhibit rule {i}");
+        let sources = selected(&rule["source_matchers"], &severities, &mut problems, &what);
+        let targets = selected(&rule["target_matchers"], &severities, &mut problems, &what);
+        let equal: Vec<String> = rule["equal"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(scalar)
+            .collect();
+        if sources.is_empty() || targets.is_empty() || equal.is_empty() {
+            problems.push(format!(
+                "{what}: sources {sources:?}, targets {targets:?}, equal {equal:?}"
+            ));
+        }
+        for alert in sources.iter().chain(&targets) {
+            let Some(instances) = tested.get(alert) else {
+                problems.push(format!("{what}: no promtool test fires {alert}"));
+                continue;
+            };
+            for label in &equal {
+                if instances
+                    .iter()
+                    .any(|labels| labels.get(label).is_none_or(String::is_empty))
+                {
+                    problems.push(format!(
+                        "{what}: {alert} has no `{label}` label (equal: {equal:?}) in a promtool test"
+                    ));
+                }
+            }
+        }
+        // Between certificate alerts, the more urgent mutes the less.
+        if sources.iter().all(|s| certificate_alerts.contains(s)) {
+            let weakest = sources
+                .iter()
+                .map(|s| rank(&severities[s]))
+                .min()
+                .unwrap_or(0);
+            for target in targets.iter().filter(|t| rank(&severities[*t]) > weakest) {
+                problems.push(format!("{what}: {target} is more severe than a source"));
+            }
+        }
+        for source in &sources {
+            by_source
+                .entry(source.clone())
+                .or_default()
+                .extend(targets.iter().cloned());
+        }
+    }
+    let muted_by =
+        |source: &str| -> BTreeSet<String> { by_source.get(source).cloned().unwrap_or_default() };
+    let stale = muted_by("CertCentralDataStale");
+    if stale.is_empty() || stale.iter().any(|t| severities[t] == "critical") {
+        problems.push(format!(
+            "CertCentralDataStale must mute warning and info certificate alerts only: {stale:?}"
+        ));
+    }
+    let (down, absent) = (
+        muted_by("CertCentralExporterDown"),
+        muted_by("CertCentralExporterAbsent"),
+    );
+    if down != absent {
+        problems.push(format!(
+            "CertCentralExporterDown mutes {down:?}, CertCentralExporterAbsent {absent:?}"
+        ));
+    }
+    for name in [
+        "CertCentralCertificateExpiringCritical",
+        "CertCentralPollFailing",
+        "CertCentralDataStale",
+    ] {
+        if !down.contains(name) {
+            problems.push(format!("CertCentralExporterDown does not mute {name}"));
+        }
+    }
+    for (source, target) in [
+        (
+            "CertCentralCertificateExpiringCritical",
+            "CertCentralCertificateExpiringSoon",
+        ),
+        (
+            "CertCentralCertificateExpired",
+            "CertCentralAutoRenewDisabled",
+        ),
+        (
+            "CertCentralRenewalValidationExpiringCritical",
+            "CertCentralRenewalValidationExpiring",
+        ),
+        (
+            "CertCentralSupersededCertificateServedCritical",
+            "CertCentralSupersededCertificateServed",
+        ),
+        (
+            "CertCentralCertificateExpiringCritical",
+            "CertCentralSupersededCertificateServedCritical",
+        ),
+        (
+            "CertCentralCertificateExpiringSoon",
+            "CertCentralSupersededCertificateServed",
+        ),
+    ] {
+        if !muted_by(source).contains(target) {
+            problems.push(format!("{source} does not mute {target}"));
+        }
+    }
+    if muted_by("CertCentralCertificateExpiringSoon")
+        .contains("CertCentralSupersededCertificateServedCritical")
+    {
+        problems.push("a warning mutes a critical deployment alert".into());
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The CertCentral route subtree of alertmanager.yml.
+fn certcentral_route(config: &Yaml) -> &Yaml {
+    let route = &config["route"]["routes"][0];
+    assert_eq!(
+        route["matchers"][0].as_str(),
+        Some("alertname=~\"CertCentral.*\""),
+        "route.routes[0] is not the CertCentral subtree"
+    );
+    route
+}
+
+fn strings(list: &Yaml) -> Vec<String> {
+    list.as_sequence()
+        .into_iter()
+        .flatten()
+        .map(scalar)
+        .collect()
+}
+
+/// The routes of `route` whose first matcher is on alertname, with the
+/// alert names they match.
+fn alertname_routes(route: &Yaml) -> Vec<(BTreeSet<String>, &Yaml)> {
+    route["routes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let m = matchers(&r["matchers"]).into_iter().next()?;
+            (m.name == "alertname" && m.op == "=~")
+                .then(|| (m.value.split('|').map(str::to_owned).collect(), r))
+        })
+        .collect()
+}
+
+/// Alertmanager accepts alerts/alertmanager.yml and its template, sends
+/// each alert to the receiver of its severity, and nothing else into the
+/// CertCentral subtree. Each alert is grouped by labels it carries: the
+/// per-certificate alerts (those with an action) by container, which every
+/// one of them has; the probe's endpoint alerts by job; the rest by account.
+#[test]
+fn amtool_accepts_the_alertmanager_configuration_and_routes_by_severity() {
+    let config_path = root().join(ALERTMANAGER_YML);
+    check_config(&config_path);
+    let rules = alerts();
+    for (name, rule) in &rules {
+        let severity = severity_of(rule);
+        let expected = format!("certcentral-{}", receiver_kind(severity));
+        for container in [Some("Web Platform"), None] {
+            let mut labels = vec![
+                ("alertname", name.as_str()),
+                ("severity", severity),
+                ("account", "default"),
+            ];
+            labels.extend(container.map(|c| ("container", c)));
+            assert_eq!(
+                receivers_for(&config_path, &labels),
+                expected,
+                "{name} {labels:?}"
+            );
+        }
+    }
+    assert_eq!(
+        receivers_for(
+            &config_path,
+            &[("alertname", "NodeDown"), ("severity", "critical")]
+        ),
+        "default",
+        "an alert of another exporter reaches the CertCentral receivers"
+    );
+
+    let config = yaml(&config_path);
+    let subtree = certcentral_route(&config);
+    assert_eq!(strings(&subtree["group_by"]), ["alertname", "account"]);
+    let routes = alertname_routes(subtree);
+    let by_group = |label: &str| -> BTreeSet<String> {
+        routes
+            .iter()
+            .filter(|(_, r)| strings(&r["group_by"]).iter().any(|l| l == label))
+            .flat_map(|(names, _)| names.iter().cloned())
+            .collect()
+    };
+    let per_certificate = by_group("container");
+    let with_action: BTreeSet<String> = rules
+        .iter()
+        .filter(|(_, rule)| {
+            ["action", "days_left"].iter().all(|a| {
+                rule["annotations"][*a]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty())
+            })
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert_eq!(
+        per_certificate, with_action,
+        "the alerts grouped by container are not those with days_left and action annotations"
+    );
+    let probe = by_group("job");
+    let tested = tested_labels();
+    let mut problems = Vec::new();
+    for name in rules.keys() {
+        let needed: &[&str] = if per_certificate.contains(name) {
+            &["container", "account", "order_id"]
+        } else if probe.contains(name) {
+            &["job", "instance"]
+        } else if ["CertCentralExporterDown", "CertCentralExporterAbsent"].contains(&name.as_str())
+        {
+            &["job"]
+        } else {
+            &["account"]
+        };
+        for labels in tested.get(name).into_iter().flatten() {
+            for label in needed {
+                if labels.get(*label).is_none_or(String::is_empty) {
+                    problems.push(format!("{name} fires without `{label}`: {labels:?}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `_config.alertOwners` gives each team a route on its containers (matched
+/// exactly, whatever characters their names hold), grouped by alert name,
+/// to its own receivers by severity; other containers keep the default
+/// receivers. Alertmanager accepts the result, and the AlertmanagerConfig
+/// has the same teams.
+#[test]
+fn alert_owners_route_each_teams_containers_to_its_receivers() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mixin = dir.path().join("teams.libsonnet");
+    // Container names of the simulator's account, with a comma, quotes,
+    // a backslash, parentheses and non-ASCII letters.
+    let teams: [(&str, &[&str]); 2] = [
+        ("web", &["Web Platform", "Café\\Prod"]),
+        (
+            "payments",
+            &[
+                "Payments, EU",
+                "QA \"staging\" (do not use)",
+                "東京 Operations",
+                "Müller, \"Nord\" GmbH",
+            ],
+        ),
+    ];
+    let owners: Vec<String> = teams
+        .iter()
+        .map(|(team, containers)| {
+            format!(
+                "{team}: {}",
+                serde_json::to_string(containers).expect("JSON")
+            )
+        })
+        .collect();
+    fs::write(
+        &mixin,
+        format!(
+            "(import 'mixin.libsonnet') + {{ _config+:: {{ alertOwners: {{ {} }} }} }}\n",
+            owners.join(", ")
+        ),
+    )
+    .expect("write the mixin file");
+    let out = generate(Some(&mixin));
+    let config_path = out.path().join(ALERTMANAGER_YML);
+    check_config(&config_path);
+
+    for (team, containers) in &teams {
+        for container in *containers {
+            for severity in SEVERITIES {
+                for alert in [
+                    "CertCentralCertificateExpiringSoon",
+                    "CertCentralSupersededCertificateServed",
+                ] {
+                    assert_eq!(
+                        receivers_for(
+                            &config_path,
+                            &[
+                                ("alertname", alert),
+                                ("severity", severity),
+                                ("container", container),
+                                ("account", "default")
+                            ],
+                        ),
+                        format!("{team}-{}", receiver_kind(severity)),
+                        "{alert} of {container:?}"
+                    );
+                }
+            }
+        }
+    }
+    // Only whole names: a prefix, a longer name or another container stays
+    // with the default receivers, and so do alerts without a container.
+    for container in ["Café", "Web Platform 2", "Payments", "Example Corp", "QA"] {
+        assert_eq!(
+            receivers_for(
+                &config_path,
+                &[
+                    ("alertname", "CertCentralCertificateExpiringCritical"),
+                    ("severity", "critical"),
+                    ("container", container)
+                ],
+            ),
+            "certcentral-pager",
+            "{container:?}"
+        );
+    }
+    assert_eq!(
+        receivers_for(
+            &config_path,
+            &[
+                ("alertname", "CertCentralComplianceViolation"),
+                ("severity", "warning"),
+                ("account", "default")
+            ],
+        ),
+        "certcentral-chat"
+    );
+
+    let config = yaml(&config_path);
+    let subtree = certcentral_route(&config);
+    let team_routes: Vec<&Yaml> = subtree["routes"]
+        .as_sequence()
+        .expect("routes")
+        .iter()
+        .filter(|r| matchers(&r["matchers"])[0].name == "container")
+        .collect();
+    assert_eq!(team_routes.len(), teams.len(), "{team_routes:?}");
+    for route in team_routes {
+        assert_eq!(strings(&route["group_by"]), ["alertname"], "{route:?}");
+    }
+    let names: BTreeSet<String> = config["receivers"]
+        .as_sequence()
+        .expect("receivers")
+        .iter()
+        .map(|r| scalar(&r["name"]))
+        .collect();
+    for (team, _) in &teams {
+        for kind in ["pager", "chat", "tickets"] {
+            assert!(names.contains(&format!("{team}-{kind}")), "{names:?}");
+        }
+    }
+    let operator = yaml(
+        &out.path()
+            .join("deploy/kubernetes/base/alertmanagerconfig.yaml"),
+    );
+    assert!(
+        operator["spec"]["route"] == operator_form(subtree, false),
+        "the AlertmanagerConfig's teams differ from alertmanager.yml's"
+    );
+}
+
+/// A key of alertmanager.yml in the Operator's camelCase.
+fn camel(key: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in key.split('_').enumerate() {
+        let mut chars = part.chars();
+        match (i, chars.next()) {
+            (0, Some(c)) => out.push(c),
+            (_, Some(c)) => out.push(c.to_ascii_uppercase()),
+            _ => {}
+        }
+        out.extend(chars);
+    }
+    out
+}
+
+/// Part of alertmanager.yml in the Operator's words: camelCase keys,
+/// matchers as objects, e-mail headers as a list; with `receivers`, the
+/// URLs (which the Operator reads from Secrets) left out.
+fn operator_form(value: &Yaml, receivers: bool) -> Yaml {
+    match value {
+        Yaml::Mapping(map) => {
+            let mut out = serde_yaml_ng::Mapping::new();
+            for (key, v) in map {
+                let key = key.as_str().expect("string keys");
+                let converted = match key {
+                    "matchers" | "source_matchers" | "target_matchers" => Yaml::Sequence(
+                        matchers(v)
+                            .into_iter()
+                            .map(|m| {
+                                let mut object = serde_yaml_ng::Mapping::new();
+                                object.insert("name".into(), m.name.into());
+                                object.insert("matchType".into(), m.op.into());
+                                object.insert("value".into(), m.value.into());
+                                Yaml::Mapping(object)
+                            })
+                            .collect(),
+                    ),
+                    "headers" => Yaml::Sequence(
+                        v.as_mapping()
+                            .expect("headers")
+                            .iter()
+                            .map(|(k, v)| {
+                                let mut object = serde_yaml_ng::Mapping::new();
+                                object.insert("key".into(), k.clone());
+                                object.insert("value".into(), v.clone());
+                                Yaml::Mapping(object)
+                            })
+                            .collect(),
+                    ),
+                    "api_url" | "url" if receivers => continue,
+                    _ => operator_form(v, receivers),
+                };
+                let name = match key {
+                    "source_matchers" => "sourceMatch".to_owned(),
+                    "target_matchers" => "targetMatch".to_owned(),
+                    _ => camel(key),
+                };
+                out.insert(name.into(), converted);
+            }
+            Yaml::Mapping(out)
+        }
+        Yaml::Sequence(items) => {
+            Yaml::Sequence(items.iter().map(|v| operator_form(v, receivers)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The kustomize base's AlertmanagerConfig is alertmanager.yml's
+/// CertCentral part in the Operator's words: the same route subtree, inhibit
+/// rules and receivers (each integration's fields but the URLs, which come
+/// from keys of a Secret). Compared field by field, since the CRD's
+/// validators do not look into nested routes and pass misspelt fields.
+#[test]
+fn the_alertmanagerconfig_is_alertmanager_yml_in_the_operators_words() {
+    let config = yaml(&root().join(ALERTMANAGER_YML));
+    let object = yaml(&root().join("deploy/kubernetes/base/alertmanagerconfig.yaml"));
+    assert_eq!(
+        object["apiVersion"].as_str(),
+        Some("monitoring.coreos.com/v1alpha1")
+    );
+    assert_eq!(object["kind"].as_str(), Some("AlertmanagerConfig"));
+    let spec = &object["spec"];
+    assert!(
+        spec["route"] == operator_form(certcentral_route(&config), false),
+        "spec.route differs from alertmanager.yml's route.routes[0]:\n{:?}\n{:?}",
+        spec["route"],
+        operator_form(certcentral_route(&config), false)
+    );
+    assert!(
+        spec["inhibitRules"] == operator_form(&config["inhibit_rules"], false),
+        "spec.inhibitRules differ from alertmanager.yml's inhibit_rules"
+    );
+
+    let ours: Vec<&Yaml> = config["receivers"]
+        .as_sequence()
+        .expect("receivers")
+        .iter()
+        .filter(|r| r["name"].as_str() != Some("default"))
+        .collect();
+    let theirs = spec["receivers"].as_sequence().expect("spec.receivers");
+    assert_eq!(ours.len(), theirs.len());
+    let kustomization = read(&root().join("deploy/kubernetes/base/kustomization.yaml"));
+    for (receiver, operator) in ours.iter().zip(theirs) {
+        let name = scalar(&receiver["name"]);
+        let mut without_urls = operator.clone();
+        for (kind, integrations) in without_urls.as_mapping_mut().expect("a receiver") {
+            for integration in integrations.as_sequence_mut().into_iter().flatten() {
+                let integration = integration.as_mapping_mut().expect("an integration");
+                for secret in ["apiURL", "urlSecret"] {
+                    if let Some(selector) = integration.remove(secret) {
+                        assert!(
+                            selector["name"].as_str() == Some("certcentral-alertmanager")
+                                && selector["key"].as_str().is_some_and(|k| !k.is_empty()),
+                            "{name} {kind:?}: {secret} is no key of the Secret certcentral-alertmanager"
+                        );
+                        let key = selector["key"].as_str().unwrap_or("");
+                        assert!(
+                            kustomization.contains(&format!("--from-literal={key}=")),
+                            "kustomization.yaml's Secret command has no {key}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            without_urls == operator_form(receiver, true),
+            "receiver {name} differs:\n{without_urls:?}\n{:?}",
+            operator_form(receiver, true)
+        );
+    }
+}
+
+/// One alert as Alertmanager hands it to a template.
+fn alert_data(status: &str, labels: &[(&str, String)], annotations: &[(&str, String)]) -> Json {
+    let map = |pairs: &[(&str, String)]| -> Json {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Json::from(v.as_str())))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    serde_json::json!({
+        "status": status,
+        "labels": map(labels),
+        "annotations": map(annotations),
+        "startsAt": "2025-03-01T08:00:00Z",
+        "endsAt": if status == "firing" { "0001-01-01T00:00:00Z" } else { "2025-03-01T09:00:00Z" },
+        "generatorURL": "https://prometheus.example.com/graph",
+        "fingerprint": format!("{:016x}", labels.len() * 7919 + annotations.len()),
+    })
+}
+
+/// A per-certificate alert of `alertname`, number `i`, with a 64-character
+/// common name (the most X.509 allows), a long action and the annotations
+/// the rule gives it.
+fn certificate_alert(
+    alertname: &str,
+    severity: &str,
+    i: usize,
+    container: &str,
+    status: &str,
+) -> Json {
+    let order = (10_000_000 + i).to_string();
+    let common_name =
+        format!("checkout-gateway-{i:03}.eu-west-1.payments.example-corporations.com");
+    assert_eq!(common_name.len(), 64);
+    let action = match alertname {
+        "CertCentralSupersededCertificateServed"
+        | "CertCentralSupersededCertificateServedCritical" => {
+            format!(
+                "Install the replacement certificate of order {} on {common_name}:443",
+                20_000_000 + i
+            )
+        }
+        "CertCentralRenewalValidationExpiring" | "CertCentralRenewalValidationExpiringCritical" => {
+            format!(
+                "Revalidate the domain login-{i:03}.eu-west-1.payments.example-corporations.com (OV)"
+            )
+        }
+        _ => format!("Renew order {order}"),
+    };
+    let mut labels = vec![
+        ("alertname", alertname.to_owned()),
+        ("severity", severity.to_owned()),
+        ("account", "default".to_owned()),
+        ("order_id", order.clone()),
+        ("container", container.to_owned()),
+        ("job", "certcentral-exporter".to_owned()),
+        (
+            "instance",
+            "certcentral-exporter.monitoring.svc:10056".to_owned(),
+        ),
+    ];
+    if alertname.starts_with("CertCentralSuperseded") {
+        labels[5].1 = "certcentral-probe".to_owned();
+        labels[6].1 = format!("{common_name}:443");
+    } else {
+        labels.push(("common_name", common_name.clone()));
+        labels.push(("product", "ssl_ev_plus".to_owned()));
+        labels.push((
+            "organization",
+            "Example Corporation Holdings International Ltd.".to_owned(),
+        ));
+    }
+    let annotations = [
+        (
+            "summary",
+            format!(
+                "Certificate {common_name} (order {order}, container {container}) expires in 12 days"
+            ),
+        ),
+        (
+            "description",
+            format!(
+                "The certificate for {common_name} on CertCentral order {order} (product ssl_ev_plus, container {container}, organization Example Corporation Holdings International Ltd., account default) expires in 12 days, at 2025-03-13 23:59:59 +0000 UTC.\nNothing will replace it: the order is not renewed, no reissue supersedes it, and auto-renew is off or too late to act."
+            ),
+        ),
+        (
+            "runbook_url",
+            format!("{RUNBOOK_BASE}{}", alertname.to_lowercase()),
+        ),
+        ("days_left", ((i % 37) as i64 - 3).to_string()),
+        ("action", action),
+    ];
+    alert_data(status, &labels, &annotations)
+}
+
+/// A notification of a group, as Alertmanager hands it to a template:
+/// `alerts` grouped by `group_by`, with the labels and annotations they share.
+fn notification(receiver: &str, alerts: Vec<Json>, group_by: &[&str]) -> Json {
+    let common = |field: &str| -> serde_json::Map<String, Json> {
+        let first = alerts[0][field].as_object().cloned().unwrap_or_default();
+        first
+            .into_iter()
+            .filter(|(k, v)| alerts.iter().all(|a| &a[field][k] == v))
+            .collect()
+    };
+    let common_labels = common("labels");
+    let group_labels: serde_json::Map<String, Json> = group_by
+        .iter()
+        .filter_map(|l| Some(((*l).to_owned(), common_labels.get(*l)?.clone())))
+        .collect();
+    let status = if alerts.iter().any(|a| a["status"] == "firing") {
+        "firing"
+    } else {
+        "resolved"
+    };
+    serde_json::json!({
+        "receiver": receiver,
+        "status": status,
+        "alerts": alerts,
+        "groupLabels": group_labels,
+        "commonLabels": common_labels,
+        "commonAnnotations": common("annotations"),
+        "externalURL": "https://alertmanager.example.com",
+    })
+}
+
+/// Renders `template` of alerts/templates/certcentral.tmpl for `data`.
+fn render(dir: &Path, template: &str, data: &Json, html: bool) -> String {
+    let file = dir.join("data.json");
+    fs::write(&file, serde_json::to_vec(data).expect("JSON")).expect("write the template data");
+    let text = format!("{{{{ template \"{template}\" . }}}}");
+    let mut args = vec![
+        "template".to_owned(),
+        "render".to_owned(),
+        format!("--template.glob={}", path_arg(&root().join(TEMPLATE))),
+        format!("--template.text={text}"),
+        format!("--template.data={}", path_arg(&file)),
+    ];
+    if html {
+        args.push("--template.type=html".to_owned());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    amtool(&args)
+}
+
+/// A first start of a large account: one group of 200 certificates for one
+/// alert and owner. The Slack message stays within Slack's limits (it names
+/// the first SLACK_LISTED and counts the rest, linking the group in
+/// Alertmanager), the e-mail names every one; both with each line's name,
+/// container, days left and action, and the group's runbook link. A group of
+/// normal size names every certificate in Slack too.
+#[test]
+fn notification_templates_list_200_certificates_within_slacks_limits() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let kinds = [
+        (
+            "CertCentralCertificateExpiringSoon",
+            "warning",
+            "certcentral-chat",
+        ),
+        (
+            "CertCentralCertificateExpiringCritical",
+            "critical",
+            "certcentral-pager",
+        ),
+        (
+            "CertCentralSupersededCertificateServedCritical",
+            "critical",
+            "certcentral-pager",
+        ),
+        (
+            "CertCentralRenewalValidationExpiring",
+            "warning",
+            "certcentral-chat",
+        ),
+        (
+            "CertCentralAutoRenewDisabled",
+            "info",
+            "certcentral-tickets",
+        ),
+    ];
+    // The longest container of the simulator's account, and one with all
+    // three of Slack's control characters.
+    for container in [
+        "QA \"staging\" (do not use)",
+        "R&D <Labs> & Partners, Nordic & Baltic region",
+    ] {
+        for (alertname, severity, receiver) in kinds {
+            let alerts: Vec<Json> = (0..200)
+                .map(|i| certificate_alert(alertname, severity, i, container, "firing"))
+                .collect();
+            let names: Vec<String> = alerts
+                .iter()
+                .map(|a| {
+                    let labels = &a["labels"];
+                    labels["common_name"]
+                        .as_str()
+                        .or(labels["instance"].as_str())
+                        .unwrap_or("")
+                        .chars()
+                        // A deployment alert names the endpoint, cut at 64.
+                        .take(60)
+                        .collect::<String>()
+                })
+                .collect();
+            let data = notification(receiver, alerts, &["alertname", "container"]);
+            let what = format!("{alertname} in {container:?}");
+
+            let title = render(dir.path(), "certcentral.slack.title", &data, false);
+            assert!(
+                title.chars().count() <= SLACK_TITLE_LIMIT,
+                "{what}: title {title}"
+            );
+            assert!(
+                title.contains("[FIRING:200]") && title.contains(alertname),
+                "{what}: {title}"
+            );
+            let text = render(dir.path(), "certcentral.slack.text", &data, false);
+            let size = text.chars().count();
+            assert!(
+                size <= SLACK_TEXT_LIMIT,
+                "{what}: the Slack text has {size} characters:\n{text}"
+            );
+            assert!(
+                text.contains(&format!("{RUNBOOK_BASE}{}", alertname.to_lowercase())),
+                "{what}: no runbook link"
+            );
+            assert_eq!(
+                text.matches("\n• ").count() + usize::from(text.starts_with("• ")),
+                SLACK_LISTED,
+                "{what}:\n{text}"
+            );
+            for name in &names[..SLACK_LISTED] {
+                assert!(
+                    text.contains(name.as_str()),
+                    "{what}: {name} is not named:\n{text}"
+                );
+            }
+            assert!(
+                !text.contains(names[SLACK_LISTED].as_str()),
+                "{what}: more than {SLACK_LISTED} named"
+            );
+            assert!(
+                text.contains(&format!("…and {} more", 200 - SLACK_LISTED))
+                    && text.contains("https://alertmanager.example.com/#/alerts?receiver="),
+                "{what}: no count of the rest with a link:\n{text}"
+            );
+            assert!(
+                !text.contains("R&D") && !text.contains("<Labs>"),
+                "{what}: & or < unescaped:\n{text}"
+            );
+            eprintln!(
+                "{what}: Slack title {} characters, text {size}",
+                title.chars().count()
+            );
+
+            let email = render(dir.path(), "certcentral.email.text", &data, false);
+            let html = render(dir.path(), "certcentral.email.html", &data, true);
+            for name in &names {
+                assert!(
+                    email.contains(name.as_str()),
+                    "{what}: the e-mail text misses {name}"
+                );
+                assert!(
+                    html.contains(name.as_str()),
+                    "{what}: the e-mail HTML misses {name}"
+                );
+            }
+            assert_eq!(
+                html.matches("<tr style=\"border-top").count(),
+                200,
+                "{what}: HTML rows"
+            );
+            eprintln!(
+                "{what}: e-mail text {} bytes, HTML {} bytes",
+                email.len(),
+                html.len()
+            );
+            let subject = render(dir.path(), "certcentral.email.subject", &data, false);
+            assert!(
+                !subject.contains('\n') && subject.contains(alertname),
+                "{what}: subject {subject:?}"
+            );
+        }
+    }
+
+    // A team's group of 200 (grouped by alert name only): each line names
+    // its container too, still within the limit.
+    let containers = [
+        "R&D <Labs> & Partners, Nordic & Baltic region",
+        "QA \"staging\" (do not use)",
+        "Müller, \"Nord\" GmbH",
+    ];
+    for alertname in [
+        "CertCentralSupersededCertificateServedCritical",
+        "CertCentralRenewalValidationExpiringCritical",
+    ] {
+        let alerts: Vec<Json> = (0..200)
+            .map(|i| certificate_alert(alertname, "critical", i, containers[i % 3], "firing"))
+            .collect();
+        let data = notification("payments-pager", alerts, &["alertname"]);
+        let text = render(dir.path(), "certcentral.slack.text", &data, false);
+        let size = text.chars().count();
+        assert!(
+            size <= SLACK_TEXT_LIMIT,
+            "{alertname} of a team: {size} characters:\n{text}"
+        );
+        assert!(
+            text.contains(" · R&amp;D &lt;Labs&gt; &amp; Partners, Nordic &amp; Baltic r… · "),
+            "{text}"
+        );
+        assert!(text.contains(" · Müller, \"Nord\" GmbH · "), "{text}");
+        eprintln!("{alertname} of a team, mixed containers: Slack text {size} characters");
+    }
+
+    // A team's group of normal size: several containers, one alert name;
+    // each certificate named with its container, days and action; a
+    // resolved one listed as such.
+    let containers = ["Web Platform", "Café\\Prod", "Example Corp"];
+    let mut alerts: Vec<Json> = (0..12)
+        .map(|i| {
+            certificate_alert(
+                "CertCentralCertificateExpiringSoon",
+                "warning",
+                i,
+                containers[i % 3],
+                "firing",
+            )
+        })
+        .collect();
+    alerts.push(certificate_alert(
+        "CertCentralCertificateExpiringSoon",
+        "warning",
+        12,
+        "Web Platform",
+        "resolved",
+    ));
+    let data = notification("web-chat", alerts, &["alertname"]);
+    let text = render(dir.path(), "certcentral.slack.text", &data, false);
+    for i in 0..12 {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("Renew order {}", 10_000_000 + i)))
+            .unwrap_or_else(|| panic!("certificate {i} is not listed:\n{text}"));
+        let days = (i as i64 % 37) - 3;
+        let expected_days = match days {
+            0 => "last day".to_owned(),
+            1 => "1 day left".to_owned(),
+            -1 => "expired 1 day ago".to_owned(),
+            d if d < 0 => format!("expired {} days ago", -d),
+            d => format!("{d} days left"),
+        };
+        assert!(
+            line.starts_with("• `checkout-gateway-")
+                && line.contains(&format!(" · {} · ", containers[i % 3]))
+                && line.contains(&format!(" · {expected_days} · ")),
+            "line of certificate {i}: {line}"
+        );
+    }
+    assert!(!text.contains("more"), "{text}");
+    assert!(text.contains("Resolved (1): `"), "{text}");
+    let title = render(dir.path(), "certcentral.slack.title", &data, false);
+    assert_eq!(
+        title,
+        "[FIRING:12] CertCentralCertificateExpiringSoon · account default"
+    );
+
+    // An account alert: its summary, and for a group of one its description.
+    let violation = alert_data(
+        "firing",
+        &[
+            ("alertname", "CertCentralComplianceViolation".into()),
+            ("severity", "warning".into()),
+            ("account", "default".into()),
+            ("rule", "weak_key".into()),
+        ],
+        &[
+            (
+                "summary",
+                "3 CertCentral order(s) in account default break compliance rule weak_key".into(),
+            ),
+            ("description", "Reissue the affected certificates.".into()),
+            (
+                "runbook_url",
+                format!("{RUNBOOK_BASE}certcentralcomplianceviolation"),
+            ),
+        ],
+    );
+    let data = notification(
+        "certcentral-chat",
+        vec![violation],
+        &["alertname", "account"],
+    );
+    let text = render(dir.path(), "certcentral.slack.text", &data, false);
+    assert!(
+        text.contains(
+            "• 3 CertCentral order(s) in account default break compliance rule weak_key\n"
+        ) && text.contains("Reissue the affected certificates."),
+        "{text}"
+    );
+}
+
+/// The notification templates in the kustomize base's ConfigMap are those
+/// of alerts/templates/, which alertmanager.yml loads.
+#[test]
+fn the_kustomize_base_carries_the_same_notification_templates() {
+    assert_eq!(
+        read(&root().join(TEMPLATE)),
+        read(&root().join("deploy/kubernetes/base/alertmanager/certcentral.tmpl")),
+    );
+    let kustomization = read(&root().join("deploy/kubernetes/base/kustomization.yaml"));
+    for line in [
+        "- alertmanagerconfig.yaml",
+        "- name: certcentral-alertmanager-templates",
+        "- alertmanager/certcentral.tmpl",
+    ] {
+        assert!(
+            kustomization.contains(line),
+            "kustomization.yaml has no {line:?}"
+        );
+    }
+    let config = yaml(&root().join(ALERTMANAGER_YML));
+    assert_eq!(
+        strings(&config["templates"]),
+        ["templates/certcentral.tmpl"]
     );
 }

@@ -93,12 +93,14 @@ fn the_kustomize_base_and_overlays_render_and_validate() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     for line in [
-        "base: 4 Kubernetes objects valid",
-        "tls-basic-auth: 5 Kubernetes objects valid",
+        "base: 5 Kubernetes objects valid",
+        "tls-basic-auth: 6 Kubernetes objects valid",
         "base.yaml: ServiceMonitor/certcentral-exporter passed",
         "base.yaml: ScrapeConfig/certcentral-probe passed",
+        "base.yaml: AlertmanagerConfig/certcentral-exporter passed",
         "tls-basic-auth.yaml: PrometheusRule/certcentral-exporter passed",
         "tls-basic-auth.yaml: ScrapeConfig/certcentral-probe passed",
+        "tls-basic-auth.yaml: AlertmanagerConfig/certcentral-exporter passed",
     ] {
         assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
     }

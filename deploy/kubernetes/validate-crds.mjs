@@ -1,7 +1,7 @@
 // Validates the Prometheus Operator objects (ServiceMonitor, PrometheusRule,
-// ScrapeConfig) of a rendered kustomization against the validators generated
-// from the operator's CRDs, as npm's @kubernetes-models/prometheus-operator
-// ships them. Run by validate.sh: node validate-crds.mjs NODE_MODULES FILE.YAML
+// ScrapeConfig, AlertmanagerConfig) of a rendered kustomization against the
+// validators generated from the operator's CRDs, as npm's
+// @kubernetes-models/prometheus-operator ships them. Run by validate.sh: node validate-crds.mjs NODE_MODULES FILE.YAML
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -11,7 +11,7 @@ const { parseAllDocuments } = await load("yaml/dist/index.js");
 // The kinds the manifests use, by API version.
 const kinds = {
   "monitoring.coreos.com/v1": ["ServiceMonitor", "PrometheusRule"],
-  "monitoring.coreos.com/v1alpha1": ["ScrapeConfig"],
+  "monitoring.coreos.com/v1alpha1": ["ScrapeConfig", "AlertmanagerConfig"],
 };
 
 let checked = 0;

@@ -16,11 +16,32 @@ local keyOrder = [
   'summary',
   'description',
   'runbook_url',
+  // Alertmanager's configuration, and the Operator's AlertmanagerConfig.
+  'templates',
+  'route',
+  'inhibit_rules',
+  'matchers',
+  'source_matchers',
+  'target_matchers',
+  'sourceMatch',
+  'targetMatch',
+  'equal',
+  'receiver',
+  'group_by',
+  'groupBy',
+  'group_wait',
+  'groupWait',
+  'group_interval',
+  'groupInterval',
+  'repeat_interval',
+  'repeatInterval',
+  'routes',
 ];
-// The keys of keyOrder first, in that order, then the others sorted.
+// The keys of keyOrder first, in that order, then the others sorted; `#`
+// is no field but the object's comment (see yamlObject).
 local fields(object) =
   [key for key in keyOrder if std.objectHas(object, key)]
-  + [key for key in std.objectFields(object) if !std.member(keyOrder, key)];
+  + [key for key in std.objectFields(object) if !std.member(keyOrder, key) && key != '#'];
 
 // Whether `s` contains `part` (std.findSubstr is slow on long strings).
 local contains(s, part) = std.length(std.split(s, part)) > 1;
@@ -78,16 +99,28 @@ local yamlField(indent, key, v) =
   else if std.isArray(v) then [indent + scalar(key) + ': []']
   else [indent + scalar(key) + ': ' + scalar(v)],
 
+      // An object's `#` field, a string, is written as comment lines above
+      // its fields (above the `- ` of an array item).
+      yamlComment(indent, object) =
+  if std.objectHas(object, '#') then
+    [if line == '' then indent + '#' else indent + '# ' + line for line in std.split(std.rstripChars(object['#'], '\n'), '\n')]
+  else [],
+
       yamlObject(indent, object) =
+  yamlComment(indent, object)
+  + std.flattenArrays([yamlField(indent, key, object[key]) for key in fields(object)]),
+
+      yamlFields(indent, object) =
   std.flattenArrays([yamlField(indent, key, object[key]) for key in fields(object)]),
 
       // Array items; objects are separated by a blank line, as rules are in a
       // hand-written rule file.
       yamlArray(indent, items) =
   local item(v) =
-    if std.isObject(v) && std.length(std.objectFields(v)) > 0 then
-      local lines = yamlObject(indent + '  ', v);
-      [indent + '- ' + std.substr(lines[0], std.length(indent) + 2, std.length(lines[0]))] + lines[1:]
+    if std.isObject(v) && std.length(fields(v)) > 0 then
+      local lines = yamlFields(indent + '  ', v);
+      yamlComment(indent, v)
+      + [indent + '- ' + std.substr(lines[0], std.length(indent) + 2, std.length(lines[0]))] + lines[1:]
     else if std.isArray(v) || std.isObject(v) then error 'YAML: nested empty or array items are not supported'
     else [indent + '- ' + scalar(v)];
   local rendered = [item(v) for v in items];

@@ -1,17 +1,18 @@
 //! The poller: reads an account on a schedule and publishes what it read on
-//! the [`Board`](crate::board::Board). Each poll reads, in this order,
+//! the [`Board`](crate::board::Board). Each poll reads
 //!
-//! 1. every page of the order report (`report`): the expiry data,
-//!    published as a new fleet on its own if the steps below take a while,
-//!    so that they never delay it (a quick poll is published once, at its
-//!    end);
-//! 2. the subaccount order listing (`subaccounts`);
-//! 3. the account's domain and organization validations, when their own
+//! 1. every page of the order report (`report`), several pages in flight:
+//!    the expiry data, published as a new fleet on its own if the steps
+//!    after it take a while, so that they never delay it (a quick poll is
+//!    published once, at its end);
+//! 2. beside the report, the listings that do not depend on it
+//!    (`listings`): the subaccount order listing (`subaccounts`), then the
+//!    account's domain and organization validations when their own
 //!    refresh is due (`validations`);
-//! 4. order details and reissue lists for the orders that need them
-//!    (`plan` says which, most urgent first; `details` reads them within
-//!    the poll's request budget and time box, keeping each answer as it
-//!    arrives).
+//! 3. once both are in, order details and reissue lists for the orders
+//!    that need them (`plan` says which, most urgent first; `details`
+//!    reads them within the poll's request budget and time box, keeping
+//!    each answer as it arrives).
 //!
 //! Pages of the report and of the subaccount listing that come back as
 //! before keep their earlier parse (`memo`); the counters of every poll
@@ -26,6 +27,7 @@
 //! good data: a report that fails part-way publishes no fleet at all.
 
 mod details;
+mod listings;
 mod memo;
 mod plan;
 mod report;
@@ -36,6 +38,8 @@ mod validations;
 pub use telemetry::PollTelemetry;
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,9 +53,9 @@ use crate::coverage::ValidationIndex;
 use crate::fleet::{Fleet, OrderDetails, Subaccounts};
 use crate::store::Store;
 use details::DetailsRead;
+use listings::{Before, Listings, ListingsRead};
 use memo::KnownPage;
 use report::ReportRead;
-use subaccounts::SubaccountPage;
 
 /// Why a poll, or a step of it, failed.
 #[derive(Debug, thiserror::Error)]
@@ -163,8 +167,8 @@ pub struct Poller {
     parse_context: ParseContext,
     /// The pages of the latest complete report read, in order.
     report_pages: Vec<KnownPage<ReportPage>>,
-    /// The pages of the latest complete subaccount listing, in order.
-    subaccount_pages: Vec<KnownPage<SubaccountPage>>,
+    /// The listings read beside the report, and what they keep.
+    listings: Arc<tokio::sync::Mutex<Listings>>,
     /// Pages of the latest read that were the same as in the read before.
     pages_reused: usize,
     /// Report rows and orders already complained about, so that each is
@@ -173,8 +177,6 @@ pub struct Poller {
     logged_detail_errors: HashSet<u64>,
     /// The validations in use.
     validations: Option<Arc<ValidationIndex>>,
-    /// Validation lists the key may not read, already said in the log.
-    validation_denials_logged: HashSet<validations::List>,
 }
 
 impl Poller {
@@ -215,12 +217,21 @@ impl Poller {
             })
             .map(|snapshot| Arc::new(ValidationIndex::new(Arc::new(snapshot))));
         telemetry.start_account(&account);
+        let client = Arc::new(client);
+        let listings = Listings::new(
+            account.clone(),
+            client.clone(),
+            settings.clone(),
+            telemetry.clone(),
+            store.clone(),
+        );
         Poller {
             account,
-            client: Arc::new(client),
+            client,
             settings,
             telemetry,
             store,
+            listings,
             details,
             subaccounts: Subaccounts::Unknown,
             fleet: None,
@@ -230,12 +241,10 @@ impl Poller {
             store_outdated: false,
             parse_context: ParseContext::default(),
             report_pages: Vec::new(),
-            subaccount_pages: Vec::new(),
             pages_reused: 0,
             logged_skips: HashSet::new(),
             logged_detail_errors: HashSet::new(),
             validations,
-            validation_denials_logged: HashSet::new(),
         }
     }
 
@@ -272,15 +281,30 @@ impl Poller {
     }
 
     /// One poll, published on the board whatever its outcome. The report
-    /// read decides success; the steps after it are time-boxed to end
-    /// before the deadline, and what they read is kept and saved even when
-    /// the deadline cuts them short.
+    /// read decides success; the listings are read beside it; the steps
+    /// after it are time-boxed to end before the deadline, and what they
+    /// read is kept and saved even when the deadline cuts them short.
     pub async fn poll(&mut self, board: &Board) {
         let started = Instant::now();
         let deadline = self.settings.deadline;
-        let report = match tokio::time::timeout(deadline, self.read_report_into_fleet()).await {
-            Ok(result) => result,
-            Err(_) => Err(PollError::Deadline(deadline)),
+        let listings = Listings::read(self.listings.clone(), self.listings_before());
+        tokio::pin!(listings);
+        let mut listed: Option<ListingsRead> = None;
+        let report = {
+            let report = self.read_report_into_fleet();
+            tokio::pin!(report);
+            let beside = async {
+                loop {
+                    tokio::select! {
+                        read = &mut report => break read,
+                        read = &mut listings, if listed.is_none() => listed = Some(read),
+                    }
+                }
+            };
+            match tokio::time::timeout(deadline, beside).await {
+                Ok(result) => result,
+                Err(_) => Err(PollError::Deadline(deadline)),
+            }
         };
         if let Err(err) = report {
             self.finish(board, started, Err(err));
@@ -294,7 +318,13 @@ impl Poller {
         let stop_at = started + deadline - deadline / 10;
         let mut read = DetailsRead::default();
         let incomplete = {
-            let rest = self.read_subaccounts_and_details(board, report_read_at, stop_at, &mut read);
+            let rest = self.read_listings_and_details(
+                board,
+                report_read_at,
+                stop_at,
+                &mut read,
+                (listed, listings.as_mut()),
+            );
             tokio::pin!(rest);
             let rest = async {
                 tokio::select! {
@@ -462,19 +492,38 @@ impl Poller {
         Ok(())
     }
 
-    /// The steps after the report: the subaccount listing, the
-    /// validations when due, then order details within the budget and
-    /// until `stop_at`. Each that ends early
-    /// is returned with why; what it read is kept either way.
-    async fn read_subaccounts_and_details(
+    /// Where the listings start from this poll.
+    fn listings_before(&self) -> Before {
+        Before {
+            subaccounts_unavailable: matches!(self.subaccounts, Subaccounts::Unavailable),
+            validations_due: self
+                .validations_due()
+                .then(|| listings::subaccount_ids(&self.subaccounts)),
+        }
+    }
+
+    /// The steps after the report: the listings (awaited if they are
+    /// still being read beside it), then order details within the budget
+    /// and until `stop_at`. Each that ends early is returned with why;
+    /// what it read is kept either way.
+    async fn read_listings_and_details(
         &mut self,
         board: &Board,
         report_read_at: DateTime<Utc>,
         stop_at: Instant,
         read: &mut DetailsRead,
+        (listed, listings): (
+            Option<ListingsRead>,
+            Pin<&mut impl Future<Output = ListingsRead>>,
+        ),
     ) -> Vec<(&'static str, PollError)> {
+        let listed = match listed {
+            Some(listed) => listed,
+            None => listings.await,
+        };
         let mut incomplete = Vec::new();
-        match self.read_subaccounts().await {
+        read.validations += listed.validation_requests;
+        match listed.subaccounts {
             Ok(listing) => {
                 if listing != self.subaccounts {
                     self.subaccounts = listing;
@@ -483,8 +532,10 @@ impl Poller {
             }
             Err(err) => incomplete.push(("subaccounts", err)),
         }
-        if let Err(err) = self.refresh_validations(read).await {
-            incomplete.push(("validations", err));
+        match listed.validations {
+            None => {}
+            Some(Ok(index)) => self.validations = Some(index),
+            Some(Err(err)) => incomplete.push(("validations", err)),
         }
         if let Err(err) = self
             .read_details(board, report_read_at, stop_at, read)

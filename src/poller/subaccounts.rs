@@ -13,8 +13,9 @@ use crate::certcentral::wire::SubaccountOrderList;
 use crate::certcentral::{ApiError, Client};
 use crate::fleet::{SubaccountOrderRecord, Subaccounts};
 
+use super::PollError;
+use super::listings::Listings;
 use super::memo::KnownPage;
-use super::{PollError, Poller};
 
 /// Subaccount orders per page (the endpoint's maximum).
 const SUBACCOUNT_PAGE_SIZE: usize = 1000;
@@ -71,7 +72,7 @@ impl Drop for PageAhead {
     }
 }
 
-impl Poller {
+impl Listings {
     /// Reads the subaccount order listing. A key that may not list it (or an
     /// account without subaccounts) is normal: said once, then quiet.
     ///
@@ -80,7 +81,10 @@ impl Poller {
     /// whose pages are all full makes the same requests as one read in turn;
     /// one that comes back short mid-way (the listing shrank under the read)
     /// drops the requests made past that point.
-    pub(super) async fn read_subaccounts(&mut self) -> Result<Subaccounts, PollError> {
+    pub(super) async fn read_subaccounts(
+        &mut self,
+        unavailable_before: bool,
+    ) -> Result<Subaccounts, PollError> {
         let mut pages: Vec<KnownPage<SubaccountPage>> = Vec::new();
         let mut records: Vec<SubaccountOrderRecord> = Vec::new();
         let mut interner = Interner::default();
@@ -100,7 +104,7 @@ impl Poller {
             let answer = match answer {
                 Ok(answer) => answer,
                 Err(err) if offset == 0 && matches!(err.status(), Some(401 | 403 | 404)) => {
-                    if !matches!(self.subaccounts, Subaccounts::Unavailable) {
+                    if !unavailable_before {
                         tracing::info!(
                             account = %self.account,
                             reason = %err,

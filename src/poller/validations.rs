@@ -1,9 +1,9 @@
 //! Reading the account's validations: the domain list, the organization
 //! list and each subaccount's domain list, on their own schedule (hourly
-//! by default), through the same client and rate limiter, ahead of the
-//! order details. A refresh is a few list pages: like the report's, they
-//! are outside the detail budget (which leaves a fifth of the rate limit
-//! for list pages by default).
+//! by default), through the same client and rate limiter, beside the
+//! report and ahead of the order details. A refresh is a few list pages:
+//! like the report's, they are outside the detail budget (which leaves a
+//! fifth of the rate limit for list pages by default).
 //!
 //! A list the key may not read (401, 403 or 404 on its first page) is said
 //! once in the log, counted in `certcentral_validation_lists_denied_total`,
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 
-use super::details::DetailsRead;
+use super::listings::Listings;
 use super::{PollError, Poller};
 use crate::certcentral::client::Answer;
 use crate::certcentral::validations::{DomainList, LIST_PAGE_SIZE, OrganizationList};
@@ -26,7 +26,6 @@ use crate::certcentral::{ApiError, Client, Endpoint};
 use crate::coverage::{
     DomainValidation, OrganizationValidation, ValidationIndex, ValidationSnapshot,
 };
-use crate::fleet::Subaccounts;
 
 /// Pages of one list read at most in a refresh (200,000 domains at 1,000
 /// a page): a server that never says the list ended costs this much.
@@ -95,7 +94,7 @@ fn denied(err: &ApiError) -> bool {
 impl Poller {
     /// Whether the validations are due: never read, or read longer ago
     /// than the refresh interval.
-    fn validations_due(&self) -> bool {
+    pub(super) fn validations_due(&self) -> bool {
         let refresh = chrono::Duration::from_std(self.settings.validations_refresh)
             .unwrap_or(chrono::Duration::MAX);
         self.validations.as_ref().is_none_or(|index| {
@@ -104,19 +103,19 @@ impl Poller {
             age >= refresh || age < chrono::Duration::zero()
         })
     }
+}
 
-    /// Reads every validation list if they are due, counting the requests
-    /// in `read`. What it read replaces the validations in use, and is
-    /// saved in the store.
-    pub(super) async fn refresh_validations(
+impl Listings {
+    /// Reads every validation list (the subaccounts' domain lists of
+    /// `subaccounts`), counting the requests in `requests`. What it read is
+    /// saved in the store, and is to replace the validations in use.
+    pub(super) async fn read_validations(
         &mut self,
-        read: &mut DetailsRead,
-    ) -> Result<(), PollError> {
-        if !self.validations_due() {
-            return Ok(());
-        }
+        subaccounts: Vec<u64>,
+        requests: &mut usize,
+    ) -> Result<Arc<ValidationIndex>, PollError> {
         let domains = self
-            .read_list::<DomainList>(List::Domains, read)
+            .read_list::<DomainList>(List::Domains, requests)
             .await?
             .map(|items| {
                 items
@@ -125,7 +124,7 @@ impl Poller {
                     .collect::<Vec<_>>()
             });
         let organizations = self
-            .read_list::<OrganizationList>(List::Organizations, read)
+            .read_list::<OrganizationList>(List::Organizations, requests)
             .await?
             .map(|items| {
                 items
@@ -133,19 +132,10 @@ impl Poller {
                     .filter_map(OrganizationValidation::from_wire)
                     .collect::<Vec<_>>()
             });
-        let subaccounts: Vec<u64> = match &self.subaccounts {
-            Subaccounts::Listed(orders) => {
-                let mut ids: Vec<u64> = orders.iter().map(|o| o.subaccount_id).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            }
-            _ => Vec::new(),
-        };
         let mut subaccount_domains = Vec::new();
         for id in subaccounts {
             let list = List::SubaccountDomains(id);
-            if let Some(items) = self.read_list::<DomainList>(list, read).await? {
+            if let Some(items) = self.read_list::<DomainList>(list, requests).await? {
                 subaccount_domains.extend(
                     items
                         .iter()
@@ -168,7 +158,7 @@ impl Poller {
             domains = snapshot.domains.as_ref().map_or(0, Vec::len),
             organizations = snapshot.organizations.as_ref().map_or(0, Vec::len),
             subaccount_domains = snapshot.subaccount_domains.len(),
-            requests = read.validations,
+            requests = *requests,
             "read the account's validations"
         );
         if let Some(store) = self.store.clone() {
@@ -178,21 +168,20 @@ impl Poller {
                 tracing::warn!(account = %self.account, error = %err, "cannot save the validations in the state store");
             }
         }
-        self.validations = Some(Arc::new(ValidationIndex::new(snapshot)));
-        Ok(())
+        Ok(Arc::new(ValidationIndex::new(snapshot)))
     }
 
     /// Every page of one list, or `None` when the key may not read it.
     async fn read_list<L: Paged>(
         &mut self,
         list: List,
-        read: &mut DetailsRead,
+        requests: &mut usize,
     ) -> Result<Option<Vec<L::Item>>, PollError> {
         let endpoint = list.endpoint();
         let mut items = Vec::new();
         let mut offset = 0;
         for _ in 0..MAX_PAGES {
-            read.validations += 1;
+            *requests += 1;
             let answer = match list.page(&self.client, offset).await {
                 Ok(answer) => answer,
                 Err(err) if offset == 0 && denied(&err) => {

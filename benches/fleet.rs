@@ -226,82 +226,6 @@ fn bench_command(program: &OsStr) -> Command {
     command
 }
 
-/// The CPU time of `process` so far, two ways.
-fn cpu(process: &Process) -> Cpu {
-    let pid = process.pid();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    // Fields after the command name, which is in parentheses.
-    let after = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line; `after`
-    // starts at field 3.
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    let mut threads_ns: u64 = 0;
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            threads_ns += std::fs::read_to_string(task.path().join("schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
-                .unwrap_or(0);
-        }
-    }
-    Cpu {
-        stat: ticks as f64 / clock_ticks_per_second(),
-        threads: threads_ns as f64 / 1e9,
-    }
-}
-
-/// (VmHWM, VmRSS) of `process` in MB.
-fn memory_mb(process: &Process) -> (f64, f64) {
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", process.pid())).expect("status");
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|n| n.parse::<f64>().ok())
-            .expect("VmHWM/VmRSS in /proc/PID/status")
-    };
-    (kb("VmHWM:") / 1024.0, kb("VmRSS:") / 1024.0)
-}
-
-/// CPU time of a process: utime+stime from `/proc/PID/stat` (every
-/// thread, dead ones included, in 10 ms ticks) and the sum of its live
-/// threads' `schedstat` (nanoseconds).
-#[derive(Clone, Copy)]
-struct Cpu {
-    stat: f64,
-    threads: f64,
-}
-
-impl Cpu {
-    /// Seconds from `before` to `self`: the nanosecond figure when it agrees
-    /// with utime+stime (no thread exited in between), else utime+stime.
-    fn since(self, before: Cpu) -> f64 {
-        let coarse = self.stat - before.stat;
-        let fine = self.threads - before.threads;
-        if (fine - coarse).abs() <= 0.03 + 0.02 * coarse {
-            fine
-        } else {
-            coarse
-        }
-    }
-}
-
-fn clock_ticks_per_second() -> f64 {
-    // USER_HZ is 100 on every Linux architecture that matters here; getconf
-    // says so when it is there.
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 /// Time allowed for something that grows with the fleet.
 fn scaled(orders: usize, base_secs: u64) -> Duration {
     Duration::from_secs(base_secs) + Duration::from_millis(orders as u64 / 2)
@@ -525,7 +449,7 @@ impl Measured {
             &watched,
             || self.exporter.answers("/-/healthy").then_some(()),
         );
-        let cpu_before = cpu(self.process());
+        let cpu_before = self.process().cpu();
         // With details, the first poll reads every order's details too
         // (about 2 ms of wall each on a loaded 2-core machine).
         let allowed = if self.details {
@@ -541,8 +465,8 @@ impl Measured {
             || self.exporter.answers("/-/ready").then_some(()),
         );
         let ready_wall = spawned.elapsed();
-        let cpu = cpu(self.process()).since(cpu_before);
-        let (hwm, rss) = memory_mb(self.process());
+        let cpu = self.process().cpu().since(cpu_before);
+        let (hwm, rss) = self.process().memory_mb();
         self.assert_no_failed_poll();
         let poll_wall = poll_until(
             "the poll's log line",
@@ -731,11 +655,11 @@ fn run_mode(
     // Gzip first (what Prometheus asks for), then plain: the peak after
     // the gzip phase is the one a Prometheus-only exporter sees.
     let gzip = concurrent_scrapes(&metrics, Encoding::Gzip, settings);
-    let (hwm_after_gzip, _) = memory_mb(exporter.process());
+    let (hwm_after_gzip, _) = exporter.process().memory_mb();
     let plain = concurrent_scrapes(&metrics, Encoding::Plain, settings);
     exporter.process().assert_running();
     exporter.assert_no_failed_poll();
-    let (hwm_end, rss_end) = memory_mb(exporter.process());
+    let (hwm_end, rss_end) = exporter.process().memory_mb();
     drop(exporter);
     let later_cpu = (mode == Mode::Report).then(|| later_poll_cpu(sim, orders, mode));
     let row = Row {
@@ -771,7 +695,7 @@ fn later_poll_cpu(sim: &Simulator, orders: usize, mode: Mode) -> f64 {
     poll_until("4 polls", scaled(orders, 240), EVERY, &watched, || {
         // Polls are a second apart at least; the check runs every 20 ms.
         while cpu_at_poll.len() < exporter.polls().len() {
-            cpu_at_poll.push(cpu(exporter.process()));
+            cpu_at_poll.push(exporter.process().cpu());
         }
         (cpu_at_poll.len() >= 4).then_some(())
     });
@@ -942,7 +866,7 @@ fn soak(
             "soak: {seen} polls in {deadline:?}"
         );
         let done = exporter.polls().len();
-        let (h, rss) = memory_mb(exporter.process());
+        let (h, rss) = exporter.process().memory_mb();
         hwm = h;
         if seen > 0 {
             let cycle = seen - 1;
@@ -961,7 +885,7 @@ fn soak(
             }
             floors.push(rss);
             highs.push(rss);
-            cpu_at.push(cpu(exporter.process()));
+            cpu_at.push(exporter.process().cpu());
         }
         if seen >= QUIET_POLLS && !started_scrapers {
             let every = |encoding| match encoding {

@@ -14,6 +14,11 @@
 //! listings beside it) and reads the first poll's and a later poll's
 //! durations from its log.
 //!
+//! It also prints, for each poll, the exporter's CPU time and its peak
+//! resident memory (VmHWM) at the poll's end. `BENCH_EXPORTER=PATH` runs
+//! another build of the exporter against the same simulator (this one),
+//! to compare builds.
+//!
 //! Without `--bench` (under `cargo test --all-targets`) it runs a smoke
 //! version: 3,000 orders, 50 ms. Environment: `BENCH_ORDERS=100000`,
 //! `BENCH_LATENCIES_MS=150,1000`.
@@ -55,6 +60,14 @@ fn one_by_one(sim: &Simulator, key: &str) -> (Duration, usize) {
     unreachable!("the loop returns")
 }
 
+/// The exporter to time: this build, or `BENCH_EXPORTER`'s.
+fn exporter_binary() -> Binary {
+    match std::env::var("BENCH_EXPORTER") {
+        Ok(path) => Binary::new(Box::leak(path.into_boxed_str())),
+        Err(_) => BIN,
+    }
+}
+
 /// `(report_ms, duration_ms)` of each `poll succeeded` log line so far.
 fn polls(exporter: &Exporter) -> Vec<(u64, u64)> {
     let field = |line: &str, name: &str| -> u64 {
@@ -85,9 +98,9 @@ fn main() {
         "{orders} orders, report pages of {PAGE}, CertCentral's windows (1000/3m, 100/5s), default concurrency:\n"
     );
     println!(
-        "| latency a page | pages | one by one | first poll (report) | later poll (report) | first / one by one | later / one by one | 429 answers |"
+        "| latency a page | pages | one by one | first poll (report) | later poll (report) | first / one by one | later / one by one | 429 answers | CPU first / later poll | peak RSS after first / later poll |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for latency in latencies {
         let faults = Faults {
             slow_rate: 1.0,
@@ -102,7 +115,7 @@ fn main() {
         let (baseline, pages) = one_by_one(&sim, "one-by-one-key");
         let url = sim.api_url();
         let exporter = Exporter::start(
-            BIN,
+            exporter_binary(),
             &[
                 "--certcentral.url",
                 &url,
@@ -121,21 +134,28 @@ fn main() {
             &[("CERTCENTRAL_API_KEY", "exporter-key")],
         );
         let deadline = Instant::now() + baseline * 4 + Duration::from_secs(120);
+        // CPU and peak memory as each poll's line appears (within 50 ms of
+        // its end; the next poll starts a second later).
+        let mut usage = vec![(exporter.process.cpu(), 0.0)];
         let done = loop {
             let done = polls(&exporter);
+            while usage.len() <= done.len() {
+                usage.push((exporter.process.cpu(), exporter.process.memory_mb().0));
+            }
             if done.len() >= 2 || Instant::now() > deadline {
                 break done;
             }
             exporter.process.assert_running();
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(50));
         };
         assert!(done.len() >= 2, "two polls: {}", exporter.process.tail());
         let stats = sim.stats();
         let rate_limited = stats["rate_limited"].as_u64().unwrap_or(0);
         let ms = |d: u64| format!("{:.1} s", d as f64 / 1000.0);
         let base = baseline.as_millis() as f64;
+        let cpu = |poll: usize| usage[poll + 1].0.since(usage[poll].0);
         println!(
-            "| {latency} ms | {pages} | {:.1} s | {} ({}) | {} ({}) | {:.2} | {:.2} | {rate_limited} |",
+            "| {latency} ms | {pages} | {:.1} s | {} ({}) | {} ({}) | {:.2} | {:.2} | {rate_limited} | {:.2} s / {:.2} s | {:.0} MB / {:.0} MB |",
             baseline.as_secs_f64(),
             ms(done[0].1),
             ms(done[0].0),
@@ -143,6 +163,10 @@ fn main() {
             ms(done[1].0),
             done[0].1 as f64 / base,
             done[1].1 as f64 / base,
+            cpu(0),
+            cpu(1),
+            usage[1].1,
+            usage[2].1,
         );
     }
 }

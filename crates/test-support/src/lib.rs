@@ -9,7 +9,9 @@
 //! ([`promtool_check_metrics`]). Every child is a [`Process`], killed when
 //! dropped, its output kept for failure messages. Nothing sleeps blindly:
 //! [`wait_for`] polls with a deadline. The `/probe` tests get real
-//! certificates and TLS endpoints ([`TestCa`], [`TlsEndpoint`]).
+//! certificates and TLS endpoints ([`TestCa`], [`TlsEndpoint`]). The
+//! benchmarks read what a process used from `/proc` ([`Process::cpu`],
+//! [`Process::memory_mb`]).
 //!
 //! # The binary's path
 //!
@@ -33,6 +35,7 @@ mod scrape;
 mod simulator;
 mod stand_in;
 mod tls;
+mod usage;
 
 pub use exporter::Exporter;
 pub use process::{Binary, Process, free_port, http, poll_until, raw_http, wait_for};
@@ -42,6 +45,7 @@ pub use scrape::{Scrape, Series, value};
 pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings, faults_flag};
 pub use stand_in::stand_in;
 pub use tls::{IssuedOrder, TestCa, TestLeaf, TlsEndpoint, probing_exporter, report_stand_in};
+pub use usage::Cpu;
 
 pub use prometheus_parse;
 pub use reqwest;

@@ -200,9 +200,10 @@
     },
     // group_by: per-certificate alerts (certificate, validation and
     // deployment alerts) of no team, of a team, account alerts, and the
-    // probe's per-endpoint alerts.
+    // probe's per-endpoint alerts. A certificate's owner is its container,
+    // or, for a subaccount's order (which has no container), the subaccount.
     alertmanagerGroupBy: {
-      certificate: ['alertname', 'container'],
+      certificate: ['alertname', 'container', 'subaccount_id'],
       team: ['alertname'],
       account: ['alertname', 'account'],
       probe: ['alertname', 'job'],

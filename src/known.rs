@@ -45,6 +45,10 @@ pub struct KnownCertificate {
     /// The account it was polled from (the `account` label).
     pub account: Arc<str>,
     pub order_id: u64,
+    /// Its order's container (the `container` label: who owns it, which
+    /// routes the deployment alerts); empty for a subaccount order, whose
+    /// listing does not say.
+    pub container: Arc<str>,
     /// Its expiry, if known.
     pub expiry: Option<DateTime<Utc>>,
     pub standing: Standing,
@@ -109,6 +113,7 @@ impl KnownCertificates {
                 KnownCertificate {
                     account: account.clone(),
                     order_id: order.order_id,
+                    container: Arc::from(""),
                     expiry: order.expiry(),
                     standing: Standing::Active,
                 },
@@ -138,6 +143,7 @@ impl KnownCertificates {
         let entry = |expiry: Option<NaiveDate>, is_active: bool| KnownCertificate {
             account: account.clone(),
             order_id: order.id(),
+            container: report.container_name.clone(),
             expiry: expiry.map(end_of_day),
             standing: standing(is_active),
         };

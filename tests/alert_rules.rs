@@ -20,7 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use certcentral_test_support::tool;
+use certcentral_test_support::{render_mixin, tool};
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
 
@@ -72,31 +72,6 @@ fn promtool(args: &[&str], files: &[PathBuf]) {
     );
 }
 
-/// Renders the mixin with mixin/generate.sh into a new directory, from
-/// `mixin_file` (a jsonnet file importing mixin.libsonnet) or, with None,
-/// the mixin as it is.
-fn generate(mixin_file: Option<&Path>) -> tempfile::TempDir {
-    let out = tempfile::tempdir().expect("temporary directory");
-    let mut command = Command::new("bash");
-    command
-        .arg(root().join("mixin/generate.sh"))
-        .arg("-o")
-        .arg(out.path());
-    if let Some(file) = mixin_file {
-        command.arg("-m").arg(file);
-    }
-    let output = command.output().expect("run bash mixin/generate.sh");
-    assert!(
-        output.status.success(),
-        "mixin/generate.sh failed ({}); it needs jsonnet (Debian: `apt-get install -y jsonnet`; \
-         `scripts/install-test-tools` installs it):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
-}
-
 /// The files under `dir`, as paths relative to it, recursively.
 fn tree(dir: &Path) -> BTreeSet<PathBuf> {
     let mut found = BTreeSet::new();
@@ -116,7 +91,7 @@ fn tree(dir: &Path) -> BTreeSet<PathBuf> {
 
 #[test]
 fn committed_rules_and_dashboards_are_the_mixins_output() {
-    let out = generate(None);
+    let out = render_mixin(None);
     let generated = tree(out.path());
     assert!(
         generated.len() >= 5,
@@ -177,7 +152,7 @@ fn the_job_name_comes_from_the_mixins_config() {
         "(import 'mixin.libsonnet') + { _config+:: { exporterJob: 'certcentral-prod' } }\n",
     )
     .expect("write the mixin file");
-    let out = generate(Some(&mixin));
+    let out = render_mixin(Some(&mixin));
     let rules = out.path().join("alerts/certcentral.rules.yml");
     let text = read(&rules);
     assert!(
@@ -1292,7 +1267,7 @@ fn alert_owners_route_each_teams_containers_to_its_receivers() {
         ),
     )
     .expect("write the mixin file");
-    let out = generate(Some(&mixin));
+    let out = render_mixin(Some(&mixin));
     let config_path = out.path().join(ALERTMANAGER_YML);
     check_config(&config_path);
 

@@ -341,8 +341,8 @@ pub const PROBE: [&Family; 6] = [
     ),
     &gauge(
         "certcentral_probe_certificate_status",
-        &["status", "account", "order_id"],
-        "1, with status: active (the order's active certificate), superseded (replaced by a reissue or a renewal that is not deployed here) or unknown (no polled account's certificate); account and order_id when known.",
+        &["status", "account", "order_id", "container"],
+        "1, with status: active (the order's active certificate), superseded (replaced by a reissue or a renewal that is not deployed here) or unknown (no polled account's certificate); account, order_id and container (the order's owner; empty for a subaccount order) when known.",
     ),
     &gauge(
         "certcentral_probe_certificate_verified",

@@ -314,6 +314,7 @@ fn render(
             ),
             ("account", &known.account),
             ("order_id", &known.order_id.to_string()),
+            ("container", &known.container),
         ]),
     };
     family(3, &[(status, 1.0)]);

@@ -40,9 +40,14 @@ impl Exporter {
 
     /// `command` (an exporter binary with the environment and flags the
     /// caller wants) listening on a free port, with `args`.
-    pub fn spawn(mut command: Command, args: &[&str]) -> Exporter {
-        let listen = format!("127.0.0.1:{}", free_port());
-        command.args(["--web.listen-address", &listen]).args(args);
+    pub fn spawn(command: Command, args: &[&str]) -> Exporter {
+        Exporter::spawn_at(command, &format!("127.0.0.1:{}", free_port()), args)
+    }
+
+    /// `command` listening on `listen` (`host:port`: the address of an
+    /// exporter it restarts), with `args`.
+    pub fn spawn_at(mut command: Command, listen: &str, args: &[&str]) -> Exporter {
+        command.args(["--web.listen-address", listen]).args(args);
         Exporter {
             process: Process::start("exporter", command),
             base: format!("http://{listen}"),

@@ -6,7 +6,9 @@
 //! method per control endpoint under `/_simulator/`: [`Controls`]) and as the exporter
 //! ([`Exporter`]), over real HTTP; its scrapes parsed as Prometheus would
 //! ([`Scrape`]); a real Prometheus ([`Prometheus`]) and `promtool`
-//! ([`promtool_check_metrics`]). Every child is a [`Process`], killed when
+//! ([`promtool_check_metrics`]), a real Alertmanager ([`Alertmanager`])
+//! delivering to a [`Webhook`], and the monitoring mixin rendered with a
+//! test's own settings ([`render_mixin`]). Every child is a [`Process`], killed when
 //! dropped, its output kept for failure messages. Nothing sleeps blindly:
 //! [`wait_for`] polls with a deadline. The `/probe` tests get real
 //! certificates and TLS endpoints ([`TestCa`], [`TlsEndpoint`]). The
@@ -27,7 +29,9 @@
 //! blocking client, for tests that need more of it than [`http`] gives)
 //! and [`prometheus_parse`] (the samples of a [`Scrape`]).
 
+mod alertmanager;
 mod exporter;
+mod mixin;
 mod process;
 mod prometheus;
 mod report;
@@ -37,7 +41,9 @@ mod stand_in;
 mod tls;
 mod usage;
 
+pub use alertmanager::{Alertmanager, Webhook};
 pub use exporter::Exporter;
+pub use mixin::{render_mixin, repository_root};
 pub use process::{Binary, Process, free_port, http, poll_until, raw_http, wait_for};
 pub use prometheus::{Prometheus, promtool_check_metrics, tool};
 pub use report::{ReportTemplate, SAMPLE as REPORT_SAMPLE};

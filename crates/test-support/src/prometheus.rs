@@ -12,13 +12,19 @@ use crate::process::{Process, free_port, http, poll_until};
 /// The program named by the variable `env`, else `name` on PATH, checked
 /// to run; panics with how to install it when it is missing.
 pub fn tool(env: &str, name: &str) -> PathBuf {
+    tool_in(env, name, "prometheus")
+}
+
+/// `$env`, else `name` on PATH, from Debian's `package`; panics with how to
+/// install it when it is missing.
+pub(crate) fn tool_in(env: &str, name: &str, package: &str) -> PathBuf {
     let program = PathBuf::from(std::env::var_os(env).unwrap_or_else(|| name.into()));
     match Command::new(&program).arg("--version").output() {
         Ok(_) => program,
         Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-            "{name} not found ({}). Install Debian's prometheus package \
-             (`apt-get install -y --no-install-recommends prometheus`, which has prometheus \
-             and promtool), or run `scripts/install-test-tools`, or set {env}=/path/to/{name}",
+            "{name} not found ({}). Install Debian's {package} package \
+             (`apt-get install -y --no-install-recommends {package}`), \
+             or run `scripts/install-test-tools`, or set {env}=/path/to/{name}",
             program.display()
         ),
         Err(e) => panic!("cannot run {}: {e}", program.display()),
@@ -75,6 +81,26 @@ impl Prometheus {
     /// scraping and evaluating `rules` every `interval` unless a job says
     /// otherwise; returns once it is ready.
     pub fn start_with(jobs: &str, interval: Duration, rules: &[&Path]) -> Prometheus {
+        Prometheus::start_configured(jobs, interval, rules, None)
+    }
+
+    /// As [`Prometheus::start_with`], sending its alerts to the
+    /// Alertmanager at `alertmanager` (`host:port`).
+    pub fn start_alerting(
+        jobs: &str,
+        interval: Duration,
+        rules: &[&Path],
+        alertmanager: &str,
+    ) -> Prometheus {
+        Prometheus::start_configured(jobs, interval, rules, Some(alertmanager))
+    }
+
+    fn start_configured(
+        jobs: &str,
+        interval: Duration,
+        rules: &[&Path],
+        alertmanager: Option<&str>,
+    ) -> Prometheus {
         let program = tool("PROMETHEUS", "prometheus");
         let home = tempfile::tempdir().expect("a directory for Prometheus");
         let config = home.path().join("prometheus.yml");
@@ -88,6 +114,11 @@ impl Prometheus {
             for rule in rules {
                 yaml.push_str(&format!("  - {}\n", rule.display()));
             }
+        }
+        if let Some(address) = alertmanager {
+            yaml.push_str(&format!(
+                "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{address}']\n"
+            ));
         }
         yaml.push_str("scrape_configs:\n");
         yaml.push_str(jobs);

@@ -73,7 +73,7 @@
 
     // The exporter itself.
     exporterDownFor: '5m',
-    exporterAbsentFor: '15m',
+    exporterAbsentFor: '10m',
     pollFailingFor: '30m',
     dataStalePollIntervals: 3,  // stale after this many poll intervals
     dataStaleFor: '5m',

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use certcentral_test_support::{
-    Binary, Exporter, Faults, Reissue, ReportTemplate, Scrape, Simulator, exporter_binary, stand_in,
+    Binary, Exporter, Faults, NOT_FOUND, Reissue, ReportTemplate, Scrape, Simulator,
+    exporter_binary, query, stand_in,
 };
 use serde_json::Value;
 
@@ -574,23 +575,15 @@ fn a_report_growing_or_shrinking_under_pages_in_flight_is_counted_as_it_is() {
     let mut poll = 0;
     let mut last_request: Option<Instant> = None;
     let base = stand_in(move |request| {
-        let query = |name: &str| -> usize {
-            request
-                .split(['?', '&', ' '])
-                .find_map(|p| p.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
         if !request.contains("/report/order") {
-            let error = "{\"errors\":[{\"code\":\"not_found\",\"message\":\"no\"}]}";
-            return ("404 Not Found", error.to_owned());
+            return (NOT_FOUND.0, NOT_FOUND.1.to_owned());
         }
         let first_of_poll = last_request.is_none_or(|at| at.elapsed() > Duration::from_secs(1));
         last_request = Some(Instant::now());
         if first_of_poll {
             poll += 1;
         }
-        let (offset, limit) = (query("offset"), query("limit"));
+        let (offset, limit) = (query(request, "offset"), query(request, "limit"));
         *seen
             .lock()
             .unwrap()

@@ -94,8 +94,11 @@ mixin + {{
     out
 }
 
+/// A label set.
+type Labels = BTreeMap<String, String>;
+
 /// An alert's identity: its labels.
-fn identity(alert: &Value) -> BTreeMap<String, String> {
+fn identity(alert: &Value) -> Labels {
     alert["labels"]
         .as_object()
         .expect("an alert's labels")
@@ -111,16 +114,20 @@ fn alertname(alert: &Value) -> &str {
 /// A notification's group: its receiver and group key.
 fn group(notification: &Value) -> (String, String) {
     (
-        notification["receiver"].as_str().unwrap_or_default().to_owned(),
-        notification["groupKey"].as_str().unwrap_or_default().to_owned(),
+        notification["receiver"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        notification["groupKey"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
 /// Alertmanager's groups of active alerts (inhibited and silenced ones
 /// left out): receiver and group labels, to the labels of their alerts.
-fn active_groups(
-    am: &Alertmanager,
-) -> BTreeMap<(String, BTreeMap<String, String>), BTreeSet<BTreeMap<String, String>>> {
+fn active_groups(am: &Alertmanager) -> BTreeMap<(String, Labels), BTreeSet<Labels>> {
     let groups: Vec<Value> = certcentral_test_support::http()
         .get(format!(
             "{}/api/v2/alerts/groups?active=true&inhibited=false&silenced=false",
@@ -161,7 +168,9 @@ fn settled(am: &Alertmanager, webhook: &Webhook, what: &str) {
                     n["receiver"] == receiver.as_str()
                         && n["groupLabels"].as_object().is_some_and(|g| {
                             g.len() == labels.len()
-                                && labels.iter().all(|(k, v)| g.get(k) == Some(&Value::from(v.as_str())))
+                                && labels
+                                    .iter()
+                                    .all(|(k, v)| g.get(k) == Some(&Value::from(v.as_str())))
                         })
                 })
                 .is_some_and(|n| {
@@ -189,7 +198,12 @@ fn summary(notifications: &[Value]) -> String {
             let l = &a["labels"];
             out.push_str(&format!(
                 "  {} rule={} order={} container={} {} since {}\n",
-                l["alertname"], l["rule"], l["order_id"], l["container"], a["status"], a["startsAt"]
+                l["alertname"],
+                l["rule"],
+                l["order_id"],
+                l["container"],
+                a["status"],
+                a["startsAt"]
             ));
         }
     }
@@ -311,18 +325,25 @@ fn on_call_receives_one_message_per_owner_and_alert_and_no_flapping() {
     );
     for notification in &first {
         assert_eq!(notification["status"], "firing");
-        let groups = notification["groupLabels"].as_object().expect("group labels");
+        let groups = notification["groupLabels"]
+            .as_object()
+            .expect("group labels");
         let alert = &notification["alerts"][0];
         if PER_CERTIFICATE.contains(&alertname(alert)) {
             // One owner (a container, or a subaccount) and one alert name
             // a message.
             let owner: Vec<&String> = groups.keys().filter(|k| *k != "alertname").collect();
             assert!(
-                !owner.is_empty() && owner.iter().all(|k| *k == "container" || *k == "subaccount_id"),
+                !owner.is_empty()
+                    && owner
+                        .iter()
+                        .all(|k| *k == "container" || *k == "subaccount_id"),
                 "{notification}"
             );
         }
-        let path_severity = notification["commonLabels"]["severity"].as_str().unwrap_or("");
+        let path_severity = notification["commonLabels"]["severity"]
+            .as_str()
+            .unwrap_or("");
         let receiver = notification["receiver"].as_str().unwrap_or("");
         assert!(receiver.ends_with(match path_severity {
             "critical" => "-pager",
@@ -359,7 +380,10 @@ fn on_call_receives_one_message_per_owner_and_alert_and_no_flapping() {
         })
         .map(identity)
         .collect();
-    assert!(!inhibited.is_empty(), "the demo fleet has inhibited alerts: {held:?}");
+    assert!(
+        !inhibited.is_empty(),
+        "the demo fleet has inhibited alerts: {held:?}"
+    );
     let sent: BTreeSet<_> = first
         .iter()
         .flat_map(|n| n["alerts"].as_array().into_iter().flatten())
@@ -410,7 +434,8 @@ fn on_call_receives_one_message_per_owner_and_alert_and_no_flapping() {
         webhook.notifications()[outage_started..]
             .iter()
             .any(|(_, n)| {
-                n["commonLabels"]["alertname"] == "CertCentralDataStale" && n["status"] == "resolved"
+                n["commonLabels"]["alertname"] == "CertCentralDataStale"
+                    && n["status"] == "resolved"
             })
             .then_some(())
     });
@@ -436,7 +461,9 @@ fn on_call_receives_one_message_per_owner_and_alert_and_no_flapping() {
         .filter(|n| n["commonLabels"]["alertname"] == "CertCentralCertificateExpiringSoon")
         .filter(|n| n["alerts"].as_array().is_some_and(|a| a.len() >= 2))
         .collect();
-    let renewed_group = soon.first().expect("a group of two certificates expiring soon");
+    let renewed_group = soon
+        .first()
+        .expect("a group of two certificates expiring soon");
     let order_id = renewed_group["alerts"][0]["labels"]["order_id"]
         .as_str()
         .expect("an order id")
@@ -449,14 +476,18 @@ fn on_call_receives_one_message_per_owner_and_alert_and_no_flapping() {
             ..Change::default()
         },
     );
-    let resolved = wait_for("the renewed order's alert resolved", Duration::from_secs(120), || {
-        let resolved: Vec<Value> = webhook.notifications()[before_renewal..]
-            .iter()
-            .flat_map(|(_, n)| n["alerts"].as_array().cloned().unwrap_or_default())
-            .filter(|a| a["status"] == "resolved")
-            .collect();
-        (!resolved.is_empty()).then_some(resolved)
-    });
+    let resolved = wait_for(
+        "the renewed order's alert resolved",
+        Duration::from_secs(120),
+        || {
+            let resolved: Vec<Value> = webhook.notifications()[before_renewal..]
+                .iter()
+                .flat_map(|(_, n)| n["alerts"].as_array().cloned().unwrap_or_default())
+                .filter(|a| a["status"] == "resolved")
+                .collect();
+            (!resolved.is_empty()).then_some(resolved)
+        },
+    );
     let mut after_renewal: Vec<Value> = webhook.notifications()[before_renewal..]
         .iter()
         .map(|(_, n)| n.clone())
@@ -468,7 +499,8 @@ fn on_call_receives_one_message_per_owner_and_alert_and_no_flapping() {
         .filter(|a| a["status"] == "resolved")
     {
         assert_eq!(
-            alert["labels"]["order_id"], order_id.as_str(),
+            alert["labels"]["order_id"],
+            order_id.as_str(),
             "only the renewed order's alerts resolve: {alert}"
         );
     }

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::time::Duration;
 
 use certcentral_test_support::{
-    Binary, Exporter, REPORT_SAMPLE, ReportTemplate, Scrape, Simulator, exporter_binary, raw_http,
-    stand_in, wait_for,
+    Binary, Exporter, NOT_FOUND, REPORT_SAMPLE, ReportTemplate, Scrape, Simulator, exporter_binary,
+    query, raw_http, stand_in, wait_for,
 };
 
 const BIN: Binary = exporter_binary!();
@@ -372,19 +372,11 @@ fn a_report_that_never_ends_stops_at_max_orders_and_keeps_the_last_good_data() {
     let pages = Arc::new(AtomicUsize::new(0));
     let (serving, counted) = (endless.clone(), pages.clone());
     let base = stand_in(move |request| {
-        let query = |name: &str| -> usize {
-            request
-                .split(['?', '&', ' '])
-                .find_map(|p| p.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
         if !request.contains("/report/order") {
-            let error = "{\"errors\":[{\"code\":\"not_found\",\"message\":\"no\"}]}";
-            ("404 Not Found", error.to_owned())
+            (NOT_FOUND.0, NOT_FOUND.1.to_owned())
         } else if serving.load(Ordering::SeqCst) {
             counted.fetch_add(1, Ordering::SeqCst);
-            let (offset, limit) = (query("offset"), query("limit"));
+            let (offset, limit) = (query(request, "offset"), query(request, "limit"));
             ("200 OK", page_of(offset..offset + limit))
         } else {
             ("200 OK", REPORT_SAMPLE.to_owned())

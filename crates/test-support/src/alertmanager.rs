@@ -2,17 +2,14 @@
 //! and a webhook receiver that keeps every notification it is sent: what an
 //! on-call person would receive, as Alertmanager's webhook JSON.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::prometheus::tool_in;
-use crate::{Process, free_port, http, poll_until};
+use crate::prometheus::{tool_in, wait_until_ready};
+use crate::{Process, free_port, http};
 
 /// An Alertmanager on a free loopback port, alone (no cluster), with its
 /// own storage; killed when dropped.
@@ -50,17 +47,7 @@ impl Alertmanager {
             client: http(),
             _home: home,
         };
-        let ready = format!("{}/-/ready", alertmanager.base);
-        poll_until(
-            "Alertmanager's /-/ready",
-            Duration::from_secs(60),
-            Duration::from_millis(200),
-            &[&alertmanager.process],
-            || {
-                let answer = alertmanager.client.get(&ready).send().ok()?;
-                answer.status().is_success().then_some(())
-            },
-        );
+        wait_until_ready("Alertmanager", &alertmanager.process, &alertmanager.base);
         alertmanager
     }
 
@@ -92,43 +79,16 @@ pub struct Webhook {
 impl Webhook {
     /// Listens; the serving thread ends with the test process.
     pub fn start() -> Webhook {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let base = format!("http://{}", listener.local_addr().expect("its address"));
         let received: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
         let kept = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let Ok(read) = stream.try_clone() else {
-                    continue;
-                };
-                let mut reader = BufReader::new(read);
-                let mut request = String::new();
-                let _ = reader.read_line(&mut request);
-                let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((name, value)) = line.split_once(':')
-                        && name.eq_ignore_ascii_case("content-length")
-                    {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_ok()
-                    && let Ok(notification) = serde_json::from_slice(&body)
-                {
-                    kept.lock()
-                        .expect("the notifications")
-                        .push((path, notification));
-                }
-                let _ = stream
-                    .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        let base = crate::stand_in::serve(move |request, body| {
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_owned();
+            if let Ok(notification) = serde_json::from_slice(&body) {
+                kept.lock()
+                    .expect("the notifications")
+                    .push((path, notification));
             }
+            ("200 OK", String::new())
         });
         Webhook { base, received }
     }

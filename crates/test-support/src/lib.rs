@@ -49,7 +49,7 @@ pub use prometheus::{Prometheus, promtool_check_metrics, tool};
 pub use report::{ReportTemplate, SAMPLE as REPORT_SAMPLE};
 pub use scrape::{Scrape, Series, value};
 pub use simulator::{Change, Controls, Faults, Reissue, Simulator, expected_findings, faults_flag};
-pub use stand_in::stand_in;
+pub use stand_in::{NOT_FOUND, query, stand_in};
 pub use tls::{IssuedOrder, TestCa, TestLeaf, TlsEndpoint, probing_exporter, report_stand_in};
 pub use usage::Cpu;
 

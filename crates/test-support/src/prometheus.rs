@@ -15,6 +15,24 @@ pub fn tool(env: &str, name: &str) -> PathBuf {
     tool_in(env, name, "prometheus")
 }
 
+/// Waits (60 s at most) until `base`'s `/-/ready` answers with a success,
+/// as Prometheus and Alertmanager do once they serve; panics if `process`
+/// exits meanwhile.
+pub(crate) fn wait_until_ready(what: &str, process: &Process, base: &str) {
+    let ready = format!("{base}/-/ready");
+    let client = http();
+    poll_until(
+        &format!("{what}'s /-/ready"),
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        &[process],
+        || {
+            let answer = client.get(&ready).send().ok()?;
+            answer.status().is_success().then_some(())
+        },
+    );
+}
+
 /// `$env`, else `name` on PATH, from Debian's `package`; panics with how to
 /// install it when it is missing.
 pub(crate) fn tool_in(env: &str, name: &str, package: &str) -> PathBuf {
@@ -137,17 +155,7 @@ impl Prometheus {
             client: http(),
             _home: home,
         };
-        let ready = format!("{}/-/ready", prometheus.base);
-        poll_until(
-            "Prometheus's /-/ready",
-            Duration::from_secs(60),
-            Duration::from_millis(200),
-            &[&prometheus.process],
-            || {
-                let answer = prometheus.client.get(&ready).send().ok()?;
-                answer.status().is_success().then_some(())
-            },
-        );
+        wait_until_ready("Prometheus", &prometheus.process, &prometheus.base);
         prometheus
     }
 

@@ -18,8 +18,11 @@
     // alert name in lower case (the section anchors of docs/runbooks.md).
     runbookBaseURL: 'https://github.com/certcentral-exporter/certcentral-exporter/blob/main/docs/runbooks.md',
 
-    // Keeps certificate and compliance alerts firing through a missed
-    // scrape or an exporter restart. Needs Prometheus >= 2.42 (Prometheus
+    // Keeps the alerts about CertCentral's data (certificates, compliance,
+    // validations, skipped report rows, unknown served certificates)
+    // firing through a missed scrape or an exporter restart, so that
+    // neither is told as "resolved" then "firing" again (the exporter's
+    // own alerts are about the exporter and follow it). Needs Prometheus >= 2.42 (Prometheus
     // Operator >= 0.66); null leaves keep_firing_for out of every rule.
     keepFiringFor: '15m',
 

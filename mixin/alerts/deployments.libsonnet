@@ -74,6 +74,7 @@ local rule = import '../lib/rule.libsonnet';
             {{ $labels.instance }} serves a certificate that is in none of the polled CertCentral accounts (not a certificate of any order, reissue or subaccount order), and it expires in {{ $value | printf "%.1f" }} days.
             It may come from another CA or another account: whoever owns it must renew it; nothing in CertCentral will (see the runbook).
           |||,
+          keepFiring=true,
         ),
         rule.alert(
           c,

@@ -127,6 +127,7 @@ local text = import '../lib/text.libsonnet';
             The latest successful poll of account {{ $labels.account }} could not understand {{ $value }} row(s) of the CertCentral order report and left them out: those orders have no expiry metrics and cannot alert.
             The exporter logs each bad row once (order id and reason) at warn level.
           |||,
+          keepFiring=true,
         ),
 
         // Order details or reissue lists have been due for hours and the

@@ -75,6 +75,7 @@ local rule = import '../lib/rule.libsonnet';
             List the orders in Prometheus with: certcentral_order_uncovered_names{account="{{ $labels.account }}"} > 0
             or on the "CertCentral validations" dashboard, and prevalidate their domains (see the runbook).
           |||,
+          keepFiring=true,
         ),
         rule.alert(
           c,
@@ -88,6 +89,7 @@ local rule = import '../lib/rule.libsonnet';
             The exporter concludes nothing from it: no name counts as uncovered and no certificate pages for a domain validation, so a domain validation that ends before a renewal cannot be seen either.
             Check that the key's user may see the account's domains (see the runbook).
           |||,
+          keepFiring=true,
         ),
       ],
     }],

@@ -3,9 +3,13 @@
 //! every family a real scrape serves (the `prometheus` registry's counters
 //! included) has a row with the same type and help, and every row is
 //! served or declared. The poll error kinds the row lists are the ones
-//! the served help text names.
+//! the served help text names. `docs/metrics.md`, the guide, names in its
+//! tables only the catalogue's families and labels, and every family; the
+//! `endpoint` values it lists are the catalogue's, and the catalogue's are
+//! the exporter's.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Duration;
 
 use certcentral_exporter::metrics::families;
@@ -16,6 +20,21 @@ use certcentral_test_support::{
 const BIN: Binary = exporter_binary!();
 
 const CATALOGUE: &str = include_str!("../docs/metrics-catalogue.md");
+const GUIDE: &str = include_str!("../docs/metrics.md");
+
+/// The header of the guide's column that shows the earlier shape (the
+/// migration table): families since removed, such as
+/// `certcentral_certificate_info`, and descriptive labels since moved to
+/// `certcentral_order_info`. Its names are not checked.
+const EARLIER_SHAPE_COLUMN: &str = "before";
+
+/// The cells of a Markdown table row, split on `|` but not on `\|`.
+fn cells(line: &str) -> Vec<String> {
+    line.replace("\\|", "\u{0}")
+        .split('|')
+        .map(|c| c.trim().replace('\u{0}', "|"))
+        .collect()
+}
 
 /// One row of a catalogue table.
 #[derive(Debug)]
@@ -35,12 +54,7 @@ fn catalogue() -> BTreeMap<String, Row> {
         .lines()
         .filter(|l| l.starts_with("| certcentral_") || l.starts_with("| process_"))
     {
-        // Cells split on `|` but not on `\|`.
-        let cells: Vec<String> = line
-            .replace("\\|", "\u{0}")
-            .split('|')
-            .map(|c| c.trim().replace('\u{0}', "|"))
-            .collect();
+        let cells = cells(line);
         let [_, name, kind, labels, help, _] = &cells[..] else {
             panic!("a row has four cells: {line}");
         };
@@ -353,6 +367,317 @@ fn every_served_family_has_its_row_and_every_row_is_served_or_declared() {
         rows[errors].values.get("kind"),
         Some(&kinds),
         "the catalogue's poll error kinds are the help text's"
+    );
+}
+
+/// A metric named in a code span of the guide: its name as written and
+/// the label names in its braces (none without braces).
+#[derive(Debug, PartialEq)]
+struct Mention {
+    name: String,
+    labels: Vec<String>,
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+}
+
+/// Every metric named in the code spans of `text`: a word that starts
+/// with `certcentral_` or `process_`, with the label names of the braces
+/// right after it (`{a,b}`, or a selector's `{a="x"}`). A name followed by
+/// `*` is a pattern (`certcentral_details_*`), not a metric.
+fn mentions(text: &str) -> Vec<Mention> {
+    let mut found = Vec::new();
+    for span in text.split('`').skip(1).step_by(2) {
+        let mut at = 0;
+        while at < span.len() {
+            let rest = &span[at..];
+            let starts = (rest.starts_with("certcentral_") || rest.starts_with("process_"))
+                && !span[..at].ends_with(is_name_char);
+            if !starts {
+                at += rest.chars().next().map_or(1, char::len_utf8);
+                continue;
+            }
+            let name: String = rest.chars().take_while(|c| is_name_char(*c)).collect();
+            at += name.len();
+            let after = &span[at..];
+            if after.starts_with('*') {
+                continue;
+            }
+            let mut labels = Vec::new();
+            if let Some(braces) = after.strip_prefix('{') {
+                let inner = unquoted(braces.split_once('}').map_or(braces, |(inner, _)| inner));
+                labels = inner
+                    .split(',')
+                    .map(|l| {
+                        l.trim()
+                            .chars()
+                            .take_while(|c| is_name_char(*c))
+                            .collect::<String>()
+                    })
+                    .filter(|l| !l.is_empty())
+                    .collect();
+            }
+            found.push(Mention { name, labels });
+        }
+    }
+    found
+}
+
+/// `text` with its double-quoted strings (escapes included) left out.
+fn unquoted(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The values a text lists for the `endpoint` label: the code spans of
+/// each parenthesis right after the word, as in "by endpoint (`report`,
+/// `order`)" or "`endpoint` (`order`, `reissue`)". Empty if it lists none.
+fn listed_endpoints(text: &str) -> BTreeSet<String> {
+    let mut values = BTreeSet::new();
+    for (at, _) in text.match_indices("endpoint") {
+        let after = text[at + "endpoint".len()..]
+            .trim_start_matches('`')
+            .trim_start();
+        if let Some(list) = after.strip_prefix('(') {
+            let list = list.split_once(')').map_or(list, |(list, _)| list);
+            values.extend(list.split('`').skip(1).step_by(2).map(str::to_owned));
+        }
+    }
+    values
+}
+
+/// One table row of the guide: its line and its cells, less those of the
+/// earlier-shape column.
+fn guide_rows() -> Vec<(usize, Vec<String>)> {
+    let mut rows = Vec::new();
+    let mut header: Option<Vec<String>> = None;
+    for (i, line) in GUIDE.lines().enumerate() {
+        if !line.starts_with('|') {
+            header = None;
+            continue;
+        }
+        let cells = cells(line);
+        if header.is_none() {
+            header = Some(cells);
+            continue;
+        }
+        let columns = header.as_ref().expect("a header row");
+        if cells
+            .iter()
+            .all(|c| c.chars().all(|c| matches!(c, '-' | ':')))
+        {
+            continue;
+        }
+        let kept = cells
+            .into_iter()
+            .enumerate()
+            .filter(|(n, _)| columns.get(*n).map(String::as_str) != Some(EARLIER_SHAPE_COLUMN))
+            .map(|(_, c)| c)
+            .collect();
+        rows.push((i + 1, kept));
+    }
+    assert!(
+        rows.len() > 50,
+        "the guide's tables are read: {} rows",
+        rows.len()
+    );
+    rows
+}
+
+/// The exporter's `endpoint` label values, read from its source (the
+/// `Endpoint::Name => "value"` arms of `as_str`) under src/certcentral/,
+/// wherever the enum lives there; checked against the length of
+/// `Endpoint::ALL` where that is declared.
+fn exporter_endpoints() -> BTreeSet<String> {
+    fn sources(dir: &Path, into: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("src/certcentral") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                sources(&path, into);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                into.push(std::fs::read_to_string(&path).expect("a source file"));
+            }
+        }
+    }
+    let mut texts = Vec::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/certcentral"),
+        &mut texts,
+    );
+    let mut values = BTreeSet::new();
+    let mut declared = None;
+    for text in &texts {
+        for line in text.lines().map(str::trim) {
+            if let Some(arm) = line.strip_prefix("Endpoint::") {
+                if let Some((_, value)) = arm.split_once("=> \"") {
+                    values.insert(value.split('"').next().unwrap_or("").to_owned());
+                }
+            }
+            if let Some((_, length)) = line.split_once("ALL: [Endpoint; ") {
+                declared = length
+                    .split(']')
+                    .next()
+                    .and_then(|n| n.trim().parse::<usize>().ok());
+            }
+        }
+    }
+    assert!(
+        values.len() >= 2,
+        "the Endpoint label values are read from src/certcentral/: {values:?}"
+    );
+    if let Some(declared) = declared {
+        assert_eq!(
+            values.len(),
+            declared,
+            "every endpoint's label value is read: {values:?}"
+        );
+    }
+    values
+}
+
+/// docs/metrics.md against the catalogue: every metric its tables name is
+/// a catalogued family (or a histogram's series), with only that family's
+/// labels (and `account`, implied everywhere); every family is in a table;
+/// where a row lists the `endpoint` label's values they are the
+/// catalogue's, and the catalogue's are the exporter's.
+#[test]
+fn metrics_guide_tables_agree_with_the_catalogue() {
+    let rows = catalogue();
+    let mut problems = Vec::new();
+    let mut named = BTreeSet::new();
+    let mut endpoints_listed = BTreeMap::new();
+    for (line, cells) in guide_rows() {
+        let mut first = None;
+        for mention in cells.iter().flat_map(|c| mentions(c)) {
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .filter_map(|suffix| mention.name.strip_suffix(suffix))
+                .find(|base| rows.get(*base).is_some_and(|r| r.kind == "histogram"))
+                .unwrap_or(mention.name.as_str())
+                .to_owned();
+            let Some(row) = rows.get(&family) else {
+                problems.push(format!(
+                    "line {line}: {} is not in the catalogue",
+                    mention.name
+                ));
+                continue;
+            };
+            for label in &mention.labels {
+                let bucket = label == "le" && mention.name.ends_with("_bucket");
+                if label != "account" && !bucket && !row.labels.contains(label) {
+                    problems.push(format!(
+                        "line {line}: {} has no label {label} in the catalogue ({:?})",
+                        mention.name, row.labels
+                    ));
+                }
+            }
+            first.get_or_insert(family.clone());
+            named.insert(family);
+        }
+        // A row is about the family its first cell names.
+        let Some(family) = first else { continue };
+        let listed: BTreeSet<String> = cells
+            .iter()
+            .skip(2)
+            .flat_map(|c| listed_endpoints(c))
+            .collect();
+        if listed.is_empty() || !rows[&family].labels.contains("endpoint") {
+            continue;
+        }
+        match rows[&family].values.get("endpoint") {
+            Some(catalogued) if *catalogued == listed => {}
+            Some(catalogued) => problems.push(format!(
+                "line {line}: {family} lists endpoints {listed:?}, the catalogue {catalogued:?}"
+            )),
+            None => problems.push(format!(
+                "line {line}: {family} lists endpoints {listed:?}; list them in its catalogue row too (endpoint=a\\|b)"
+            )),
+        }
+        endpoints_listed.insert(family, listed);
+    }
+    for name in rows.keys().filter(|name| !named.contains(*name)) {
+        problems.push(format!(
+            "{name} is in the catalogue but in no table of docs/metrics.md"
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "docs/metrics.md:\n{}",
+        problems.join("\n")
+    );
+
+    // The API endpoints: the guide lists them all where it counts requests,
+    // and the catalogue's lists are the exporter's (all, or some of them).
+    let exporter = exporter_endpoints();
+    let requests = "certcentral_api_requests_total";
+    assert_eq!(
+        rows[requests].values.get("endpoint"),
+        Some(&exporter),
+        "the catalogue's {requests} endpoints"
+    );
+    assert_eq!(
+        endpoints_listed.get(requests),
+        Some(&exporter),
+        "docs/metrics.md's {requests} endpoints"
+    );
+    for (name, row) in &rows {
+        if let Some(values) = row.values.get("endpoint") {
+            assert!(
+                values.is_subset(&exporter),
+                "{name}: {values:?} are not all the exporter's {exporter:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn guide_mentions_read_names_labels_and_lists() {
+    assert_eq!(
+        mentions(
+            "`certcentral_a{x,y}` and `rate(certcentral_b_bucket{le=\"1,2\", z!~\"q\"}[5m]) * process_c` `certcentral_d_*` certcentral_e"
+        ),
+        [
+            Mention {
+                name: "certcentral_a".into(),
+                labels: vec!["x".into(), "y".into()]
+            },
+            Mention {
+                name: "certcentral_b_bucket".into(),
+                labels: vec!["le".into(), "z".into()]
+            },
+            Mention {
+                name: "process_c".into(),
+                labels: vec![]
+            },
+        ]
+    );
+    assert!(mentions("`my_certcentral_x` `xprocess_y`").is_empty());
+    assert_eq!(
+        listed_endpoints(
+            "by endpoint (`report`, `order`) and `endpoint` (`reissue`); endpoint, kind (`auth`)"
+        ),
+        BTreeSet::from([
+            "report".to_owned(),
+            "order".to_owned(),
+            "reissue".to_owned()
+        ])
     );
 }
 

@@ -319,7 +319,10 @@ fn a_429_burst_is_ridden_out_and_a_longer_one_fails_polls_then_passes() {
 
     // 30 in a row: a request gives up after 10 retries, so the next polls
     // fail (kind rate_limited) until the burst is spent; then they pass by
-    // themselves, with the fleet intact all along.
+    // themselves, with the fleet intact all along. A poll that fails has
+    // had at least one request answered 11 times 429; with the listings
+    // read beside the report, up to three requests share the burst in one
+    // poll, so it takes one to three failed polls.
     rig.sim.set_faults(&Faults {
         rate_limit_burst: 30,
         ..Faults::default()
@@ -332,10 +335,14 @@ fn a_429_burst_is_ridden_out_and_a_longer_one_fails_polls_then_passes() {
         assert_eq!(fleet(s), baseline);
         up(s) == 1.0 && last_success(s) > last_success(&failing)
     });
-    assert!(code_429(&recovered) >= code_429(&after_burst) + 30.0);
+    // Each failed poll counted a request's 11 answers 429; the requests
+    // in flight beside it when the poll failed were dropped, their 429s
+    // served but never counted.
+    assert!(code_429(&recovered) >= code_429(&after_burst) + 11.0);
+    let failed = errors(&recovered, "rate_limited");
     assert!(
-        errors(&recovered, "rate_limited") >= 2.0,
-        "30 is nearly three requests' worth"
+        (1.0..=3.0).contains(&failed),
+        "30 is nearly three requests' worth: {failed} failed polls"
     );
     rig.assert_one_line_per_failed_poll(&["rate_limited"]);
     rig.assert_alive();

@@ -94,7 +94,7 @@ pub(crate) const ORDER_INFO: Family = gauge(
         "auto_reissue",
         "subaccount_id",
     ],
-    "1 per order with per-order series, labelled with what describes it: common name, product, container, organization, the active certificate's signature hash, key size, key algorithm (rsa, ec) and issuing CA, and subaccount_id for subaccount orders. Join it: * on(account, order_id) group_left(common_name, ...) certcentral_order_info.",
+    "1 per order with per-order series, labelled with what describes it: common name, product, container, organization, the active certificate's signature hash, key size, key algorithm (rsa, ec, other) and issuing CA, and subaccount_id for subaccount orders. Join it: * on(account, order_id) group_left(common_name, ...) certcentral_order_info.",
 );
 pub(crate) const ORDER_AUTO_RENEW: Family = gauge(
     "certcentral_order_auto_renew",

@@ -34,7 +34,7 @@ impl PollTelemetry {
         )?;
         let incomplete = counter(
             "certcentral_poll_incomplete_total",
-            "Successful polls (the report was read) whose later step, the subaccount listing or order details, ended early, by step and kind.",
+            "Successful polls (the report was read) whose later step, the subaccount listing, the validation lists or order details, ended early, by step and kind.",
             &["account", "step", "kind"],
         )?;
         let detail_errors = counter(

@@ -525,10 +525,10 @@ fn exporter_endpoints() -> BTreeSet<String> {
     let mut declared = None;
     for text in &texts {
         for line in text.lines().map(str::trim) {
-            if let Some(arm) = line.strip_prefix("Endpoint::") {
-                if let Some((_, value)) = arm.split_once("=> \"") {
-                    values.insert(value.split('"').next().unwrap_or("").to_owned());
-                }
+            if let Some(arm) = line.strip_prefix("Endpoint::")
+                && let Some((_, value)) = arm.split_once("=> \"")
+            {
+                values.insert(value.split('"').next().unwrap_or("").to_owned());
             }
             if let Some((_, length)) = line.split_once("ALL: [Endpoint; ") {
                 declared = length

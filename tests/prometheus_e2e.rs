@@ -1,7 +1,7 @@
 //! End to end against a real Prometheus: the exporter runs in `--demo` (and,
 //! in the saturated-budget mode, on a simulator of its own whose urgent
 //! orders were reissued behind the report, with a detail budget of 10), a
-//! real `prometheus` scrapes it every second and evaluates alerts/*.yml, and
+//! real `prometheus` scrapes it every second and evaluates alerts/*.rules.yml, and
 //! through Prometheus's HTTP API this test checks that
 //!
 //! - every query of every dashboard (variables filled in) parses and returns
@@ -788,7 +788,7 @@ fn scenario(mode: &Mode) -> Outcome {
 
     // A real Prometheus scraping it every second and evaluating the rules.
     let target = exporter.base.trim_start_matches("http://");
-    let rules = root().join("alerts/*.yml");
+    let rules = root().join("alerts/*.rules.yml");
     let prom = Prometheus::start(JOB, target, Duration::from_secs(1), &[&rules]);
     let rules = prom.api("/api/v1/rules", &[]).expect("rules API");
     let loaded: usize = rules["groups"]

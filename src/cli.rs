@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::{ContextKind, ContextValue};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use url::Url;
 
 use crate::certcentral::ratelimit::DEFAULT_HEADROOM;
@@ -16,6 +16,7 @@ use crate::config::{
     self, API_KEY_ENV, AccountConfig, AccountDefaults, Config, ConfigError, DemoConfig,
     MAX_PAGE_SIZE, ServerLimits,
 };
+use crate::logging::{LogFormat, LogLevel};
 use crate::metrics::PerOrderLimits;
 use crate::probe::targets::AllowedTargets;
 use crate::server::web_config::WebConfig;
@@ -174,23 +175,6 @@ pub struct ExporterArgs {
     /// Log format.
     #[arg(long = "log.format", default_value = "logfmt")]
     pub log_format: LogFormat,
-}
-
-/// `--log.level`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
-}
-
-/// `--log.format`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum LogFormat {
-    Logfmt,
-    Json,
 }
 
 /// The longest duration any flag takes: ten years. (Far larger values

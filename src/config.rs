@@ -15,8 +15,8 @@ use crate::certcentral::ratelimit::Window;
 use crate::compliance::{ComplianceSettings, Rule};
 use crate::metrics::{PerOrderLimits, RenderSettings};
 
-pub mod yaml_error;
 use crate::server::web_config::WebConfig;
+use crate::yaml_error;
 
 /// The production API base.
 pub const DEFAULT_BASE_URL: &str = "https://www.digicert.com/services/v2";

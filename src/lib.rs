@@ -35,7 +35,8 @@
 //!   lists, rebuilds the fleet, publishes it on the board, saves the
 //!   `store` (the on-disk snapshot and journal that survive a restart).
 //! - [`cli`] and `config`: flags, the config file and their checks; [`app`]
-//!   wires the pieces together; `logging` and `shutdown` serve them all.
+//!   wires the pieces together; `logging`, `shutdown` and `yaml_error` (YAML
+//!   errors told without the file's values) serve them all.
 //!
 //! The stand-in for CertCentral that `--demo`, `simulate`, the tests and the
 //! benchmarks use is a crate of its own, `certcentral-simulator` (behind the
@@ -59,3 +60,4 @@ pub mod probe;
 pub mod server;
 pub(crate) mod shutdown;
 pub(crate) mod store;
+pub(crate) mod yaml_error;

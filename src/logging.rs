@@ -3,11 +3,29 @@
 
 use std::sync::OnceLock;
 
+use clap::ValueEnum;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::certcentral::ApiKey;
-use crate::cli::{LogFormat, LogLevel};
+
+/// The log level (`--log.level`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// How log lines are written (`--log.format`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
 
 /// The API keys in use, so that a panic message that happens to hold one
 /// is redacted before it is logged.

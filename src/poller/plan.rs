@@ -167,6 +167,36 @@ mod tests {
         "2026-12-01T12:00:00Z".parse().unwrap()
     }
 
+    /// The urgent window covers every window of the shipped rules, read
+    /// from the mixin's `_config` (`...Days: N`), approval pending aside
+    /// (it is about a request's age, not an expiry): change a threshold
+    /// there and this says whether the planner still reads first what
+    /// could alert.
+    #[test]
+    fn the_urgent_window_covers_every_expiry_window_of_the_mixin() {
+        let config = include_str!("../../mixin/config.libsonnet");
+        let windows: Vec<(&str, i64)> = config
+            .lines()
+            .filter_map(|line| {
+                let (name, value) = line.trim().split_once(':')?;
+                let days = value.split(',').next()?.trim().parse().ok()?;
+                (name.ends_with("Days") && name != "approvalPendingDays").then_some((name, days))
+            })
+            .collect();
+        assert!(
+            windows
+                .iter()
+                .any(|(name, _)| *name == "autoRenewDisabledDays"),
+            "{windows:?}"
+        );
+        for (name, days) in windows {
+            assert!(
+                Duration::days(days) <= URGENT_WINDOW,
+                "{name}: {days} days, beyond the planner's urgent window"
+            );
+        }
+    }
+
     fn ages() -> Ages {
         Ages {
             detail_max_age: Duration::days(1),

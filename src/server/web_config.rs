@@ -126,8 +126,7 @@ impl WebConfig {
         let file: File = if text.trim().is_empty() {
             File::default()
         } else {
-            serde_yaml_ng::from_str(&text)
-                .map_err(|e| fail(crate::config::yaml_error::describe(&e)))?
+            serde_yaml_ng::from_str(&text).map_err(|e| fail(crate::yaml_error::describe(&e)))?
         };
         if file.http_server_config.is_some() {
             tracing::warn!("web config: http_server_config is not supported and is ignored");
